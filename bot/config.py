@@ -1,0 +1,80 @@
+"""Settings read from the environment (and `.env`, loaded by the entry point only)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE = Path("data/highlights.sqlite3")
+DISCORD_API_BASE_URL = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A bot token is three base64url parts joined by dots; anything else is certainly not one.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{10,}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program reads from its environment, converted and checked."""
+
+    database: Path = DEFAULT_DATABASE
+    discord_token: str | None = field(default=None, repr=False)
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    api_base_url: str = DISCORD_API_BASE_URL
+    gateway_url: str = DISCORD_GATEWAY_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, database: str | None = None) -> Settings:
+        """Build settings from a mapping such as `os.environ`; `database` (from `--db`) wins over the env."""
+
+        def get(key: str) -> str | None:
+            value = env.get(key)
+            return value.strip() if value is not None and value.strip() else None
+
+        token = get("DISCORD_TOKEN")
+        if token is not None and not _TOKEN_SHAPE.match(token):
+            raise ConfigError(
+                "DISCORD_TOKEN does not look like a bot token: copy it again from the Bot page of your "
+                "application in the Discord developer portal (or unset it to use the sandbox)."
+            )
+        guild = get("DEV_GUILD_ID")
+        if guild is not None and not (guild.isdigit() and 15 <= len(guild) <= 21):
+            raise ConfigError(
+                "DEV_GUILD_ID must be a server id (a number of 17 to 20 digits): in Discord, enable "
+                "Developer Mode, right-click the server and choose 'Copy Server ID'."
+            )
+        level = (get("LOG_LEVEL") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
+        api = _url(get("DISCORD_API_BASE_URL"), "DISCORD_API_BASE_URL", ("http", "https"))
+        gateway = _url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL", ("ws", "wss"))
+        db = database or get("BOT_DATABASE")
+        return cls(
+            database=Path(db) if db else DEFAULT_DATABASE,
+            discord_token=token,
+            dev_guild_id=int(guild) if guild else None,
+            log_level=level,
+            api_base_url=(api or DISCORD_API_BASE_URL).rstrip("/"),
+            gateway_url=gateway or DISCORD_GATEWAY_URL,
+        )
+
+    @property
+    def log_level_number(self) -> int:
+        """The log level as the `logging` module's number."""
+        return int(logging.getLevelName(self.log_level))
+
+
+def _url(value: str | None, key: str, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in schemes or not rest:
+        raise ConfigError(f"{key} must be a URL starting with {' or '.join(s + '://' for s in schemes)}.")
+    return value

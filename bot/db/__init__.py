@@ -1,0 +1,1 @@
+"""The database: connection, migrations and repositories (parameterised SQL only)."""

@@ -1,0 +1,45 @@
+"""Text rules shared by the catalogue and search: folding, slugs, tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that do not decompose under NFKD but that people type without their mark.
+_EXTRA_FOLDS = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ı": "i", "ð": "d"}
+)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and invisible characters: 'Körbächer' -> 'korbacher'."""
+    text = _INVISIBLE.sub("", text)
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.translate(_EXTRA_FOLDS)
+
+
+def slugify(text: str, *, max_length: int = 80) -> str:
+    """A stable, URL-safe identifier: 'Tap Tap, Debugging…' -> 'tap-tap-debugging'."""
+    slug = _NON_SLUG.sub("-", fold(text)).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, in order (letters and digits; punctuation splits)."""
+    return _WORD.findall(fold(text))
+
+
+def name_key(name: str) -> str:
+    """The lookup form of a person's name: folded words joined by single spaces."""
+    return " ".join(words(name))
+
+
+def clean_line(text: str) -> str:
+    """One line of display text: invisible characters dropped, runs of whitespace collapsed."""
+    return " ".join(_INVISIBLE.sub("", text).split())
