@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.db.migrations import migrate
+from bot.db.migrations import check_version, migrate
 from bot.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -25,9 +25,10 @@ BUSY_TIMEOUT_MS = 5000
 _PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
 )
+# Switching to WAL rewrites the file header, so it happens only once the schema version is known to be ours.
+_WAL = "PRAGMA journal_mode = WAL"
 
 
 def _check_path(path: Path) -> None:
@@ -56,6 +57,8 @@ def connect_sync(path: Path, *, migrate_schema: bool = True) -> sqlite3.Connecti
     try:
         for pragma in _PRAGMAS:
             conn.execute(pragma)
+        check_version(conn)
+        conn.execute(_WAL)
         if migrate_schema:
             migrate(conn)
     except sqlite3.DatabaseError as exc:
@@ -93,7 +96,7 @@ async def open_db(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     try:
         conn.row_factory = aiosqlite.Row
         try:
-            for pragma in _PRAGMAS:
+            for pragma in (*_PRAGMAS, _WAL):
                 await conn.execute(pragma)
         except sqlite3.DatabaseError as exc:
             raise _unusable(path, exc) from exc

@@ -50,15 +50,22 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def check_version(conn: sqlite3.Connection, latest: int | None = None) -> int:
+    """The database's schema version; refuse one written by a newer program."""
+    latest = latest_version() if latest is None else latest
+    have = current_version(conn)
+    if have > latest:
+        raise DatabaseError(
+            f"This database was written by a newer version of the program (schema {have}, this program "
+            f"knows up to {latest}). Upgrade the program; the database was left untouched."
+        )
+    return have
+
+
 def migrate(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR) -> int:
     """Bring the schema to the latest version in one transaction; returns the number of steps applied."""
     migrations = load_migrations(directory)
-    have = current_version(conn)
-    if have > len(migrations):
-        raise DatabaseError(
-            f"This database was written by a newer version of the program (schema {have}, this program "
-            f"knows up to {len(migrations)}). Upgrade the program; the database was left untouched."
-        )
+    have = check_version(conn, len(migrations))
     pending = migrations[have:]
     if not pending:
         return 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 
 TALK_KINDS = ("talk", "keynote", "panel", "lightning", "workshop", "tutorial", "other")
 ROLES = ("speaker", "panellist", "moderator")

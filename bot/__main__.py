@@ -1,0 +1,214 @@
+"""The command line: `python -m bot <command>`. Loads `.env`, sets up logging, runs the chosen command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from rich.console import Console
+
+from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.config import Settings
+from bot.db.connection import open_db, sync_db
+from bot.db.writer import ImportReport, apply_document
+from bot.errors import ConfigError, NotFoundError, UserFacingError
+from bot.services import CatalogueService
+from bot.ui import records, terminal
+
+log = logging.getLogger("bot")
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Talk highlights: a catalogue of conference talks, on the command line and in Discord.",
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="the database file (default: $BOT_DATABASE or data/highlights.sqlite3)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, *, json_output: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if json_output:
+            sub.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+        return sub
+
+    command("init", "create or upgrade the database and load the bundled catalogue")
+    search = command("search", "find talks by free text, topic and event", json_output=True)
+    search.add_argument(
+        "query", nargs="?", default="", help="words to look for (may be empty with --topic or --event)"
+    )
+    search.add_argument("--topic", help="only talks on this topic (its id or name)")
+    search.add_argument(
+        "--event", help="only talks at this event (its id or name; includes co-located events)"
+    )
+    search.add_argument(
+        "--limit", type=_positive, default=10, help="how many results (default 10, at most 50)"
+    )
+    talk = command("talk", "show one talk in full", json_output=True)
+    talk.add_argument("talk", help="the talk's id or (part of) its title")
+    similar = command("similar", "talks like a given one", json_output=True)
+    similar.add_argument("talk", help="the talk's id or (part of) its title")
+    similar.add_argument("--limit", type=_positive, default=5, help="how many results (default 5)")
+    speaker = command("speaker", "a speaker's organisations and talks", json_output=True)
+    speaker.add_argument("name", help="a name or part of one")
+    command("events", "events with their number of talks", json_output=True)
+    command("topics", "topics with their number of talks", json_output=True)
+    command("tour", "a short tour of the catalogue on the command line")
+    command("start", "the bot when DISCORD_TOKEN is set, otherwise a tour of the catalogue")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def ensure_catalogue(path: Path) -> ImportReport | None:
+    """Create and migrate the database; load the bundled catalogue into an empty one. Returns what loading did."""
+    with sync_db(path) as conn:
+        empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()[0]
+        if not empty:
+            return None
+        return apply_document(conn, load_native(BUNDLED_CATALOGUE))
+
+
+def load_bundled(path: Path) -> ImportReport:
+    """Apply the bundled catalogue (idempotent: a second run changes nothing)."""
+    document = load_native(BUNDLED_CATALOGUE)
+    with sync_db(path) as conn:
+        return apply_document(conn, document)
+
+
+async def with_service(settings: Settings, action: Callable[[CatalogueService], Awaitable[int]]) -> int:
+    """Open the database and the catalogue service around one action."""
+    await asyncio.to_thread(ensure_catalogue, settings.database)
+    async with open_db(settings.database) as conn:
+        service = await CatalogueService.open(conn, settings.database)
+        return await action(service)
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    """Exactly one JSON document on standard output."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def run_query(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """The read-only catalogue commands."""
+
+    async def action(service: CatalogueService) -> int:
+        if args.command == "search":
+            page = await service.search(
+                args.query, topic=args.topic, event=args.event, limit=min(args.limit, 50)
+            )
+            emit_json(records.search_document(page)) if args.json else terminal.print_search(console, page)
+        elif args.command == "talk":
+            talk = await service.talk(args.talk)
+            emit_json(records.talk_detail(talk)) if args.json else console.print(terminal.talk_panel(talk))
+        elif args.command == "similar":
+            talk, results = await service.similar(args.talk, args.limit)
+            if args.json:
+                emit_json(records.similar_document(talk, results))
+            else:
+                terminal.print_similar(console, talk, results)
+        elif args.command == "speaker":
+            profiles = await service.speakers(args.name)
+            emit_json(records.speaker_document(profiles)) if args.json else terminal.print_profiles(
+                console, profiles
+            )
+        elif args.command == "events":
+            events = await service.events()
+            emit_json(records.events_document(events)) if args.json else terminal.print_events(
+                console, events
+            )
+        elif args.command == "topics":
+            topics = await service.topics()
+            emit_json(records.topics_document(topics)) if args.json else terminal.print_topics(
+                console, topics
+            )
+        return 0
+
+    return asyncio.run(with_service(settings, action))
+
+
+def run_tour(settings: Settings, console: Console) -> int:
+    """A few commands' output, to show a newcomer what the catalogue holds and how to ask it things."""
+
+    async def action(service: CatalogueService) -> int:
+        count = await service.talk_count()
+        console.rule(f"Talk highlights: {count} talks in the catalogue")
+        console.print("No DISCORD_TOKEN is set, so here is the catalogue on the command line.\n")
+        console.print("$ python -m bot events", style="bold cyan")
+        terminal.print_events(console, await service.events())
+        console.print("$ python -m bot search mtls", style="bold cyan")
+        terminal.print_search(console, await service.search("mtls", limit=3))
+        console.print("$ python -m bot speaker morgan", style="bold cyan")
+        terminal.print_profiles(console, await service.speakers("morgan"))
+        console.print("Try `python -m bot --help` for every command.", style="dim")
+        return 0
+
+    return asyncio.run(with_service(settings, action))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the command; user-facing errors become one line and an exit status."""
+    args = build_parser().parse_args(argv)
+    load_dotenv(override=False)
+    console = Console()
+    errors = Console(stderr=True)
+    try:
+        settings = Settings.from_env(os.environ, database=args.db)
+    except ConfigError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.log_level != "DEBUG":
+        logging.getLogger("bot.search.corpus").setLevel(logging.WARNING)
+    try:
+        if args.command == "init":
+            report = load_bundled(settings.database)
+            added, changed, removed = len(report.added), len(report.changed), len(report.removed)
+            print(  # noqa: T201 - the command's output
+                f"Catalogue ready in {settings.database}: {added} talks added, {changed} changed, {removed} removed, "
+                f"{report.unchanged} unchanged."
+            )
+            return 0
+        if args.command in ("tour", "start"):
+            return run_tour(settings, console)
+        return run_query(args, settings, console)
+    except NotFoundError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        if exc.suggestions:
+            errors.print("Did you mean: " + "; ".join(exc.suggestions), markup=False, highlight=False)
+        return EXIT_FAILURE
+    except UserFacingError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

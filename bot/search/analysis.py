@@ -1,0 +1,107 @@
+"""Turning text into search terms: folding, the field's vocabulary (synonyms), stop words, stemming."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import snowballstemmer
+
+from bot.domain.text import words
+
+VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "vocabulary.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Synonym groups (phrase -> the terms it stands for) and stop words."""
+
+    phrases: dict[tuple[str, ...], tuple[str, ...]]
+    stopwords: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
+        """Read the vocabulary file (data/vocabulary.toml)."""
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for group in data.get("synonyms", []):
+            terms = [tuple(words(term)) for term in group["terms"]]
+            canonical = "".join(terms[0])
+            implied = tuple("".join(words(term)) for term in group.get("implies", []))
+            for term in terms:
+                phrases[term] = (canonical, *implied)
+        return cls(phrases, frozenset(data.get("stopwords", [])))
+
+
+@cache
+def default_vocabulary() -> Vocabulary:
+    """The bundled vocabulary, read once."""
+    return Vocabulary.load()
+
+
+class Analyzer:
+    """Text to terms, the same way for talks and for queries, so both sides meet."""
+
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self.vocabulary = vocabulary or default_vocabulary()
+        self._starts: dict[str, list[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
+        for phrase, terms in self.vocabulary.phrases.items():
+            self._starts.setdefault(phrase[0], []).append((len(phrase), phrase, terms))
+        for options in self._starts.values():
+            options.sort(key=lambda option: -option[0])  # longest phrase first
+        self._stemmer = snowballstemmer.stemmer("english")
+        self._stems: dict[str, str] = {}
+        self.stopwords = self.vocabulary.stopwords
+
+    def stem(self, word: str) -> str:
+        """The word's stem (cached: vocabularies are small, texts are long)."""
+        stem = self._stems.get(word)
+        if stem is None:
+            stem = word if len(word) <= 3 or word.isdigit() else str(self._stemmer.stemWord(word))
+            self._stems[word] = stem
+        return stem
+
+    def terms(self, text: str, *, keep_stopwords: bool = False) -> list[str]:
+        """The text's terms in order: synonyms canonicalised, stop words dropped, words stemmed."""
+        return self.terms_of_words(words(text), keep_stopwords=keep_stopwords)
+
+    def terms_of_words(self, tokens: list[str], *, keep_stopwords: bool = False) -> list[str]:
+        """As `terms`, for text already split into folded words."""
+        out: list[str] = []
+        for terms, _, _ in self.spans(tokens, keep_stopwords=keep_stopwords):
+            out.extend(terms)
+        return out
+
+    def spans(
+        self, tokens: list[str], *, keep_stopwords: bool = False
+    ) -> list[tuple[tuple[str, ...], int, int]]:
+        """Each run of words with the terms it stands for: a phrase, a stemmed word, or () for a stop word."""
+        out: list[tuple[tuple[str, ...], int, int]] = []
+        starts = self._starts
+        stop = () if keep_stopwords else self.stopwords
+        i, n = 0, len(tokens)
+        while i < n:
+            word = tokens[i]
+            for length, phrase, terms in starts.get(word, ()):
+                if tuple(tokens[i : i + length]) == phrase:
+                    out.append((terms, i, i + length))
+                    i += length
+                    break
+            else:
+                out.append(((), i, i + 1) if word in stop else ((self.stem(word),), i, i + 1))
+                i += 1
+        return out
+
+    def term_of_word(self, word: str) -> list[str]:
+        """The terms one folded word stands for (none for a stop word)."""
+        return self.terms_of_words([word])
+
+    def unique_terms(self, texts: Iterable[str]) -> set[str]:
+        """All terms of several texts."""
+        found: set[str] = set()
+        for text in texts:
+            found.update(self.terms(text))
+        return found

@@ -1,0 +1,274 @@
+"""The search engine: queries in, ranked talk ids out, with typo correction, filters and diversity."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.domain.text import words
+from bot.search.analysis import Analyzer
+from bot.search.completion import Completer, Suggestion
+from bot.search.fuzzy import Corrector
+from bot.search.index import FIELD_WEIGHTS, Hit, IndexedTalk, SearchIndex
+from bot.search.people import PeopleIndex, PersonEntry, PersonMatch
+
+MAX_QUERY_CHARS = 500
+MAX_QUERY_WORDS = 16
+MLT_TERMS = 16
+PERSON_PENALTY = 0.75  # a page's second talk by the same first speaker keeps 75% of its score
+EVENT_PENALTY = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A topic or event as the engine knows it."""
+
+    id: int
+    slug: str
+    name: str
+    talks: int
+    parent_id: int | None = None
+    short_name: str | None = None
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    """What a query was understood as: its terms, the words corrected, the words not understood."""
+
+    terms: dict[int, float] = field(default_factory=dict)
+    term_names: set[str] = field(default_factory=set)
+    corrected: dict[str, str] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Ranked hits and the plan that produced them."""
+
+    hits: list[Hit]
+    plan: QueryPlan
+
+
+class SearchEngine:
+    """Everything needed to answer queries over one version of the catalogue."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        people: Sequence[PersonEntry],
+        topics: Sequence[Label],
+        events: Sequence[Label],
+        titles: Sequence[tuple[str, str, float]],
+        version: int,
+        analyzer: Analyzer | None = None,
+    ) -> None:
+        self.index = index
+        self.analyzer = analyzer or Analyzer()
+        self.version = version
+        self.people = PeopleIndex(people)
+        self.topics = {t.slug: t for t in topics}
+        self.events = {e.slug: e for e in events}
+        self._event_children: dict[int, list[int]] = {}
+        for event in events:
+            if event.parent_id is not None:
+                self._event_children.setdefault(event.parent_id, []).append(event.id)
+        self.corrector = Corrector(index.surface)
+        self.titles = Completer(titles)
+        self.speaker_names = Completer([(p.slug, p.name, float(p.talks)) for p in people])
+        self.topic_names = Completer([(t.slug, t.name, float(t.talks)) for t in topics])
+        self.event_names = Completer(
+            [
+                (e.slug, e.name if not e.short_name else f"{e.name} ({e.short_name})", float(e.talks))
+                for e in events
+            ]
+        )
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    def plan(self, text: str) -> QueryPlan:
+        """Understand a free-text query: analyse it, correct typos, drop what matches nothing."""
+        plan = QueryPlan()
+        tokens = words(text[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
+        analyzer, terms = self.analyzer, self.index.terms
+        for span_terms, start, end in analyzer.spans(tokens):
+            known = [t for t in span_terms if t in terms]
+            for term in known:
+                self._add(plan, term)
+            if known or not span_terms:
+                continue
+            # A word that stands for nothing in the catalogue may be a typo: correct it against its words.
+            typed = " ".join(tokens[start:end])
+            replacement = self.corrector.correct(typed) if end - start == 1 else None
+            used = [t for t in analyzer.term_of_word(replacement) if t in terms] if replacement else []
+            if replacement and used:
+                plan.corrected[typed] = replacement
+                for term in used:
+                    self._add(plan, term)
+            else:
+                plan.unknown.append(typed)
+        return plan
+
+    def _add(self, plan: QueryPlan, term: str) -> None:
+        tid = self.index.terms[term]
+        plan.terms[tid] = plan.terms.get(tid, 0.0) + 1.0
+        plan.term_names.add(term)
+
+    def search(
+        self,
+        text: str,
+        *,
+        topics: Sequence[str] = (),
+        events: Sequence[str] = (),
+        person_ids: Sequence[int] = (),
+        limit: int = 5,
+        diversify: bool = True,
+    ) -> Outcome:
+        """The best talks for a query and filters (all optional); filters alone list newest first."""
+        plan = self.plan(text)
+        mask = self._filter_mask(topics, events, person_ids)
+        if not plan.terms:
+            if text.strip() and not (topics or events or person_ids):
+                return Outcome([], plan)
+            return Outcome(self._newest(mask, limit), plan)
+        scores = self.index.score(plan.terms)
+        pool = limit * 3 if diversify else limit
+        hits = self.index.top(scores, pool, mask)
+        return Outcome(self._diversify(hits, limit) if diversify else hits[:limit], plan)
+
+    def similar(self, talk: IndexedTalk, limit: int = 5) -> list[Hit]:
+        """Talks most like `talk` (shared topics, speakers, organisations, words), never `talk` itself."""
+        index = self.index
+        weights: dict[int, float] = {}
+        fields = (
+            ("title", talk.title), ("topics", " ; ".join(talk.topics)), ("speakers", " ; ".join(talk.speakers)),
+            ("organizations", " ; ".join(talk.organizations)), ("summary", talk.summary),
+        )  # fmt: skip
+        for name, text in fields:
+            for term in self.analyzer.terms(text):
+                tid = index.terms.get(term)
+                if tid is not None:
+                    weights[tid] = weights.get(tid, 0.0) + FIELD_WEIGHTS[name]
+        chosen = sorted(weights, key=lambda tid: (-weights[tid] * index.idf(tid), tid))[:MLT_TERMS]
+        top_weight = max((weights[t] for t in chosen), default=1.0)
+        scores = index.score({tid: math.sqrt(weights[tid] / top_weight) for tid in chosen})
+        for person in talk.person_ids:
+            rows = index.person_docs.get(person)
+            if rows is not None:
+                scores[rows] += np.float32(2.0)
+        row = index.row(talk.talk_id)
+        if row is not None:
+            scores[row] = 0
+        return self._diversify(index.top(scores, limit * 3), limit)
+
+    def lookup_people(self, name: str, limit: int = 10) -> list[PersonMatch]:
+        """People matching a name or part of one."""
+        return self.people.lookup(name[:MAX_QUERY_CHARS], limit)
+
+    # -- suggestions -------------------------------------------------------------------------------------
+
+    def suggest_titles(self, typed: str) -> list[Suggestion]:
+        """Talk titles for autocomplete."""
+        return self.titles.suggest(typed[:MAX_QUERY_CHARS])
+
+    def suggest_speakers(self, typed: str) -> list[Suggestion]:
+        """People for autocomplete."""
+        return self.speaker_names.suggest(typed[:MAX_QUERY_CHARS])
+
+    def suggest_topics(self, typed: str) -> list[Suggestion]:
+        """Topics for autocomplete."""
+        return self.topic_names.suggest(typed[:MAX_QUERY_CHARS])
+
+    def suggest_events(self, typed: str) -> list[Suggestion]:
+        """Events for autocomplete."""
+        return self.event_names.suggest(typed[:MAX_QUERY_CHARS])
+
+    def nearest_terms(self, text: str, limit: int = 5) -> list[str]:
+        """Topic and people names close to words that found nothing."""
+        found: list[str] = []
+        for token in words(text[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]:
+            for suggestion in self.topic_names.suggest(token, 3):
+                found.append(suggestion.label)
+            for candidate in self.corrector.candidates(token)[:2]:
+                for suggestion in self.topic_names.suggest(candidate[1], 2):
+                    found.append(suggestion.label)
+        found.extend(self.people.nearest_names(text[:MAX_QUERY_CHARS]))
+        return list(dict.fromkeys(found))[:limit]
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def event_family(self, slug: str) -> list[int]:
+        """An event's id with its co-located events' ids."""
+        event = self.events.get(slug)
+        if event is None:
+            return []
+        family, queue = [], [event.id]
+        while queue:
+            current = queue.pop()
+            family.append(current)
+            queue.extend(self._event_children.get(current, ()))
+        return family
+
+    def _filter_mask(
+        self, topics: Sequence[str], events: Sequence[str], person_ids: Sequence[int]
+    ) -> npt.NDArray[np.bool_] | None:
+        index = self.index
+        mask: npt.NDArray[np.bool_] | None = None
+
+        def narrow(part: npt.NDArray[np.bool_]) -> None:
+            nonlocal mask
+            mask = part if mask is None else mask & part
+
+        if topics:
+            rows = [
+                index.topic_docs[self.topics[t].id]
+                for t in topics
+                if t in self.topics and self.topics[t].id in index.topic_docs
+            ]
+            narrow(index.rows_mask(np.concatenate(rows) if rows else None))
+        if events:
+            narrow(index.event_mask([eid for slug in events for eid in self.event_family(slug)]))
+        if person_ids:
+            rows = [index.person_docs[p] for p in person_ids if p in index.person_docs]
+            narrow(index.rows_mask(np.concatenate(rows) if rows else None))
+        return mask
+
+    def _newest(self, mask: npt.NDArray[np.bool_] | None, limit: int) -> list[Hit]:
+        index = self.index
+        rows = np.flatnonzero(mask) if mask is not None else np.arange(index.size)
+        order = np.lexsort((index.talk_ids[rows], -index.days[rows]))[:limit]
+        return [Hit(int(index.talk_ids[rows[i]]), 0.0) for i in order]
+
+    def _diversify(self, hits: list[Hit], limit: int) -> list[Hit]:
+        """Re-rank so one speaker or one event does not fill the page when others score nearly as well."""
+        index = self.index
+        remaining = list(hits)
+        page: list[Hit] = []
+        people: dict[int, int] = {}
+        events: dict[int, int] = {}
+        while remaining and len(page) < limit:
+            best_at, best_value = 0, -1.0
+            for at, hit in enumerate(remaining):
+                row = index.row(hit.talk_id)
+                assert row is not None  # noqa: S101 - hits come from this index
+                person, event = int(index.first_person[row]), int(index.event_of[row])
+                value = (
+                    hit.score
+                    * PERSON_PENALTY ** people.get(person, 0)
+                    * EVENT_PENALTY ** events.get(event, 0)
+                )
+                if value > best_value:
+                    best_at, best_value = at, value
+            chosen = remaining.pop(best_at)
+            row = index.row(chosen.talk_id)
+            assert row is not None  # noqa: S101
+            person = int(index.first_person[row])
+            if person >= 0:
+                people[person] = people.get(person, 0) + 1
+            event = int(index.event_of[row])
+            events[event] = events.get(event, 0) + 1
+            page.append(chosen)
+        return page

@@ -1,0 +1,321 @@
+"""The use cases the command line, the cogs and the sandbox call: search, talks, people, browsing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+
+from bot.db.catalogue import CatalogueRepository
+from bot.db.connection import sync_db
+from bot.domain.models import Count, Event, PersonProfile, Talk
+from bot.domain.text import fold, words
+from bot.errors import EventNotFound, SpeakerNotFound, TalkNotFound, TopicNotFound, UserFacingError
+from bot.search.completion import Suggestion
+from bot.search.corpus import load_engine
+from bot.search.engine import QueryPlan, SearchEngine
+from bot.search.index import Hit, IndexedTalk
+
+log = logging.getLogger(__name__)
+
+MAX_RESULTS = 50
+_SLUG_LIKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A talk found for a query, its score, and why it was picked."""
+
+    talk: Talk
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """Ranked results, what the query was read as, and suggestions when nothing matched."""
+
+    query: str
+    results: tuple[Result, ...]
+    corrected: dict[str, str] = field(default_factory=dict)
+    unknown: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+
+class CatalogueService:
+    """Search and browsing over the catalogue; reloads its index when the catalogue changes."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, engine: SearchEngine) -> None:
+        self.repo = CatalogueRepository(conn)
+        self.path = path
+        self.engine = engine
+        self._reload_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, conn: aiosqlite.Connection, path: Path) -> CatalogueService:
+        """Build the service, loading (or building) the search index in a worker thread."""
+        return cls(conn, path, await asyncio.to_thread(_load_engine, path))
+
+    async def refresh(self) -> bool:
+        """Reload the search index if the catalogue changed since it was built; True if it did."""
+        if await self.repo.version() == self.engine.version:
+            return False
+        async with self._reload_lock:
+            version = await self.repo.version()
+            if version == self.engine.version:
+                return False
+            old = self.engine.version
+            self.engine = await asyncio.to_thread(_load_engine, self.path)
+            log.info(
+                "Catalogue changed (version %d -> %d): reloaded %d talks",
+                old,
+                version,
+                self.engine.index.size,
+            )
+            return True
+
+    async def talk_count(self) -> int:
+        """How many talks the catalogue holds."""
+        return await self.repo.talk_count()
+
+    # -- search ------------------------------------------------------------------------------------------
+
+    async def search(
+        self, query: str, *, topic: str | None = None, event: str | None = None, limit: int = 5
+    ) -> SearchPage:
+        """Talks for free text and optional topic and event filters, best first, with reasons."""
+        await self.refresh()
+        limit = max(1, min(limit, MAX_RESULTS))
+        topics = [self.resolve_topic(topic)] if topic else []
+        events = [self.resolve_event(event).slug] if event else []
+        if not words(query) and not topics and not events:
+            raise UserFacingError("Type a few words to search for, such as `mtls` or `rust`.")
+        outcome = self.engine.search(query, topics=topics, events=events, limit=limit)
+        return await self._page(query, outcome.hits, outcome.plan)
+
+    async def recommend(self, topic_or_text: str, *, event: str | None = None, limit: int = 25) -> SearchPage:
+        """Recommendations for a topic (its id or name) or any free text."""
+        slug = self._topic_slug(topic_or_text)
+        if slug is not None:
+            name = self.engine.topics[slug].name
+            await self.refresh()
+            events = [self.resolve_event(event).slug] if event else []
+            outcome = self.engine.search(name, topics=[slug], events=events, limit=limit)
+            if outcome.hits:
+                return await self._page(name, outcome.hits, outcome.plan)
+            topic_or_text = name
+        return await self.search(topic_or_text, event=event, limit=limit)
+
+    async def _page(self, query: str, hits: list[Hit], plan: QueryPlan) -> SearchPage:
+        talks = await self.repo.get_talks([h.talk_id for h in hits])
+        results = tuple(
+            Result(talks[h.talk_id], h.score, self._reasons(talks[h.talk_id], plan))
+            for h in hits
+            if h.talk_id in talks
+        )
+        suggestions = () if results else tuple(self.engine.nearest_terms(query))
+        return SearchPage(query, results, dict(plan.corrected), tuple(plan.unknown), suggestions)
+
+    def _reasons(self, talk: Talk, plan: QueryPlan) -> tuple[str, ...]:
+        wanted = plan.term_names
+        if not wanted:
+            return ()
+        terms = self.engine.analyzer.unique_terms
+        reasons: list[str] = []
+        topics = [t.name for t in talk.topics if terms([t.name]) & wanted]
+        if topics:
+            reasons.append("topic: " + ", ".join(topics[:3]))
+        people = [c.name for c in talk.credits if terms([c.name]) & wanted]
+        if people:
+            reasons.append("speaker: " + ", ".join(people[:3]))
+        orgs = list(
+            dict.fromkeys(
+                c.organization for c in talk.credits if c.organization and terms([c.organization]) & wanted
+            )
+        )
+        if orgs:
+            reasons.append("organisation: " + ", ".join(orgs[:2]))
+        title_hits = terms([talk.title]) & wanted
+        if title_hits and not topics:
+            reasons.append("in the title")
+        elif not reasons and terms([talk.summary]) & wanted:
+            reasons.append("in the summary")
+        if not reasons and terms([talk.event.name, talk.event.short_name or ""]) & wanted:
+            reasons.append(f"at {talk.event.label}")
+        return tuple(reasons)
+
+    # -- one talk, similar talks -------------------------------------------------------------------------
+
+    async def talk(self, ident: str) -> Talk:
+        """A talk by its id or by (part of) its title, typos forgiven."""
+        await self.refresh()
+        talk_id = await self._talk_id(ident)
+        talks = await self.repo.get_talks([talk_id])
+        return talks[talk_id]
+
+    async def _talk_id(self, ident: str) -> int:
+        text = ident.strip()
+        if not text:
+            raise UserFacingError("Name a talk: pick one from the suggestions or type part of its title.")
+        found = await self.repo.find_talk_id(text[:200])
+        if found is not None:
+            return found
+        if not _SLUG_LIKE.match(text):  # an id that is not there is not worth guessing about
+            suggestions = self.engine.suggest_titles(text)
+            if suggestions:
+                found = await self.repo.find_talk_id(suggestions[0].key)
+                if found is not None:
+                    return found
+            outcome = self.engine.search(text, limit=1, diversify=False)
+            if outcome.hits and not outcome.plan.unknown:
+                return outcome.hits[0].talk_id
+        raise TalkNotFound(
+            f"No talk matches “{_quote(text)}”.",
+            tuple(s.label for s in self.engine.suggest_titles(text[:3])[:5]),
+        )
+
+    async def similar(self, ident: str, limit: int = 5) -> tuple[Talk, list[Result]]:
+        """A talk and the talks most like it (never itself)."""
+        talk = await self.talk(ident)
+        talk_id = await self.repo.find_talk_id(talk.slug)
+        assert talk_id is not None  # noqa: S101 - just found by slug
+        source = IndexedTalk(
+            talk_id=talk_id,
+            title=talk.title,
+            topics=[t.name for t in talk.topics],
+            speakers=[c.name for c in talk.credits],
+            organizations=[c.organization for c in talk.credits if c.organization],
+            summary=talk.summary,
+            person_ids=[p for c in talk.credits if (p := self._person_id(c.person)) is not None],
+        )
+        hits = self.engine.similar(source, max(1, min(limit, MAX_RESULTS)))
+        talks = await self.repo.get_talks([h.talk_id for h in hits])
+        shared = {t.slug for t in talk.topics}
+        people = {c.person for c in talk.credits}
+        results = []
+        for hit in hits:
+            other = talks.get(hit.talk_id)
+            if other is None:
+                continue
+            reasons = []
+            common = [t.name for t in other.topics if t.slug in shared]
+            if common:
+                reasons.append("shares " + ", ".join(common[:3]))
+            same = [c.name for c in other.credits if c.person in people]
+            if same:
+                reasons.append("also with " + ", ".join(same[:2]))
+            results.append(Result(other, hit.score, tuple(reasons)))
+        return talk, results
+
+    def _person_id(self, slug: str) -> int | None:
+        entry = self.engine.people.by_slug.get(slug)
+        return entry.person_id if entry else None
+
+    # -- people ------------------------------------------------------------------------------------------
+
+    async def speakers(self, name: str, limit: int = 10) -> list[PersonProfile]:
+        """Everyone matching a name (best first), each with organisations over time and talks, newest first."""
+        await self.refresh()
+        if not words(name):
+            raise UserFacingError("Type a name or part of one, such as `morgan`.")
+        exact = self.engine.people.by_slug.get(name.strip())
+        entries = [exact] if exact else [m.person for m in self.engine.lookup_people(name, limit)]
+        if not entries:
+            raise SpeakerNotFound(
+                f"Nobody called “{_quote(name)}” is in the catalogue.",
+                tuple(self.engine.people.nearest_names(name)),
+            )
+        profiles = []
+        for entry in entries:
+            found = await self.repo.person_talk_ids(entry.slug)
+            if found is None:
+                continue
+            talks = list((await self.repo.get_talks(found[1])).values())
+            talks.sort(
+                key=lambda t: (t.when.toordinal() if t.when else 0, t.event.name, t.title), reverse=True
+            )
+            orgs: list[str] = []
+            for talk in reversed(talks):  # oldest first, so the list reads as a history
+                for credit in talk.credits:
+                    if (
+                        credit.person == entry.slug
+                        and credit.organization
+                        and credit.organization not in orgs
+                    ):
+                        orgs.append(credit.organization)
+            profiles.append(PersonProfile(entry.slug, entry.name, tuple(orgs), tuple(talks)))
+        return profiles
+
+    # -- browsing ----------------------------------------------------------------------------------------
+
+    async def events(self) -> list[tuple[Event, int]]:
+        """Every event with its number of talks."""
+        return await self.repo.list_events()
+
+    async def topics(self) -> list[Count]:
+        """Every topic with talks, most talks first."""
+        return await self.repo.list_topics()
+
+    def resolve_topic(self, text: str) -> str:
+        """A topic's slug from its slug or name; a friendly error with suggestions otherwise."""
+        slug = self._topic_slug(text)
+        if slug is None:
+            raise TopicNotFound(
+                f"There is no topic “{_quote(text)}”.",
+                tuple(s.label for s in self.engine.suggest_topics(text)[:5]),
+            )
+        return slug
+
+    def _topic_slug(self, text: str) -> str | None:
+        key = " ".join(fold(text).split())
+        if key in self.engine.topics:
+            return key
+        for slug, topic in self.engine.topics.items():
+            if fold(topic.name) == key or slug == key.replace(" ", "-"):
+                return slug
+        return None
+
+    def resolve_event(self, text: str) -> Event:
+        """An event from its slug, name or short name."""
+        key = " ".join(fold(text).split())
+        for slug, label in self.engine.events.items():
+            if key in (slug, fold(label.name), fold(label.short_name or "")):
+                return Event(slug, label.name, label.short_name)
+        suggestions = self.engine.suggest_events(text)
+        if len(suggestions) == 1 or (suggestions and key and fold(suggestions[0].label).startswith(key)):
+            label = self.engine.events[suggestions[0].key]
+            return Event(label.slug, label.name, label.short_name)
+        raise EventNotFound(f"There is no event “{_quote(text)}”.", tuple(s.label for s in suggestions[:5]))
+
+    # -- autocomplete (in memory, no await: these run on every keystroke) ----------------------------------
+
+    def suggest_titles(self, typed: str) -> list[Suggestion]:
+        """Talk titles for what has been typed."""
+        return self.engine.suggest_titles(typed)
+
+    def suggest_speakers(self, typed: str) -> list[Suggestion]:
+        """People for what has been typed."""
+        return self.engine.suggest_speakers(typed)
+
+    def suggest_topics(self, typed: str) -> list[Suggestion]:
+        """Topics for what has been typed."""
+        return self.engine.suggest_topics(typed)
+
+    def suggest_events(self, typed: str) -> list[Suggestion]:
+        """Events for what has been typed."""
+        return self.engine.suggest_events(typed)
+
+
+def _load_engine(path: Path) -> SearchEngine:
+    with sync_db(path) as conn:
+        return load_engine(conn)
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    """User text, shortened, for an error message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

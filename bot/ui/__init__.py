@@ -1,0 +1,1 @@
+"""Presenters: domain objects to terminal output, JSON documents and Discord payloads."""

@@ -1,0 +1,192 @@
+"""Search, more-like-this, speaker lookup and autocomplete over the bundled catalogue."""
+
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.errors import SpeakerNotFound, TalkNotFound, UserFacingError
+from bot.search.completion import MAX_CHOICES, MAX_LABEL
+from bot.services import CatalogueService
+
+FINLEAP = "compliance-the-easy-way-zero-conf-mtls"
+MULTI = "seamless-multi-cluster-communication-and-observability-with-linkerd"
+CHAOS = "creating-chaos-in-the-university-with-linkerd-and-chaos-mesh"
+
+
+async def slugs(service: CatalogueService, query: str, **kwargs: object) -> list[str]:
+    page = await service.search(query, **kwargs)  # type: ignore[arg-type]
+    return [r.talk.slug for r in page.results]
+
+
+async def test_mtls_finds_the_finleap_talk_first(catalogue: CatalogueService) -> None:
+    assert (await slugs(catalogue, "mtls"))[0] == FINLEAP
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("mtls", "mutual TLS"), ("multicluster", "multi-cluster"), ("o11y", "observability"),
+     ("chaos", "chaos engineering"), ("k8s", "kubernetes"), ("service mesh", "mesh")],
+)  # fmt: skip
+async def test_synonyms_find_the_same_talks_in_either_spelling(
+    catalogue: CatalogueService, one: str, other: str
+) -> None:
+    assert await slugs(catalogue, one) == await slugs(catalogue, other)
+
+
+async def test_the_vocabulary_bridges_spellings_between_query_and_talk(catalogue: CatalogueService) -> None:
+    # No talk says "multi cluster" as two words or "mutual TLS" in its title; the synonyms meet.
+    assert (await slugs(catalogue, "multi cluster"))[0] == MULTI
+    assert FINLEAP in await slugs(catalogue, "mutual transport layer security")
+    assert (await slugs(catalogue, "fault injection"))[0] == CHAOS
+
+
+@pytest.mark.parametrize("query", ["Körbächer", "korbacher", "KORBACHER", "Korbächer"])
+async def test_accents_and_case_do_not_matter(catalogue: CatalogueService, query: str) -> None:
+    assert (await slugs(catalogue, query))[0] == MULTI
+
+
+async def test_typos_are_corrected_and_reported(catalogue: CatalogueService) -> None:
+    page = await catalogue.search("obsevability")
+    assert page.corrected == {"obsevability": "observability"}
+    assert page.results and all(any("Observability" in r for r in res.reasons) for res in page.results[:3])
+    morgan = await catalogue.search("Willam Morgn")
+    assert {c.name for c in morgan.results[0].talk.credits} >= {"William Morgan"}
+
+
+async def test_plurals_match_singulars(catalogue: CatalogueService) -> None:
+    assert await slugs(catalogue, "panels") == await slugs(catalogue, "panel")
+
+
+async def test_each_result_says_why_it_was_picked(catalogue: CatalogueService) -> None:
+    page = await catalogue.search("mtls")
+    assert "topic: mTLS" in page.results[0].reasons
+    page = await catalogue.search("oliver gould")
+    assert any(reason.startswith("speaker: Oliver Gould") for reason in page.results[0].reasons)
+
+
+async def test_nothing_found_says_so_and_suggests_near_topics(catalogue: CatalogueService) -> None:
+    page = await catalogue.search("quantum blockchain")
+    assert page.results == ()
+    page = await catalogue.search("obsevability metrcs")
+    assert page.results  # corrected
+    page = await catalogue.search("zzqx")
+    assert page.results == () and page.unknown == ("zzqx",)
+
+
+async def test_an_empty_query_is_a_friendly_error(catalogue: CatalogueService) -> None:
+    with pytest.raises(UserFacingError, match="Type a few words"):
+        await catalogue.search("   ")
+
+
+async def test_filters_by_topic_and_event_include_co_located_events(catalogue: CatalogueService) -> None:
+    rust = await slugs(catalogue, "", topic="Rust", limit=20)
+    assert len(rust) == 2
+    everything = await slugs(catalogue, "", event="kubecon-eu-2021", limit=20)
+    assert len(everything) == 11  # ServiceMeshCon and Rust Day sit under KubeCon
+    smc = await slugs(catalogue, "linkerd", event="ServiceMeshCon EU 2021", limit=20)
+    assert smc and FINLEAP not in smc
+
+
+async def test_a_page_is_not_filled_by_one_speaker_when_others_match_nearly_as_well(
+    catalogue: CatalogueService,
+) -> None:
+    page = await catalogue.search("linkerd community service mesh", limit=5)
+    firsts = [r.talk.speakers[0].name for r in page.results]
+    assert max(firsts.count(name) for name in firsts) <= 2
+
+
+async def test_results_are_deterministic(catalogue: CatalogueService) -> None:
+    assert [await slugs(catalogue, "linkerd") for _ in range(3)] == [await slugs(catalogue, "linkerd")] * 3
+
+
+async def test_more_like_this_never_returns_the_talk_itself(catalogue: CatalogueService) -> None:
+    talk, results = await catalogue.similar("why-the-future-of-the-cloud-will-be-built-on-rust")
+    assert results[0].talk.slug == "panel-discussion-rust-in-the-cloud"
+    assert talk.slug not in [r.talk.slug for r in results]
+    assert any("Rust" in reason for reason in results[0].reasons)
+
+
+async def test_a_talk_is_found_by_id_or_by_typed_title(catalogue: CatalogueService) -> None:
+    assert (await catalogue.talk("tap tap")).title == "Tap Tap, Debugging an App with your Service Mesh"
+    assert (await catalogue.talk(FINLEAP)).slug == FINLEAP
+    with pytest.raises(TalkNotFound):
+        await catalogue.talk("qqqq zzzz")
+
+
+async def test_two_morgans_are_both_offered_best_first(catalogue: CatalogueService) -> None:
+    profiles = await catalogue.speakers("morgan")
+    assert [p.name for p in profiles] == ["William Morgan", "Jason Morgan"]
+    william = profiles[0]
+    assert len(william.talks) == 4 and william.organizations == ("Buoyant",)
+
+
+@pytest.mark.parametrize(("typed", "name"), [("Willam Morgn", "William Morgan"), ("mendez", "Sergio Arnaldo Méndez Aguilar"),
+                                             ("Huning", "Christian Hüning"), ("lerch", "Carl Lerche"), ("ASHLEY", "Ashley Williams")])  # fmt: skip
+async def test_speaker_lookup_forgives_case_accents_parts_and_typos(
+    catalogue: CatalogueService, typed: str, name: str
+) -> None:
+    assert (await catalogue.speakers(typed))[0].name == name
+
+
+async def test_unknown_speaker_suggests_near_names(catalogue: CatalogueService) -> None:
+    with pytest.raises(SpeakerNotFound):
+        await catalogue.speakers("Zyx Qwv")
+
+
+async def test_autocomplete_matches_prefixes_and_inner_words_within_limits(
+    catalogue: CatalogueService,
+) -> None:
+    assert catalogue.suggest_titles("tap t")[0].key == "tap-tap-debugging-an-app-with-your-service-mesh"
+    assert catalogue.suggest_titles("debugging")[0].key == "tap-tap-debugging-an-app-with-your-service-mesh"
+    assert [s.label for s in catalogue.suggest_speakers("morg")] == ["William Morgan", "Jason Morgan"]
+    assert catalogue.suggest_topics("obs")[0].label == "Observability"
+    assert catalogue.suggest_events("rust")[0].key == "cloud-native-rust-day-2021"
+    everything = catalogue.suggest_topics("")
+    assert len(everything) == MAX_CHOICES
+    assert all(len(s.label) <= MAX_LABEL and len(s.key) <= MAX_LABEL for s in everything)
+
+
+HOSTILE = [
+    '"', "'", "*", "^", ":", "NEAR", "NEAR(a b, 3)", "a AND b OR NOT c", "(((", ")", "title:mtls",
+    "'; DROP TABLE talks; --", "\" OR 1=1 --", "x" * 6000, "🚀 service mesh 🚀", "\u200b\u200bmtls\u200b",
+    "\u202emtls\u202c", "שלום עולם", "مرحبا", "@everyone", "<@123456789012345678>", "", "   ", "\x00", "%", "_",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_hostile_strings_never_raise_anything_but_a_friendly_error(
+    catalogue: CatalogueService, text: str
+) -> None:
+    try:
+        await catalogue.search(text)
+    except UserFacingError:
+        pass
+    for suggest in (
+        catalogue.suggest_titles,
+        catalogue.suggest_speakers,
+        catalogue.suggest_topics,
+        catalogue.suggest_events,
+    ):
+        assert len(suggest(text)) <= MAX_CHOICES
+    try:
+        await catalogue.speakers(text)
+    except UserFacingError:
+        pass
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(alphabet=st.characters(), max_size=300)
+    | st.text(alphabet=string.punctuation + " ANDORNEAR*", max_size=40)
+)
+async def test_any_string_is_safe_to_search_and_complete(catalogue: CatalogueService, text: str) -> None:
+    try:
+        page = await catalogue.search(text)
+        assert len(page.results) <= 5
+    except UserFacingError as exc:
+        assert exc.message
+    for suggestion in catalogue.suggest_titles(text):
+        assert len(suggestion.label) <= MAX_LABEL
+    catalogue.engine.lookup_people(text)

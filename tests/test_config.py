@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE, Settings
+from bot.errors import ConfigError
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+def test_defaults_need_nothing() -> None:
+    settings = Settings.from_env({})
+    assert settings.database == DEFAULT_DATABASE and settings.discord_token is None
+    assert settings.api_base_url == "https://discord.com/api/v10"
+
+
+def test_values_are_read_and_converted() -> None:
+    settings = Settings.from_env(
+        {"DISCORD_TOKEN": TOKEN, "DEV_GUILD_ID": "123456789012345678", "LOG_LEVEL": "debug",
+         "BOT_DATABASE": "/tmp/x.db", "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10/",
+         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gateway"}
+    )  # fmt: skip
+    assert settings.dev_guild_id == 123456789012345678 and settings.log_level == "DEBUG"
+    assert settings.database == Path("/tmp/x.db") and settings.api_base_url == "http://127.0.0.1:9/api/v10"
+
+
+def test_the_command_line_database_wins_over_the_environment() -> None:
+    assert Settings.from_env({"BOT_DATABASE": "a.db"}, database="b.db").database == Path("b.db")
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [({"DISCORD_TOKEN": "not a token"}, "DISCORD_TOKEN"), ({"DEV_GUILD_ID": "my-server"}, "DEV_GUILD_ID"),
+     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"), ({"DISCORD_API_BASE_URL": "discord.com"}, "DISCORD_API_BASE_URL"),
+     ({"DISCORD_GATEWAY_URL": "http://x"}, "DISCORD_GATEWAY_URL")],
+)  # fmt: skip
+def test_a_malformed_value_names_its_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env(env)
+
+
+def test_the_token_never_shows_in_a_repr() -> None:
+    settings = Settings.from_env({"DISCORD_TOKEN": TOKEN})
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings)
