@@ -48,16 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("init", "create or upgrade the database and load the bundled catalogue")
     search = command("search", "find talks by free text, topic and event", json_output=True)
-    search.add_argument(
-        "query", nargs="?", default="", help="words to look for (may be empty with --topic or --event)"
-    )
+    search.add_argument("query", nargs="?", default="", help="words to look for (may be empty with --topic or --event)")
     search.add_argument("--topic", help="only talks on this topic (its id or name)")
-    search.add_argument(
-        "--event", help="only talks at this event (its id or name; includes co-located events)"
-    )
-    search.add_argument(
-        "--limit", type=_positive, default=10, help="how many results (default 10, at most 50)"
-    )
+    search.add_argument("--event", help="only talks at this event (its id or name; includes co-located events)")
+    search.add_argument("--limit", type=_positive, default=10, help="how many results (default 10, at most 50)")
     talk = command("talk", "show one talk in full", json_output=True)
     talk.add_argument("talk", help="the talk's id or (part of) its title")
     similar = command("similar", "talks like a given one", json_output=True)
@@ -67,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     speaker.add_argument("name", help="a name or part of one")
     command("events", "events with their number of talks", json_output=True)
     command("topics", "topics with their number of talks", json_output=True)
+    command("run", "start the Discord bot (needs DISCORD_TOKEN)")
+    command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
     command("tour", "a short tour of the catalogue on the command line")
     command("start", "the bot when DISCORD_TOKEN is set, otherwise a tour of the catalogue")
     return parser
@@ -116,9 +112,7 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
 
     async def action(service: CatalogueService) -> int:
         if args.command == "search":
-            page = await service.search(
-                args.query, topic=args.topic, event=args.event, limit=min(args.limit, 50)
-            )
+            page = await service.search(args.query, topic=args.topic, event=args.event, limit=min(args.limit, 50))
             emit_json(records.search_document(page)) if args.json else terminal.print_search(console, page)
         elif args.command == "talk":
             talk = await service.talk(args.talk)
@@ -131,19 +125,13 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
                 terminal.print_similar(console, talk, results)
         elif args.command == "speaker":
             profiles = await service.speakers(args.name)
-            emit_json(records.speaker_document(profiles)) if args.json else terminal.print_profiles(
-                console, profiles
-            )
+            emit_json(records.speaker_document(profiles)) if args.json else terminal.print_profiles(console, profiles)
         elif args.command == "events":
             events = await service.events()
-            emit_json(records.events_document(events)) if args.json else terminal.print_events(
-                console, events
-            )
+            emit_json(records.events_document(events)) if args.json else terminal.print_events(console, events)
         elif args.command == "topics":
             topics = await service.topics()
-            emit_json(records.topics_document(topics)) if args.json else terminal.print_topics(
-                console, topics
-            )
+            emit_json(records.topics_document(topics)) if args.json else terminal.print_topics(console, topics)
         return 0
 
     return asyncio.run(with_service(settings, action))
@@ -168,12 +156,68 @@ def run_tour(settings: Settings, console: Console) -> int:
     return asyncio.run(with_service(settings, action))
 
 
+def _require_token(settings: Settings) -> str:
+    if not settings.discord_token:
+        raise ConfigError(
+            "DISCORD_TOKEN is not set: put the bot's token in the environment or in .env (see .env.example), "
+            "or try the bot without Discord with `python -m bot sandbox`."
+        )
+    return settings.discord_token
+
+
+async def run_bot(settings: Settings) -> int:
+    """Connect to Discord and serve until stopped."""
+    import aiohttp
+    import discord
+
+    from bot.client import HighlightsBot, configure_endpoints
+
+    token = _require_token(settings)
+    configure_endpoints(settings.api_base_url, settings.gateway_url)
+    await asyncio.to_thread(ensure_catalogue, settings.database)
+    try:
+        async with HighlightsBot(settings) as bot:
+            await bot.start(token)
+    except discord.LoginFailure as exc:
+        raise UserFacingError(
+            "Discord refused DISCORD_TOKEN: copy the token again from the Bot page of your application "
+            "(Reset Token if needed) and put it in .env."
+        ) from exc
+    except discord.PrivilegedIntentsRequired as exc:
+        raise UserFacingError("Discord refused the gateway intents this bot asked for.") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UserFacingError(f"Cannot reach Discord at {settings.api_base_url}: {exc.os_error}.") from exc
+    return 0
+
+
+async def sync_commands(settings: Settings) -> int:
+    """Publish the slash commands globally (Discord may take up to an hour to show changes everywhere)."""
+    import aiohttp
+    import discord
+
+    from bot.client import HighlightsBot, configure_endpoints
+
+    token = _require_token(settings)
+    configure_endpoints(settings.api_base_url, settings.gateway_url)
+    await asyncio.to_thread(ensure_catalogue, settings.database)
+    try:
+        async with HighlightsBot(settings) as bot:
+            await bot.login(token)
+            synced = await bot.tree.sync()
+    except discord.LoginFailure as exc:
+        raise UserFacingError("Discord refused DISCORD_TOKEN: copy the token again from the Bot page.") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UserFacingError(f"Cannot reach Discord at {settings.api_base_url}: {exc.os_error}.") from exc
+    print(f"Synced {len(synced)} commands globally: " + ", ".join("/" + c.name for c in synced))  # noqa: T201
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the command; user-facing errors become one line and an exit status."""
     args = build_parser().parse_args(argv)
     load_dotenv(override=False)
     console = Console()
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
         settings = Settings.from_env(os.environ, database=args.db)
     except ConfigError as exc:
@@ -186,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if settings.log_level != "DEBUG":
         logging.getLogger("bot.search.corpus").setLevel(logging.WARNING)
+    # A text-only bot has no use for voice; discord.py's warnings about it would only worry operators.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
     try:
         if args.command == "init":
             report = load_bundled(settings.database)
@@ -195,9 +243,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{report.unchanged} unchanged."
             )
             return 0
+        if args.command == "run" or (args.command == "start" and settings.discord_token):
+            return asyncio.run(run_bot(settings))
+        if args.command == "sync":
+            return asyncio.run(sync_commands(settings))
         if args.command in ("tour", "start"):
             return run_tour(settings, console)
         return run_query(args, settings, console)
+    except ConfigError as exc:
+        errors.print(f"error: {exc.message}", markup=False, highlight=False)
+        return EXIT_USAGE
     except NotFoundError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         if exc.suggestions:

@@ -60,9 +60,13 @@ class CatalogueService:
         """Build the service, loading (or building) the search index in a worker thread."""
         return cls(conn, path, await asyncio.to_thread(_load_engine, path))
 
+    async def stale(self) -> bool:
+        """Whether the catalogue changed since the search index was built."""
+        return await self.repo.version() != self.engine.version
+
     async def refresh(self) -> bool:
         """Reload the search index if the catalogue changed since it was built; True if it did."""
-        if await self.repo.version() == self.engine.version:
+        if not await self.stale():
             return False
         async with self._reload_lock:
             version = await self.repo.version()

@@ -32,9 +32,7 @@ def _dates(event: Event) -> str:
 
 def results_table(results: list[Result] | tuple[Result, ...], title: str) -> Table:
     """Ranked talks: title, speakers, event and why each was picked, then the id to ask for more."""
-    table = Table(
-        title=Text(title), box=box.SIMPLE_HEAD, show_header=False, title_justify="left", padding=(0, 1)
-    )
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD, show_header=False, title_justify="left", padding=(0, 1))
     table.add_column("#", justify="right", style="dim")
     table.add_column("Talk", overflow="fold")
     for rank, result in enumerate(results, start=1):
@@ -76,9 +74,7 @@ def talk_panel(talk: Talk) -> Panel:
         body.append("\nRecording: " + talk.recording_url, style="cyan")
     if talk.slides_url:
         body.append("\nSlides: " + talk.slides_url, style="cyan")
-    return Panel(
-        body, title=Text(talk.title, style="bold"), subtitle=Text(talk.slug), title_align="left", expand=False
-    )
+    return Panel(body, title=Text(talk.title, style="bold"), subtitle=Text(talk.slug), title_align="left", expand=False)
 
 
 def print_similar(console: Console, talk: Talk, results: list[Result]) -> None:

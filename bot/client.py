@@ -1,0 +1,137 @@
+"""The Discord client: wiring in `setup_hook`, the extensions, and one error handler for every command."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import DISCORD_API_BASE_URL, DISCORD_GATEWAY_URL, Settings
+from bot.db.connection import open_db
+from bot.errors import NotFoundError, UserFacingError
+from bot.services import CatalogueService
+from bot.ui import embeds
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse")
+GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
+
+
+def configure_endpoints(api_base_url: str = DISCORD_API_BASE_URL, gateway_url: str = DISCORD_GATEWAY_URL) -> None:
+    """Point discord.py at another Discord API endpoint (a REST proxy, or the local emulator).
+
+    discord.py reads both from class attributes: every REST route (including interaction callbacks and
+    webhooks) is built on `Route.BASE`, and the first gateway connection uses `DEFAULT_GATEWAY` (resumes
+    follow the `resume_gateway_url` the gateway itself hands out).
+    """
+    discord.http.Route.BASE = api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the extensions are handed; each takes only what it needs."""
+
+    catalogue: CatalogueService
+    view_timeout: float = 300.0
+
+
+class HighlightsBot(commands.Bot):
+    """The talk highlights bot: slash commands only, mentions disabled everywhere."""
+
+    def __init__(self, settings: Settings, *, view_timeout: float = 300.0, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and permissions for scheduled posts; no members, no message content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.view_timeout = view_timeout
+        self._resources = AsyncExitStack()
+        self.db: aiosqlite.Connection | None = None
+        self._services: Services | None = None
+        self.tree.error(self.on_app_command_error)
+
+    @property
+    def services(self) -> Services:
+        """The services built in `setup_hook`."""
+        if self._services is None:
+            raise RuntimeError("services are built in setup_hook, before any extension loads")
+        return self._services
+
+    async def setup_hook(self) -> None:
+        """Open the database, build the services, load the extensions; copy commands to the dev server."""
+        self.db = await self._resources.enter_async_context(open_db(self.settings.database))
+        catalogue = await CatalogueService.open(self.db, self.settings.database)
+        self._services = Services(catalogue=catalogue, view_timeout=self.view_timeout)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Copied %d commands to the development server %s", len(synced), self.settings.dev_guild_id)
+
+    async def on_ready(self) -> None:
+        """Log readiness with what is loaded (this also runs after reconnects; it only logs)."""
+        talks = await self.services.catalogue.talk_count()
+        log.info("Ready as %s in %d servers with %d talks in the catalogue", self.user, len(self.guilds), talks)
+
+    async def close(self) -> None:
+        """Close Discord, then the database."""
+        try:
+            await super().close()
+        finally:
+            await self._resources.aclose()
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """The one error handler: a short private answer for the member, the full story in the log."""
+        await handle_error(interaction, error)
+
+
+async def handle_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer a failed interaction kindly and log it; also used by views' controls."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    command = interaction.command.qualified_name if interaction.command else "component"
+    if isinstance(original, NotFoundError):
+        embed = embeds.error_embed(original.message, original.suggestions)
+    elif isinstance(original, UserFacingError):
+        embed = embeds.error_embed(original.message)
+    elif isinstance(original, app_commands.MissingPermissions):
+        embed = embeds.error_embed("You need the " + ", ".join(original.missing_permissions) + " permission for that.")
+    elif isinstance(original, app_commands.BotMissingPermissions):
+        embed = embeds.error_embed("I need the " + ", ".join(original.missing_permissions) + " permission here.")
+    elif isinstance(original, app_commands.CheckFailure):
+        embed = embeds.error_embed("You cannot use this command here.")
+    elif isinstance(original, app_commands.TransformerError):
+        embed = embeds.error_embed(f"That value does not fit the option: {str(original.value)[:100]}")
+    else:
+        log.error(
+            "Command %s failed (interaction %s, user %s)",
+            command,
+            interaction.id,
+            interaction.user.id,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        embed = embeds.error_embed(GENERIC_ERROR)
+    if isinstance(original, UserFacingError):
+        log.info("Command %s (interaction %s) answered with: %s", command, interaction.id, original.message)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("Could not tell the member about the error of interaction %s: %s", interaction.id, exc)

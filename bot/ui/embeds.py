@@ -1,0 +1,213 @@
+"""Domain objects to Discord embeds: escaped so catalogue text cannot break the layout, clipped to the limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.domain.models import Count, Event, PersonProfile, Talk
+from bot.services import Result
+
+# Discord's documented limits.
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+FIELD_COUNT_LIMIT = 25
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+
+COLOUR = discord.Colour(0x2BEDA7)
+SUMMARY_IN_LIST = 180
+SUMMARY_IN_CARD = 900
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis, never leaving a dangling escape backslash."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)].rstrip()
+    while cut.endswith("\\"):
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def safe(text: str, limit: int) -> str:
+    """Catalogue text made inert (markdown escaped, mentions defused) and clipped."""
+    return clip(escape_mentions(escape_markdown(" ".join(text.split()))), limit)
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%-d %B %Y") if value else ""
+
+
+def credits_line(talk: Talk, *, limit: int = FIELD_VALUE_LIMIT) -> str:
+    """Speakers with their organisation at the time, moderators marked."""
+    parts = []
+    for credit in talk.speakers:
+        text = escape_markdown(credit.name)
+        if credit.organization:
+            text += f" ({escape_markdown(credit.organization)})"
+        if credit.role == "moderator":
+            text += ", moderator"
+        parts.append(text)
+    return clip(escape_mentions(", ".join(parts)), limit) if parts else "—"
+
+
+def event_line(talk: Talk) -> str:
+    """The event and, when known, the date."""
+    when = _day(talk.when)
+    return escape_mentions(escape_markdown(talk.event.name)) + (f" · {when}" if when else "")
+
+
+def _link(title: str, url: str | None, limit: int) -> str:
+    text = safe(title, limit)
+    if url and url.startswith(("https://", "http://")) and ")" not in url and " " not in url:
+        return f"[{text}]({url})"
+    return text
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Trim the description (then fields) until the embed is within the 6,000-character total."""
+    while len(embed) > EMBED_TOTAL_LIMIT:
+        excess = len(embed) - EMBED_TOTAL_LIMIT
+        if embed.description and len(embed.description) > excess + 1:
+            embed.description = clip(embed.description, len(embed.description) - excess - 1)
+        elif embed.fields:
+            embed.remove_field(len(embed.fields) - 1)
+        else:
+            embed.title = clip(embed.title or "", max(1, len(embed.title or "") - excess - 1))
+    return embed
+
+
+def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None = None) -> discord.Embed:
+    """One talk: linked title, speakers, event and date, topics, a summary, and why it was picked."""
+    embed = discord.Embed(
+        title=safe(talk.title, TITLE_LIMIT),
+        url=talk.recording_url if talk.recording_url and talk.recording_url.startswith("http") else None,
+        description=safe(talk.summary, SUMMARY_IN_CARD) if talk.summary else None,
+        colour=COLOUR,
+    )
+    if heading:
+        embed.set_author(name=clip(heading, AUTHOR_LIMIT))
+    embed.add_field(name="Speakers" if len(talk.credits) != 1 else "Speaker", value=credits_line(talk), inline=False)
+    embed.add_field(name="Event", value=clip(event_line(talk), FIELD_VALUE_LIMIT), inline=True)
+    if talk.kind != "talk":
+        embed.add_field(name="Format", value=talk.kind.capitalize(), inline=True)
+    if talk.topics:
+        embed.add_field(
+            name="Topics", value=safe(", ".join(t.name for t in talk.topics), FIELD_VALUE_LIMIT), inline=False
+        )
+    if reasons:
+        embed.add_field(name="Why this talk", value=safe("; ".join(reasons), FIELD_VALUE_LIMIT), inline=False)
+    links = []
+    if talk.recording_url:
+        links.append(_link("Recording", talk.recording_url, 20))
+    if talk.slides_url:
+        links.append(_link("Slides", talk.slides_url, 20))
+    if links:
+        embed.add_field(name="Watch", value=" · ".join(links), inline=False)
+    embed.set_footer(text=clip(f"id: {talk.slug}", FOOTER_LIMIT))
+    return fit(embed)
+
+
+def results_embed(
+    title: str, results: Sequence[Result], *, page: int, pages: int, total: int, first_rank: int, note: str = ""
+) -> discord.Embed:
+    """A page of ranked talks, each with a link, speakers, event and the reason it was picked."""
+    lines = []
+    for rank, result in enumerate(results, start=first_rank):
+        talk = result.talk
+        entry = f"**{rank}. {_link(talk.title, talk.recording_url, 200)}**\n{credits_line(talk, limit=300)}"
+        entry += f"\n*{event_line(talk)}*"
+        if result.reasons:
+            entry += f" · {safe('; '.join(result.reasons), 200)}"
+        lines.append(entry)
+    description = (note + "\n\n" if note else "") + "\n\n".join(lines)
+    embed = discord.Embed(
+        title=safe(title, TITLE_LIMIT), description=clip(description, DESCRIPTION_LIMIT), colour=COLOUR
+    )
+    talks = "talk" if total == 1 else "talks"
+    embed.set_footer(text=f"Page {page} of {pages} · {total} {talks}")
+    return fit(embed)
+
+
+def speaker_embed(profile: PersonProfile) -> discord.Embed:
+    """A speaker card: organisations over time and every talk, newest first, with links."""
+    embed = discord.Embed(title=safe(profile.name, TITLE_LIMIT), colour=COLOUR)
+    if profile.organizations:
+        embed.description = safe(" → ".join(profile.organizations), 500)
+    lines = []
+    for talk in profile.talks:
+        when = f" ({talk.when.year})" if talk.when else ""
+        lines.append(f"• {_link(talk.title, talk.recording_url, 150)} — {safe(talk.event.label, 80)}{when}")
+    value = ""
+    shown = 0
+    for line in lines:
+        if len(value) + len(line) + 1 > FIELD_VALUE_LIMIT - 40:
+            break
+        value += line + "\n"
+        shown += 1
+    if shown < len(lines):
+        value += f"…and {len(lines) - shown} more"
+    embed.add_field(name=f"Talks ({len(profile.talks)})", value=value.strip() or "—", inline=False)
+    embed.set_footer(text=clip(f"id: {profile.slug}", FOOTER_LIMIT))
+    return fit(embed)
+
+
+def people_embed(profiles: Sequence[PersonProfile], query: str) -> discord.Embed:
+    """Several people matched: a short list to pick from."""
+    embed = discord.Embed(
+        title=safe(f"{len(profiles)} people match “{query}”", TITLE_LIMIT),
+        description="Pick one below to see their talks.",
+        colour=COLOUR,
+    )
+    for profile in profiles[:FIELD_COUNT_LIMIT]:
+        orgs = ", ".join(profile.organizations) or "organisation not recorded"
+        talks = "talk" if len(profile.talks) == 1 else "talks"
+        embed.add_field(
+            name=safe(profile.name, FIELD_NAME_LIMIT),
+            value=safe(f"{orgs} · {len(profile.talks)} {talks}", FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    return fit(embed)
+
+
+def topics_embed(topics: Sequence[Count], *, page: int, pages: int) -> discord.Embed:
+    """Topics with their number of talks."""
+    lines = [f"**{safe(t.name, 100)}** · {t.talks} talk{'s' if t.talks != 1 else ''}" for t in topics]
+    embed = discord.Embed(title="Topics", description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=COLOUR)
+    embed.set_footer(text=f"Page {page} of {pages} · try /recommend with any of them")
+    return fit(embed)
+
+
+def events_embed(events: Sequence[tuple[Event, int]], *, page: int, pages: int) -> discord.Embed:
+    """Events with dates, place and number of talks; co-located events under their parent."""
+    lines = []
+    for event, count in events:
+        dates = ""
+        if event.start_date:
+            dates = _day(event.start_date)
+            if event.end_date and event.end_date != event.start_date:
+                dates = f"{event.start_date.strftime('%-d %b')} – {_day(event.end_date)}"
+        where = event.location or ""
+        detail = " · ".join(x for x in (dates, safe(where, 60), f"{count} talk{'s' if count != 1 else ''}") if x)
+        prefix = "↳ " if event.parent else ""
+        lines.append(f"{prefix}**{safe(event.name, 150)}**\n{prefix}{detail}")
+    embed = discord.Embed(title="Events", description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=COLOUR)
+    embed.set_footer(text=f"Page {page} of {pages}")
+    return fit(embed)
+
+
+def error_embed(message: str, suggestions: Sequence[str] = ()) -> discord.Embed:
+    """A short, friendly error, with things to try."""
+    embed = discord.Embed(description=clip(escape_mentions(message), DESCRIPTION_LIMIT), colour=discord.Colour.orange())
+    if suggestions:
+        embed.add_field(name="Did you mean", value=safe(" · ".join(suggestions[:8]), FIELD_VALUE_LIMIT), inline=False)
+    return embed

@@ -1,0 +1,179 @@
+"""Interactive controls: paginated talk lists with "more like this", and picking one of several people.
+
+Only the member who asked can use a message's controls; everyone else is told so privately. The
+controls disable themselves when they time out, by editing the message they belong to.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import discord
+
+from bot.domain.models import PersonProfile
+from bot.services import Result
+from bot.ui import embeds
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5
+DEFAULT_TIMEOUT = 300.0
+
+OnTalkPicked = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+class OwnedView(discord.ui.View):
+    """A view only its owner may use, whose controls switch off when it times out."""
+
+    def __init__(self, owner_id: int, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.message: discord.Message | discord.InteractionMessage | discord.WebhookMessage | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse anyone but the member who asked, privately."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These controls belong to the member who asked. Run the command yourself to browse.", ephemeral=True
+        )
+        return False
+
+    async def on_timeout(self) -> None:
+        """Disable every control and show it on the message."""
+        for item in self.children:
+            if isinstance(item, discord.ui.Button | discord.ui.Select):
+                item.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException as exc:  # the message may be gone; nothing left to disable
+                log.debug("Could not disable the controls of message %s: %s", self.message.id, exc)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
+        """Hand errors from controls to the command tree's handler, so they are answered the same way."""
+        await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class TalkPager(OwnedView):
+    """Ranked talks, five to a page, with previous/next buttons and a "more like this" menu."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        title: str,
+        results: Sequence[Result],
+        on_pick: OnTalkPicked,
+        *,
+        note: str = "",
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.title = title
+        self.results = list(results)
+        self.note = note
+        self.on_pick = on_pick
+        self.page = 0
+        self.pages = max(1, math.ceil(len(self.results) / PAGE_SIZE))
+        self._sync_controls()
+
+    def page_results(self) -> list[Result]:
+        """The results on the current page."""
+        start = self.page * PAGE_SIZE
+        return self.results[start : start + PAGE_SIZE]
+
+    def embed(self) -> discord.Embed:
+        """The current page as an embed."""
+        return embeds.results_embed(
+            self.title,
+            self.page_results(),
+            page=self.page + 1,
+            pages=self.pages,
+            total=len(self.results),
+            first_rank=self.page * PAGE_SIZE + 1,
+            note=self.note if self.page == 0 else "",
+        )
+
+    def _sync_controls(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+        if self.pages == 1:
+            self.remove_item(self.previous)
+            self.remove_item(self.next)
+        self.more.options = [  # type: ignore[assignment]  # decorated items confuse the checker
+            discord.SelectOption(
+                label=embeds.clip(result.talk.title, 100),
+                value=result.talk.slug[:100],
+                description=embeds.clip(
+                    ", ".join(c.name for c in result.talk.speakers) or result.talk.event.label, 100
+                ),
+            )
+            for result in self.page_results()
+        ]
+
+    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary, custom_id="page:previous")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
+        """Show the previous page."""
+        self.page = max(0, self.page - 1)
+        self._sync_controls()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary, custom_id="page:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
+        """Show the next page."""
+        self.page = min(self.pages - 1, self.page + 1)
+        self._sync_controls()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.select(placeholder="More like this…", custom_id="page:more", min_values=1, max_values=1)
+    async def more(self, interaction: discord.Interaction, select: discord.ui.Select[TalkPager]) -> None:
+        """Talks like the one picked."""
+        await self.on_pick(interaction, select.values[0])
+
+
+class MoreLikeThis(OwnedView):
+    """A single "More like this" button under one talk."""
+
+    def __init__(
+        self, owner_id: int, slug: str, on_pick: OnTalkPicked, *, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.slug = slug
+        self.on_pick = on_pick
+
+    @discord.ui.button(label="More like this", style=discord.ButtonStyle.primary, custom_id="talk:more")
+    async def more(self, interaction: discord.Interaction, button: discord.ui.Button[MoreLikeThis]) -> None:
+        """Talks like this one."""
+        await self.on_pick(interaction, self.slug)
+
+
+class PersonPicker(OwnedView):
+    """Several people matched a name: a menu to pick one."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        profiles: Sequence[PersonProfile],
+        on_pick: Callable[[discord.Interaction, PersonProfile], Awaitable[None]],
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.profiles = {p.slug[:100]: p for p in profiles[:25]}
+        self.on_pick = on_pick
+        self.choose.options = [  # type: ignore[assignment]  # decorated items confuse the checker
+            discord.SelectOption(
+                label=embeds.clip(p.name, 100),
+                value=key,
+                description=embeds.clip(", ".join(p.organizations) or f"{len(p.talks)} talks", 100),
+            )
+            for key, p in self.profiles.items()
+        ]
+
+    @discord.ui.select(placeholder="Pick a person…", custom_id="people:pick", min_values=1, max_values=1)
+    async def choose(self, interaction: discord.Interaction, select: discord.ui.Select[PersonPicker]) -> None:
+        """Show the person picked."""
+        await self.on_pick(interaction, self.profiles[select.values[0]])

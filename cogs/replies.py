@@ -1,0 +1,33 @@
+"""Sending a reply whether or not the interaction was already answered or deferred."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.services import CatalogueService
+from bot.ui.views import OwnedView
+
+READ_ONLY_INSTALLS = {"guilds": True, "users": True}
+READ_ONLY_CONTEXTS = {"guilds": True, "dms": True, "private_channels": True}
+
+
+async def defer_if_reloading(interaction: discord.Interaction, catalogue: CatalogueService) -> None:
+    """Defer first when the catalogue changed and the answer waits for a reload (Discord allows 3 seconds)."""
+    if await catalogue.stale():
+        await interaction.response.defer(thinking=True)
+
+
+async def send(interaction: discord.Interaction, *, view: OwnedView | None = None, **payload: Any) -> None:
+    """Answer the interaction (or follow up if it was deferred) and remember the message for the view."""
+    if view is not None:
+        payload["view"] = view
+    if interaction.response.is_done():
+        message = await interaction.followup.send(wait=True, **payload)
+        if view is not None:
+            view.message = message
+    else:
+        await interaction.response.send_message(**payload)
+        if view is not None:
+            view.message = await interaction.original_response()

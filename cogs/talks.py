@@ -1,0 +1,103 @@
+"""Finding talks: /recommend, /talk and /similar."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import NotFoundError
+from bot.services import CatalogueService
+from bot.ui import embeds
+from bot.ui.views import MoreLikeThis, TalkPager
+from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, send
+
+if TYPE_CHECKING:
+    from bot.client import HighlightsBot
+
+
+def _choices(suggestions: list[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=label, value=key) for key, label in suggestions if len(key) <= 100][:25]
+
+
+class TalksCog(commands.Cog):
+    """Recommendations, one talk in full, and talks like another."""
+
+    def __init__(self, catalogue: CatalogueService, *, view_timeout: float) -> None:
+        self.catalogue = catalogue
+        self.view_timeout = view_timeout
+
+    @app_commands.command(name="recommend")
+    @app_commands.describe(
+        topic="A topic (pick a suggestion) or any words, such as 'mtls' or 'debugging in production'",
+        event="Only talks at this event (and its co-located events)",
+    )
+    @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+    @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+    async def recommend(
+        self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200], event: str | None = None
+    ) -> None:
+        """Recommend talks on a topic or for any words."""
+        await defer_if_reloading(interaction, self.catalogue)
+        page = await self.catalogue.recommend(topic, event=event)
+        if not page.results:
+            suggestions = ", ".join(page.suggestions) if page.suggestions else "a broader word"
+            raise NotFoundError(f"No talk matches “{topic}”. Try {suggestions}.")
+        note = ""
+        if page.corrected:
+            note = "Read as: " + ", ".join(f"{typed} → {used}" for typed, used in page.corrected.items())
+        view = TalkPager(
+            interaction.user.id, f"Talks for “{topic}”", page.results, self.show_similar, note=embeds.safe(note, 300),
+            timeout=self.view_timeout,
+        )  # fmt: skip
+        await send(interaction, embed=view.embed(), view=view)
+
+    @app_commands.command(name="talk")
+    @app_commands.describe(title="A talk's title: pick a suggestion or type part of it")
+    @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+    @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+    async def talk(self, interaction: discord.Interaction, title: app_commands.Range[str, 1, 200]) -> None:
+        """Show one talk in full."""
+        await defer_if_reloading(interaction, self.catalogue)
+        found = await self.catalogue.talk(title)
+        view = MoreLikeThis(interaction.user.id, found.slug, self.show_similar, timeout=self.view_timeout)
+        await send(interaction, embed=embeds.talk_embed(found), view=view)
+
+    @app_commands.command(name="similar")
+    @app_commands.describe(title="The talk to find others like: pick a suggestion or type part of its title")
+    @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+    @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+    async def similar(self, interaction: discord.Interaction, title: app_commands.Range[str, 1, 200]) -> None:
+        """Find talks like a given one."""
+        await defer_if_reloading(interaction, self.catalogue)
+        await self.show_similar(interaction, title)
+
+    async def show_similar(self, interaction: discord.Interaction, ident: str) -> None:
+        """Reply with the talks like `ident` (a talk's id or title); also the "more like this" controls."""
+        source, results = await self.catalogue.similar(ident, limit=15)
+        if not results:
+            raise NotFoundError(f"No other talk is like “{source.title}” yet.")
+        view = TalkPager(
+            interaction.user.id, f"More like “{source.title}”", results, self.show_similar, timeout=self.view_timeout
+        )
+        await send(interaction, embed=view.embed(), view=view)
+
+    @recommend.autocomplete("topic")
+    async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
+
+    @recommend.autocomplete("event")
+    async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+    @talk.autocomplete("title")
+    @similar.autocomplete("title")
+    async def _titles(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_titles(current)])
+
+
+async def setup(bot: HighlightsBot) -> None:
+    """Add the cog with the services it needs."""
+    await bot.add_cog(TalksCog(bot.services.catalogue, view_timeout=bot.services.view_timeout))
