@@ -170,10 +170,11 @@ async def run_bot(settings: Settings) -> int:
     import aiohttp
     import discord
 
-    from bot.client import HighlightsBot, configure_endpoints
+    from bot.client import HighlightsBot
+    from bot.endpoints import point_discord_at
 
     token = _require_token(settings)
-    configure_endpoints(settings.api_base_url, settings.gateway_url)
+    point_discord_at(settings.api_base_url, settings.gateway_url)
     await asyncio.to_thread(ensure_catalogue, settings.database)
     try:
         async with HighlightsBot(settings) as bot:
@@ -195,10 +196,11 @@ async def sync_commands(settings: Settings) -> int:
     import aiohttp
     import discord
 
-    from bot.client import HighlightsBot, configure_endpoints
+    from bot.client import HighlightsBot
+    from bot.endpoints import point_discord_at
 
     token = _require_token(settings)
-    configure_endpoints(settings.api_base_url, settings.gateway_url)
+    point_discord_at(settings.api_base_url, settings.gateway_url)
     await asyncio.to_thread(ensure_catalogue, settings.database)
     try:
         async with HighlightsBot(settings) as bot:

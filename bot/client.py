@@ -9,11 +9,10 @@ from typing import Any
 
 import aiosqlite
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config import DISCORD_API_BASE_URL, DISCORD_GATEWAY_URL, Settings
+from bot.config import Settings
 from bot.db.connection import open_db
 from bot.errors import NotFoundError, UserFacingError
 from bot.services import CatalogueService
@@ -23,17 +22,6 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
-
-
-def configure_endpoints(api_base_url: str = DISCORD_API_BASE_URL, gateway_url: str = DISCORD_GATEWAY_URL) -> None:
-    """Point discord.py at another Discord API endpoint (a REST proxy, or the local emulator).
-
-    discord.py reads both from class attributes: every REST route (including interaction callbacks and
-    webhooks) is built on `Route.BASE`, and the first gateway connection uses `DEFAULT_GATEWAY` (resumes
-    follow the `resume_gateway_url` the gateway itself hands out).
-    """
-    discord.http.Route.BASE = api_base_url.rstrip("/")
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 @dataclass(frozen=True, slots=True)

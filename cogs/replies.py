@@ -28,6 +28,6 @@ async def send(interaction: discord.Interaction, *, view: OwnedView | None = Non
         if view is not None:
             view.message = message
     else:
-        await interaction.response.send_message(**payload)
-        if view is not None:
-            view.message = await interaction.original_response()
+        callback = await interaction.response.send_message(**payload)
+        if view is not None and isinstance(callback.resource, discord.InteractionMessage):
+            view.message = callback.resource

@@ -13,6 +13,8 @@ from bot.db.connection import open_db, sync_db
 from bot.db.writer import apply_document
 from bot.services import CatalogueService
 
+pytest_plugins = ("bot.emulator.pytest_plugin",)
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

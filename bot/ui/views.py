@@ -114,21 +114,21 @@ class TalkPager(OwnedView):
             for result in self.page_results()
         ]
 
-    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary, custom_id="page:previous")
+    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
         """Show the previous page."""
         self.page = max(0, self.page - 1)
         self._sync_controls()
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
-    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary, custom_id="page:next")
+    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
         """Show the next page."""
         self.page = min(self.pages - 1, self.page + 1)
         self._sync_controls()
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
-    @discord.ui.select(placeholder="More like this…", custom_id="page:more", min_values=1, max_values=1)
+    @discord.ui.select(placeholder="More like this…", min_values=1, max_values=1)
     async def more(self, interaction: discord.Interaction, select: discord.ui.Select[TalkPager]) -> None:
         """Talks like the one picked."""
         await self.on_pick(interaction, select.values[0])
@@ -144,7 +144,7 @@ class MoreLikeThis(OwnedView):
         self.slug = slug
         self.on_pick = on_pick
 
-    @discord.ui.button(label="More like this", style=discord.ButtonStyle.primary, custom_id="talk:more")
+    @discord.ui.button(label="More like this", style=discord.ButtonStyle.primary)
     async def more(self, interaction: discord.Interaction, button: discord.ui.Button[MoreLikeThis]) -> None:
         """Talks like this one."""
         await self.on_pick(interaction, self.slug)
@@ -173,7 +173,7 @@ class PersonPicker(OwnedView):
             for key, p in self.profiles.items()
         ]
 
-    @discord.ui.select(placeholder="Pick a person…", custom_id="people:pick", min_values=1, max_values=1)
+    @discord.ui.select(placeholder="Pick a person…", min_values=1, max_values=1)
     async def choose(self, interaction: discord.Interaction, select: discord.ui.Select[PersonPicker]) -> None:
         """Show the person picked."""
         await self.on_pick(interaction, self.profiles[select.values[0]])

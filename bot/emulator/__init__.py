@@ -1,0 +1,14 @@
+"""A local Discord (REST and gateway) on 127.0.0.1 that the real, unmodified discord.py client talks to.
+
+- `server.DiscordEmulator`: start it, drive interactions (`slash`, `autocomplete`, `click`, `select`) and read
+  what the bot sent (`InteractionHandle.response()`, `.followups`, `.original`, `next_post`, `posts`).
+  Every body the bot sends and every reply the emulator gives is checked against Discord's OpenAPI spec
+  (`spec`) and documented limits (`limits`); problems get Discord's 400 and are kept in `violations`.
+  `faults` breaks the gateway or REST routes on demand.
+- `harness`: `point_discord_at` (also used by the bot itself; it needs only discord.py), `run_client`,
+  `fast_client_options`.
+- `pytest_plugin`: the `discord_emulator` fixture.
+
+Nothing is imported here, so that the bot can use `harness.point_discord_at` without the test-only
+dependencies (jsonschema) that the emulator itself needs.
+"""

@@ -1,0 +1,79 @@
+"""`python -m bot run` as an operator starts it: a separate process, configured by the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.emulator.server import DiscordEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def environment(emulator: DiscordEmulator, database: Path, token: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "DEV_GUILD"))}
+    env.update(
+        DISCORD_TOKEN=token,
+        DISCORD_API_BASE_URL=emulator.api_base_url,
+        DISCORD_GATEWAY_URL=emulator.gateway_url,
+        BOT_DATABASE=str(database),
+        DEV_GUILD_ID=str(emulator.guild.id),
+        LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+async def read_until(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float) -> None:  # noqa: ASYNC109
+    async def scan() -> None:
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError(f"the bot exited before logging {needle!r}:\n{''.join(seen)}")
+            seen.append(line)
+            if needle in line:
+                return
+
+    await asyncio.wait_for(scan(), timeout)
+
+
+async def test_the_bot_runs_as_its_own_process_and_answers(
+    discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    log: list[str] = []
+    try:
+        await read_until(process.stderr, "Ready as", log, timeout=30)
+        assert "with 11 talks in the catalogue" in log[-1]
+        handle = await discord_emulator.slash("talk", {"title": "tap tap"})
+        body = await handle.response(timeout=5)
+        assert body["data"]["embeds"][0]["title"] == "Tap Tap, Debugging an App with your Service Mesh"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, rest = await asyncio.wait_for(process.communicate(), 30)
+    output = "".join(log) + rest.decode()
+    assert process.returncode in (0, 130)
+    assert discord_emulator.token not in output
+    assert "Traceback" not in output, output
+
+
+async def test_a_refused_token_ends_with_one_clear_line(discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path) -> None:
+    wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gwrong.thisisnotthetokenyouarelookingfor00"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=environment(discord_emulator, bundled_db, wrong),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    text = err.decode()
+    assert process.returncode == 1
+    assert "error: Discord refused DISCORD_TOKEN" in text
+    assert "Traceback" not in text and wrong not in text

@@ -1,0 +1,1 @@
+"""Tests of the Discord emulator, driving a real discord.py bot."""
