@@ -63,8 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("topics", "topics with their number of talks", json_output=True)
     command("run", "start the Discord bot (needs DISCORD_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
+    sandbox = command("sandbox", "try every slash command in the terminal, no Discord account needed")
+    sandbox.add_argument(
+        "--command", dest="command_line", metavar="'/CMD opt:value'", help="run one command, print the reply and exit"
+    )
+    sandbox.add_argument("--json", action="store_true", help="with --command: print the raw payload the bot sent")
     command("tour", "a short tour of the catalogue on the command line")
-    command("start", "the bot when DISCORD_TOKEN is set, otherwise a tour of the catalogue")
+    command("start", "the bot when DISCORD_TOKEN is set, otherwise the sandbox")
     return parser
 
 
@@ -154,6 +159,18 @@ def run_tour(settings: Settings, console: Console) -> int:
         return 0
 
     return asyncio.run(with_service(settings, action))
+
+
+async def run_sandbox(settings: Settings, console: Console, command: str | None, *, as_json: bool) -> int:
+    """The emulator and the real bot in this process, driven from the terminal."""
+    from bot.sandbox.repl import interactive, run_once
+    from bot.sandbox.session import Sandbox
+
+    await asyncio.to_thread(ensure_catalogue, settings.database)
+    async with Sandbox(settings.database) as sandbox:
+        if command is not None:
+            return await run_once(sandbox, command, console, as_json=as_json)
+        return await interactive(sandbox, console)
 
 
 def _require_token(settings: Settings) -> str:
@@ -249,7 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_bot(settings))
         if args.command == "sync":
             return asyncio.run(sync_commands(settings))
-        if args.command in ("tour", "start"):
+        if args.command in ("sandbox", "start"):
+            if not os.environ.get("LOG_LEVEL"):  # keep the prompt readable unless asked for more
+                logging.getLogger().setLevel(logging.WARNING)
+            command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
+            return asyncio.run(run_sandbox(settings, console, command, as_json=as_json))
+        if args.command == "tour":
             return run_tour(settings, console)
         return run_query(args, settings, console)
     except ConfigError as exc:

@@ -119,5 +119,5 @@ def test_a_damaged_database_is_a_clear_error(db: Path, capsys: pytest.CaptureFix
 
 
 def test_the_tour_runs_without_a_token(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["start"]) == 0
+    assert main(["tour"]) == 0
     assert "William Morgan" in capsys.readouterr().out

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.services import Result
+from bot.ui.dates import event_dates, talk_dates
 
 # Discord's documented limits.
 CONTENT_LIMIT = 2000
@@ -43,10 +43,6 @@ def safe(text: str, limit: int) -> str:
     return clip(escape_mentions(escape_markdown(" ".join(text.split()))), limit)
 
 
-def _day(value: date | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
-
-
 def credits_line(talk: Talk, *, limit: int = FIELD_VALUE_LIMIT) -> str:
     """Speakers with their organisation at the time, moderators marked."""
     parts = []
@@ -62,7 +58,7 @@ def credits_line(talk: Talk, *, limit: int = FIELD_VALUE_LIMIT) -> str:
 
 def event_line(talk: Talk) -> str:
     """The event and, when known, the date."""
-    when = _day(talk.when)
+    when = talk_dates(talk)
     return escape_mentions(escape_markdown(talk.event.name)) + (f" · {when}" if when else "")
 
 
@@ -191,11 +187,7 @@ def events_embed(events: Sequence[tuple[Event, int]], *, page: int, pages: int) 
     """Events with dates, place and number of talks; co-located events under their parent."""
     lines = []
     for event, count in events:
-        dates = ""
-        if event.start_date:
-            dates = _day(event.start_date)
-            if event.end_date and event.end_date != event.start_date:
-                dates = f"{event.start_date.strftime('%-d %b')} – {_day(event.end_date)}"
+        dates = event_dates(event)
         where = event.location or ""
         detail = " · ".join(x for x in (dates, safe(where, 60), f"{count} talk{'s' if count != 1 else ''}") if x)
         prefix = "↳ " if event.parent else ""

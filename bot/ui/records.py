@@ -29,7 +29,7 @@ def talk_detail(talk: Talk) -> dict[str, Any]:
         {
             "summary": talk.summary,
             "kind": talk.kind,
-            "date": talk.when.isoformat() if talk.when else None,
+            "date": talk.date.isoformat() if talk.date else None,
             "event_id": talk.event.slug,
             "track": talk.track,
             "slides_url": talk.slides_url,
@@ -65,7 +65,7 @@ def speaker_document(profiles: list[PersonProfile]) -> dict[str, Any]:
                         "id": t.slug,
                         "title": t.title,
                         "event": t.event.name,
-                        "date": t.when.isoformat() if t.when else None,
+                        "date": t.date.isoformat() if t.date else None,
                     }
                     for t in p.talks
                 ],

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.services import Result, SearchPage
+from bot.ui.dates import event_dates, talk_dates
 
 
 def _speakers(talk: Talk) -> str:
@@ -20,14 +21,6 @@ def _speakers(talk: Talk) -> str:
             text += ", moderator"
         parts.append(text)
     return "; ".join(parts) or "—"
-
-
-def _dates(event: Event) -> str:
-    if not event.start_date:
-        return ""
-    if not event.end_date or event.end_date == event.start_date:
-        return event.start_date.strftime("%-d %b %Y")
-    return f"{event.start_date.strftime('%-d %b')} – {event.end_date.strftime('%-d %b %Y')}"
 
 
 def results_table(results: list[Result] | tuple[Result, ...], title: str) -> Table:
@@ -64,7 +57,7 @@ def talk_panel(talk: Talk) -> Panel:
     """One talk in full."""
     body = Text()
     body.append(_speakers(talk) + "\n", style="bold")
-    when = talk.when.strftime("%-d %B %Y") if talk.when else "date not recorded"
+    when = talk_dates(talk) or "date not recorded"
     body.append(f"{talk.event.name} · {when} · {talk.kind}\n", style="dim")
     if talk.topics:
         body.append("Topics: " + ", ".join(t.name for t in talk.topics) + "\n", style="green")
@@ -123,7 +116,7 @@ def print_events(console: Console, events: list[tuple[Event, int]]) -> None:
     table.add_column("Id", style="cyan")
     for event, count in events:
         name = ("  └ " if event.parent else "") + event.name
-        table.add_row(Text(name), _dates(event), Text(event.location or ""), str(count), Text(event.slug))
+        table.add_row(Text(name), event_dates(event), Text(event.location or ""), str(count), Text(event.slug))
     console.print(table)
 
 
