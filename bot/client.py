@@ -14,13 +14,19 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.db.connection import open_db
+from bot.db.schedules import CataloguePool, ScheduleRepository, SqliteScheduleStore
 from bot.errors import NotFoundError, UserFacingError
+from bot.highlights import HighlightService
+from bot.posting import MoreLikeThisButton
+from bot.scheduling.clock import SystemClock
+from bot.scheduling.ports import Clock
+from bot.scheduling.scheduler import SchedulerConfig
 from bot.services import CatalogueService
 from bot.ui import embeds
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse")
+EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 
 
@@ -29,13 +35,25 @@ class Services:
     """What the extensions are handed; each takes only what it needs."""
 
     catalogue: CatalogueService
+    highlights: HighlightService
+    schedule_store: SqliteScheduleStore
+    clock: Clock
+    scheduler_config: SchedulerConfig
     view_timeout: float = 300.0
 
 
 class HighlightsBot(commands.Bot):
     """The talk highlights bot: slash commands only, mentions disabled everywhere."""
 
-    def __init__(self, settings: Settings, *, view_timeout: float = 300.0, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        view_timeout: float = 300.0,
+        clock: Clock | None = None,
+        scheduler_config: SchedulerConfig | None = None,
+        **options: Any,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels and permissions for scheduled posts; no members, no message content
         super().__init__(
@@ -47,6 +65,8 @@ class HighlightsBot(commands.Bot):
         )
         self.settings = settings
         self.view_timeout = view_timeout
+        self.clock: Clock = clock or SystemClock()
+        self.scheduler_config = scheduler_config or SchedulerConfig()
         self._resources = AsyncExitStack()
         self.db: aiosqlite.Connection | None = None
         self._services: Services | None = None
@@ -63,7 +83,16 @@ class HighlightsBot(commands.Bot):
         """Open the database, build the services, load the extensions; copy commands to the dev server."""
         self.db = await self._resources.enter_async_context(open_db(self.settings.database))
         catalogue = await CatalogueService.open(self.db, self.settings.database)
-        self._services = Services(catalogue=catalogue, view_timeout=self.view_timeout)
+        pool = CataloguePool(self.db)
+        self._services = Services(
+            catalogue=catalogue,
+            highlights=HighlightService(catalogue, ScheduleRepository(self.db, pool), clock=self.clock),
+            schedule_store=SqliteScheduleStore(self.db, pool, clock=self.clock),
+            clock=self.clock,
+            scheduler_config=self.scheduler_config,
+            view_timeout=self.view_timeout,
+        )
+        self.add_dynamic_items(MoreLikeThisButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.dev_guild_id:

@@ -19,15 +19,15 @@ async def defer_if_reloading(interaction: discord.Interaction, catalogue: Catalo
         await interaction.response.defer(thinking=True)
 
 
-async def send(interaction: discord.Interaction, *, view: OwnedView | None = None, **payload: Any) -> None:
-    """Answer the interaction (or follow up if it was deferred) and remember the message for the view."""
+async def send(interaction: discord.Interaction, *, view: discord.ui.View | None = None, **payload: Any) -> None:
+    """Answer the interaction (or follow up if it was deferred); an owned view learns its message."""
     if view is not None:
         payload["view"] = view
     if interaction.response.is_done():
         message = await interaction.followup.send(wait=True, **payload)
-        if view is not None:
+        if isinstance(view, OwnedView):
             view.message = message
     else:
         callback = await interaction.response.send_message(**payload)
-        if view is not None and isinstance(callback.resource, discord.InteractionMessage):
+        if isinstance(view, OwnedView) and isinstance(callback.resource, discord.InteractionMessage):
             view.message = callback.resource

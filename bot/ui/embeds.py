@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.domain.models import Count, Event, PersonProfile, Talk
+from bot.highlights import ScheduleInfo
 from bot.services import Result
 from bot.ui.dates import event_dates, talk_dates
 
@@ -203,3 +205,46 @@ def error_embed(message: str, suggestions: Sequence[str] = ()) -> discord.Embed:
     if suggestions:
         embed.add_field(name="Did you mean", value=safe(" · ".join(suggestions[:8]), FIELD_VALUE_LIMIT), inline=False)
     return embed
+
+
+def _when(instant: datetime | None, zone: tzinfo) -> str:
+    """An instant in the schedule's zone and as a Discord timestamp (shown in each reader's own zone)."""
+    if instant is None:
+        return "—"
+    local = instant.astimezone(zone)
+    return f"{local:%a %-d %b %H:%M} {local.tzname()} · {discord.utils.format_dt(instant, 'R')}"
+
+
+def schedule_lines(info: ScheduleInfo) -> str:
+    """One schedule in a few lines: where, when, what, and how it is doing."""
+    lines = [f"<#{info.channel_id}> · {info.rule_text}", f"Talks: {safe(info.filter_text, 300)}"]
+    if info.paused:
+        lines.append(f"⏸ Paused: {safe(info.paused_reason or 'paused', 300)}")
+    else:
+        lines.append(f"Next: {_when(info.next_post_at, info.rule.zone)}")
+    if info.failures and not info.paused:
+        lines.append(f"⚠ Failing ({info.failures} in a row): {safe(info.last_failure or '', 300)}")
+    return "\n".join(lines)
+
+
+def schedules_embed(infos: Sequence[ScheduleInfo]) -> discord.Embed:
+    """The server's highlight schedules."""
+    embed = discord.Embed(title="Highlight schedules", colour=COLOUR)
+    if not infos:
+        embed.description = "None yet. Add one with /highlights setup."
+    for info in infos[:FIELD_COUNT_LIMIT]:
+        embed.add_field(name=f"#{info.id}", value=clip(schedule_lines(info), FIELD_VALUE_LIMIT), inline=False)
+    return fit(embed)
+
+
+def schedule_status_embed(info: ScheduleInfo) -> discord.Embed:
+    """One schedule in full: next post, last post, last failure."""
+    embed = discord.Embed(title=f"Highlight schedule #{info.id}", description=schedule_lines(info), colour=COLOUR)
+    last = _when(info.last_post_at, info.rule.zone) if info.last_post_at else "nothing posted yet"
+    if info.last_talk:
+        last += f"\n{safe(info.last_talk, 200)}"
+    embed.add_field(name="Last post", value=clip(last, FIELD_VALUE_LIMIT), inline=False)
+    if info.last_failure:
+        failure = f"{safe(info.last_failure, 600)}\n{_when(info.last_failure_at, info.rule.zone)}"
+        embed.add_field(name="Last failure", value=clip(failure, FIELD_VALUE_LIMIT), inline=False)
+    return fit(embed)

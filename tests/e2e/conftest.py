@@ -23,13 +23,15 @@ def start_bot(discord_emulator: DiscordEmulator, bundled_db: Path) -> StartBot:
     """Start the bot (commands copied to the emulator's server and synced globally); fails if it dies."""
 
     @asynccontextmanager
-    async def start(*, view_timeout: float = 300.0, database: Path | None = None) -> AsyncIterator[HighlightsBot]:
+    async def start(
+        *, view_timeout: float = 300.0, database: Path | None = None, **options: Any
+    ) -> AsyncIterator[HighlightsBot]:
         settings = Settings(
             database=database or bundled_db,
             discord_token=discord_emulator.token,
             dev_guild_id=discord_emulator.guild.id,
         )
-        bot = HighlightsBot(settings, view_timeout=view_timeout, **fast_client_options())
+        bot = HighlightsBot(settings, view_timeout=view_timeout, **fast_client_options(), **options)
         async with run_client(discord_emulator, bot):
             await bot.tree.sync()  # global commands too, for direct messages and user installs
             yield bot

@@ -65,7 +65,9 @@ async def test_the_bot_runs_as_its_own_process_and_answers(
     assert "Traceback" not in output, output
 
 
-async def test_a_refused_token_ends_with_one_clear_line(discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path) -> None:
+async def test_a_refused_token_ends_with_one_clear_line(
+    discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
+) -> None:
     wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gwrong.thisisnotthetokenyouarelookingfor00"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",

@@ -1,0 +1,622 @@
+"""Highlight schedules in SQLite: the scheduler's store, and the repository behind the /highlights commands.
+
+The tables are described in data/migrations/0003_schedules.sql, the guarantees in bot/scheduling/ports.py.
+
+The bot shares one aiosqlite connection. Two coroutines each running a transaction on it would interleave
+their statements (the second BEGIN fails, or one's rollback undoes the other's writes), so every statement
+here runs under one lock per connection, and writes of more than one statement inside `transaction()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.db.connection import transaction
+from bot.domain.rotation import Pick, next_talk
+from bot.domain.schedule import Cadence, ScheduleError, ScheduleRule, Slot
+from bot.scheduling.clock import SystemClock
+from bot.scheduling.ports import Attempt, Clock, RotationState, Schedule
+
+log = logging.getLogger(__name__)
+
+ScheduleState = Literal["enabled", "paused", "disabled"]
+PoolProvider = Callable[[str | None, str | None], Awaitable[Sequence[str]]]
+"""The talk slugs a (topic slug, event slug) filter selects, in catalogue order; None means no filter.
+
+Called with this module's lock held: it must not call back into the store or the repository.
+"""
+
+MANUAL_PREFIX = "now-"  # slot keys of admins' "post now", which never look like a scheduled slot's key
+_CADENCES: tuple[Cadence, ...] = ("daily", "weekdays", "weekly")
+_STATES: tuple[ScheduleState, ...] = ("enabled", "paused", "disabled")
+_POOL_CACHE_SIZE = 1024
+
+_LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _lock(conn: aiosqlite.Connection) -> asyncio.Lock:
+    lock = _LOCKS.get(conn)
+    if lock is None:
+        lock = _LOCKS[conn] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def _writing(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """One transaction, alone on the connection among this module's statements."""
+    async with _lock(conn):
+        try:
+            async with transaction(conn):
+                yield conn
+        except asyncio.CancelledError:
+            # Cancelled while awaiting BEGIN, the BEGIN may still run (aiosqlite works through a queue) and
+            # `transaction` does not roll back; this rollback is queued after it. Otherwise it is a no-op.
+            await conn.rollback()
+            raise
+
+
+def to_db_instant(at: datetime) -> str:
+    """An aware instant as stored: UTC, ISO 8601, always with microseconds (so text order is time order)."""
+    if at.tzinfo is None:
+        raise ValueError("instants stored in the database must be aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_instant(text: str) -> datetime:
+    """An instant read back from the database, in UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _instant_or_none(value: Any) -> datetime | None:
+    return None if value is None else from_db_instant(str(value))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rule(local_time: Any, zone: Any, cadence: Any, weekday: Any) -> ScheduleRule:
+    if cadence not in _CADENCES:
+        raise ValueError(f"unknown cadence {cadence!r}")
+    return ScheduleRule(time.fromisoformat(str(local_time)), ZoneInfo(str(zone)), cast(Cadence, cadence), weekday)
+
+
+# -- the pool ---------------------------------------------------------------------------------------------
+
+
+class CataloguePool:
+    """The pool of a topic and event filter, read from the catalogue; remembered until the catalogue changes.
+
+    The event filter takes in the event's co-located (child) events, as search does. Pools are cached per
+    catalogue version (bumped by every import), so thousands of schedules due at once cost one small query
+    each, not a scan of the talks each.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._version: int | None = None
+        self._cache: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+
+    async def __call__(self, topic: str | None, event: str | None) -> tuple[str, ...]:
+        """The talk slugs in catalogue order (by row id) for the filter."""
+        async with self.conn.execute("SELECT version FROM catalogue_state WHERE id = 1") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version != self._version:
+            self._version, self._cache = version, {}
+        key = (topic, event)
+        pool = self._cache.get(key)
+        if pool is None:
+            pool = await self._query(topic, event)
+            if len(self._cache) >= _POOL_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = pool
+        return pool
+
+    async def _query(self, topic: str | None, event: str | None) -> tuple[str, ...]:
+        async with self.conn.execute(
+            "WITH RECURSIVE family(id) AS ("
+            " SELECT id FROM events WHERE slug = :event"
+            " UNION SELECT e.id FROM events e JOIN family f ON e.parent_id = f.id)"
+            " SELECT t.slug FROM talks t"
+            " WHERE (:event IS NULL OR t.event_id IN (SELECT id FROM family))"
+            " AND (:topic IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
+            " WHERE tt.talk_id = t.id AND tp.slug = :topic))"
+            " ORDER BY t.id",
+            {"topic": topic, "event": event},
+        ) as cursor:
+            return tuple(str(row[0]) for row in await cursor.fetchall())
+
+
+# -- shared reads and writes --------------------------------------------------------------------------------
+
+# A schedule as the scheduler sees it, with its next slot's attempt when that is left "sending".
+_SCHEDULE_COLUMNS = (
+    "s.id, s.guild_id, s.channel_id, s.local_time, s.zone, s.cadence, s.weekday, s.next_day, s.next_due,"
+    " s.next_key, s.failures, s.retry_at, a.talk, a.round, a.claimed_at"
+)
+_SCHEDULE_FROM = (
+    " FROM schedules s LEFT JOIN schedule_attempts a"
+    " ON a.schedule_id = s.id AND a.slot_key = s.next_key AND a.state = 'sending'"
+)
+_RECORD_COLUMNS = (
+    _SCHEDULE_COLUMNS + ", s.topic, s.event, s.state, s.paused_reason, s.created_by, s.created_at,"
+    " s.last_post_at, s.last_message_id, s.last_failure, s.last_failure_at,"
+    " (SELECT l.talk FROM schedule_attempts l WHERE l.schedule_id = s.id AND l.state = 'sent'"
+    " ORDER BY l.sent_at DESC, l.id DESC LIMIT 1)"
+)
+
+# The upsert that claims a slot: it takes over only a failed attempt, so of two claims at most one returns
+# a row. Selecting from schedules makes a claim on a removed schedule return nothing instead of failing.
+_CLAIM = (
+    "INSERT INTO schedule_attempts (schedule_id, slot_key, talk, round, state, claimed_at)"
+    " SELECT id, :key, :talk, :round, 'sending', :at FROM schedules WHERE id = :id{condition}"
+    " ON CONFLICT (schedule_id, slot_key) DO UPDATE SET"
+    " talk = excluded.talk, round = excluded.round, state = 'sending', claimed_at = excluded.claimed_at,"
+    " sent_at = NULL, message_id = NULL, error = NULL"
+    " WHERE schedule_attempts.state = 'failed'"
+    " RETURNING schedule_id, slot_key, talk, round, claimed_at"
+)
+
+
+def _schedule(row: Sequence[Any]) -> Schedule:
+    schedule_id = int(row[0])
+    slot = Slot(date.fromisoformat(str(row[7])), from_db_instant(str(row[8])), str(row[9]))
+    attempt = None
+    if row[12] is not None:
+        attempt = Attempt(schedule_id, slot.key, str(row[12]), int(row[13]), from_db_instant(str(row[14])))
+    return Schedule(
+        id=schedule_id,
+        guild_id=int(row[1]),
+        channel_id=int(row[2]),
+        rule=_rule(row[3], row[4], row[5], row[6]),
+        next_slot=slot,
+        failures=int(row[10]),
+        retry_at=_instant_or_none(row[11]),
+        attempt=attempt,
+    )
+
+
+def _slot_values(slot: Slot) -> tuple[str, str, str]:
+    return slot.day.isoformat(), to_db_instant(slot.due), slot.key
+
+
+async def _claim(
+    conn: aiosqlite.Connection, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
+) -> Attempt | None:
+    sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
+    params = {"id": schedule_id, "key": slot_key, "talk": pick.talk, "round": pick.round, "at": to_db_instant(at)}
+    async with _lock(conn), conn.execute(sql, params) as cursor:
+        rows = list(await cursor.fetchall())  # read to the end, so the statement finishes and commits
+    if not rows:
+        return None
+    row = rows[0]
+    return Attempt(int(row[0]), str(row[1]), str(row[2]), int(row[3]), from_db_instant(str(row[4])))
+
+
+async def _release(conn: aiosqlite.Connection, attempt: Attempt, reason: str) -> None:
+    """Mark a sending attempt failed (only sending -> failed; anything else is left alone)."""
+    await conn.execute(
+        "UPDATE schedule_attempts SET state = 'failed', error = ?"
+        " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'",
+        (reason, attempt.schedule_id, attempt.slot_key),
+    )
+
+
+async def _mark_attempt_sent(
+    conn: aiosqlite.Connection, attempt: Attempt, message_id: int | None, at: datetime
+) -> None:
+    cursor = await conn.execute(
+        "UPDATE schedule_attempts SET state = 'sent', sent_at = ?, message_id = ?"
+        " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'",
+        (to_db_instant(at), message_id, attempt.schedule_id, attempt.slot_key),
+    )
+    if cursor.rowcount == 0:
+        log.warning(
+            "schedule %s: slot %s was posted but its attempt was no longer sending (removed or already settled)",
+            attempt.schedule_id,
+            attempt.slot_key,
+        )
+
+
+async def _rotation(
+    conn: aiosqlite.Connection, pool: PoolProvider, schedule_id: int, *, include_sending: bool = False
+) -> RotationState:
+    async with conn.execute("SELECT topic, event FROM schedules WHERE id = ?", (schedule_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return RotationState((), frozenset())
+    talks = tuple(await pool(_str_or_none(row[0]), _str_or_none(row[1])))
+    states = "('sent', 'sending')" if include_sending else "('sent')"
+    async with conn.execute(
+        "SELECT round, talk FROM schedule_attempts"
+        f" WHERE schedule_id = :id AND state IN {states} AND round = ("
+        f" SELECT MAX(round) FROM schedule_attempts WHERE schedule_id = :id AND state IN {states})",
+        {"id": schedule_id},
+    ) as cursor:
+        current = list(await cursor.fetchall())
+    async with conn.execute(
+        "SELECT talk FROM schedule_attempts WHERE schedule_id = ? AND state = 'sent'"
+        " ORDER BY sent_at DESC, id DESC LIMIT 1",
+        (schedule_id,),
+    ) as cursor:
+        latest = await cursor.fetchone()
+    return RotationState(
+        pool=talks,
+        posted=frozenset(str(r[1]) for r in current),
+        round=int(current[0][0]) if current else 0,
+        last=str(latest[0]) if latest else None,
+    )
+
+
+# -- the scheduler's store ----------------------------------------------------------------------------------
+
+
+class SqliteScheduleStore:
+    """The ScheduleStore the scheduler runs on, with every guarantee bot.scheduling.ports lists.
+
+    `pause` also counts the failure that caused it (the scheduler pauses only after a failure), so a status
+    reads "paused after 5 failures". Times the protocol does not pass in (when a post was sent, when a failure
+    happened) come from `clock`.
+    """
+
+    def __init__(
+        self, conn: aiosqlite.Connection, pool_provider: PoolProvider | None = None, *, clock: Clock | None = None
+    ) -> None:
+        self.conn = conn
+        self.pool = pool_provider or CataloguePool(conn)
+        self.clock = clock or SystemClock()
+
+    async def list_enabled(self) -> list[Schedule]:
+        """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
+        async with (
+            _lock(self.conn),
+            self.conn.execute(
+                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        schedules = []
+        for row in rows:
+            try:
+                schedules.append(_schedule(row))
+            except (ValueError, KeyError, ScheduleError):  # ZoneInfoNotFoundError is a KeyError
+                log.exception("schedule %s: its stored rule cannot be read; it will not post", row[0])
+        return schedules
+
+    async def get(self, schedule_id: int) -> Schedule | None:
+        """One enabled schedule, or None if it is gone, paused or disabled."""
+        async with (
+            _lock(self.conn),
+            self.conn.execute(
+                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'", (schedule_id,)
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None else _schedule(row)
+
+    async def rotation(self, schedule_id: int) -> RotationState:
+        """The schedule's pool (its topic and event filter over the catalogue), round and posted talks."""
+        async with _lock(self.conn):
+            return await _rotation(self.conn, self.pool, schedule_id)
+
+    async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
+        """Record a sending attempt, in one upsert; None if the slot is sending or sent, or the schedule not enabled."""
+        return await _claim(self.conn, schedule_id, slot.key, pick, at, enabled_only=True)
+
+    async def mark_sent(self, attempt: Attempt, message_id: int | None, next_slot: Slot) -> None:
+        """Record the post, which counts its talk in its round, and move on to `next_slot`: one transaction."""
+        now = self.clock.now()
+        async with _writing(self.conn) as conn:
+            await _mark_attempt_sent(conn, attempt, message_id, now)
+            await conn.execute(
+                "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, failures = 0, retry_at = NULL,"
+                " last_post_at = ?, last_message_id = ? WHERE id = ?",
+                (*_slot_values(next_slot), to_db_instant(now), message_id, attempt.schedule_id),
+            )
+
+    async def mark_failed(
+        self, schedule_id: int, reason: str, retry_at: datetime, *, release: Attempt | None = None
+    ) -> None:
+        """Count a failure, keep its reason, retry at `retry_at`; a released attempt may be claimed again."""
+        async with _writing(self.conn) as conn:
+            if release is not None:
+                await _release(conn, release, reason)
+            await conn.execute(
+                "UPDATE schedules SET failures = failures + 1, retry_at = ?, last_failure = ?, last_failure_at = ?"
+                " WHERE id = ?",
+                (to_db_instant(retry_at), reason, to_db_instant(self.clock.now()), schedule_id),
+            )
+
+    async def pause(self, schedule_id: int, reason: str, *, release: Attempt | None = None) -> None:
+        """Pause after a failure, keeping the reason; `release` as for mark_failed."""
+        async with _writing(self.conn) as conn:
+            if release is not None:
+                await _release(conn, release, reason)
+            await conn.execute(
+                "UPDATE schedules SET state = 'paused', paused_reason = ?, failures = failures + 1, retry_at = NULL,"
+                " last_failure = ?, last_failure_at = ? WHERE id = ?",
+                (reason, reason, to_db_instant(self.clock.now()), schedule_id),
+            )
+
+    async def advance(self, schedule_id: int, next_slot: Slot) -> None:
+        """Move past the current slot without posting it, keeping the failure count."""
+        async with _lock(self.conn):
+            await self.conn.execute(
+                "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL WHERE id = ?",
+                (*_slot_values(next_slot), schedule_id),
+            )
+
+
+# -- the commands' repository -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """Everything stored about one schedule, for the commands that list, show and change schedules."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    rule: ScheduleRule
+    topic: str | None  # slug
+    event: str | None  # slug
+    state: ScheduleState
+    paused_reason: str | None
+    failures: int
+    retry_at: datetime | None
+    next_slot: Slot
+    created_by: int | None
+    created_at: datetime
+    last_post_at: datetime | None = None
+    last_message_id: int | None = None
+    last_talk: str | None = None  # slug of the talk posted most recently
+    last_failure: str | None = None
+    last_failure_at: datetime | None = None
+    pending: Attempt | None = None  # next slot's attempt when left "sending"
+
+    def as_schedule(self) -> Schedule:
+        """The schedule as the scheduler and the poster see it."""
+        return Schedule(
+            self.id,
+            self.guild_id,
+            self.channel_id,
+            self.rule,
+            self.next_slot,
+            self.failures,
+            self.retry_at,
+            self.pending,
+        )
+
+
+def _record(row: Sequence[Any]) -> ScheduleRecord:
+    schedule = _schedule(row)
+    state = str(row[17])
+    if state not in _STATES:
+        raise ValueError(f"unknown schedule state {state!r}")
+    return ScheduleRecord(
+        id=schedule.id,
+        guild_id=schedule.guild_id,
+        channel_id=schedule.channel_id,
+        rule=schedule.rule,
+        topic=_str_or_none(row[15]),
+        event=_str_or_none(row[16]),
+        state=state,
+        paused_reason=_str_or_none(row[18]),
+        failures=schedule.failures,
+        retry_at=schedule.retry_at,
+        next_slot=schedule.next_slot,
+        created_by=_int_or_none(row[19]),
+        created_at=from_db_instant(str(row[20])),
+        last_post_at=_instant_or_none(row[21]),
+        last_message_id=_int_or_none(row[22]),
+        last_failure=_str_or_none(row[23]),
+        last_failure_at=_instant_or_none(row[24]),
+        last_talk=_str_or_none(row[25]),
+        pending=schedule.attempt,
+    )
+
+
+def adhoc_seed(scope: str, topic: str | None, event: str | None) -> int:
+    """The rotation seed of an ad-hoc pool: stable, and different for each place and filter."""
+    digest = hashlib.blake2b(f"{scope}\x1f{topic or ''}\x1f{event or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class ScheduleRepository:
+    """Adding, listing and changing schedules for the /highlights commands, and the picks of /highlight.
+
+    Methods taking a `guild_id` see only that server's schedules: another server's schedule is not found.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, pool_provider: PoolProvider | None = None) -> None:
+        self.conn = conn
+        self.pool = pool_provider or CataloguePool(conn)
+
+    async def add(
+        self,
+        guild_id: int,
+        channel_id: int,
+        rule: ScheduleRule,
+        next_slot: Slot,
+        *,
+        topic: str | None = None,
+        event: str | None = None,
+        created_by: int | None = None,
+        now: datetime,
+    ) -> ScheduleRecord:
+        """Store a new, enabled schedule whose next slot is `next_slot`; its id is never used again."""
+        if rule.at.second or rule.at.microsecond:
+            raise ValueError("schedules post at whole minutes")
+        async with _writing(self.conn) as conn:
+            async with conn.execute(
+                "INSERT INTO schedules (guild_id, channel_id, local_time, zone, cadence, weekday, topic, event,"
+                " next_day, next_due, next_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
+                (
+                    guild_id,
+                    channel_id,
+                    rule.at.strftime("%H:%M"),
+                    rule.zone.key,
+                    rule.cadence,
+                    rule.weekday,
+                    topic,
+                    event,
+                    *_slot_values(next_slot),
+                    created_by,
+                    to_db_instant(now),
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
+            assert row is not None  # noqa: S101 - RETURNING of a successful insert
+            schedule_id = int(row[0])
+        found = await self.get(guild_id, schedule_id)
+        assert found is not None  # noqa: S101 - just inserted
+        return found
+
+    async def get(self, guild_id: int, schedule_id: int) -> ScheduleRecord | None:
+        """One of the server's schedules, whatever its state."""
+        async with (
+            _lock(self.conn),
+            self.conn.execute(
+                f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.guild_id = ?", (schedule_id, guild_id)
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None else _record(row)
+
+    async def list_for_guild(self, guild_id: int) -> list[ScheduleRecord]:
+        """The server's schedules, oldest first."""
+        async with (
+            _lock(self.conn),
+            self.conn.execute(
+                f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? ORDER BY s.id", (guild_id,)
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [_record(row) for row in rows]
+
+    async def count_for_guild(self, guild_id: int) -> int:
+        """How many schedules the server has, in any state."""
+        async with (
+            _lock(self.conn),
+            self.conn.execute("SELECT COUNT(*) FROM schedules WHERE guild_id = ?", (guild_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def pause(self, guild_id: int, schedule_id: int, reason: str) -> bool:
+        """Pause an enabled schedule with a reason; False if the server has no such enabled schedule."""
+        return await self._update(
+            "UPDATE schedules SET state = 'paused', paused_reason = ?, retry_at = NULL"
+            " WHERE id = ? AND guild_id = ? AND state = 'enabled'",
+            (reason, schedule_id, guild_id),
+        )
+
+    async def resume(self, guild_id: int, schedule_id: int, next_slot: Slot) -> bool:
+        """Enable a paused or disabled schedule from `next_slot`, clearing failures; False if there is none."""
+        return await self._update(
+            "UPDATE schedules SET state = 'enabled', paused_reason = NULL, failures = 0, retry_at = NULL,"
+            " next_day = ?, next_due = ?, next_key = ? WHERE id = ? AND guild_id = ? AND state != 'enabled'",
+            (*_slot_values(next_slot), schedule_id, guild_id),
+        )
+
+    async def remove(self, guild_id: int, schedule_id: int) -> bool:
+        """Delete a schedule and its attempts; False if the server has no such schedule."""
+        return await self._update("DELETE FROM schedules WHERE id = ? AND guild_id = ?", (schedule_id, guild_id))
+
+    async def disable_guild(self, guild_id: int, reason: str) -> list[int]:
+        """Switch off the server's enabled schedules (the bot left it); the ids switched off."""
+        async with (
+            _writing(self.conn) as conn,
+            conn.execute(
+                "UPDATE schedules SET state = 'disabled', paused_reason = ?, retry_at = NULL"
+                " WHERE guild_id = ? AND state = 'enabled' RETURNING id",
+                (reason, guild_id),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return sorted(int(row[0]) for row in rows)
+
+    async def _update(self, sql: str, params: Sequence[object]) -> bool:
+        async with _lock(self.conn):
+            cursor = await self.conn.execute(sql, params)
+        return cursor.rowcount > 0
+
+    # -- rotation and manual posts ---------------------------------------------------------------------------
+
+    async def rotation(self, schedule_id: int, *, include_sending: bool = False) -> RotationState:
+        """The schedule's rotation as the scheduler sees it; `include_sending` also counts posts in flight."""
+        async with _lock(self.conn):
+            return await _rotation(self.conn, self.pool, schedule_id, include_sending=include_sending)
+
+    async def claim_manual(self, schedule_id: int, request_key: str, pick: Pick, at: datetime) -> Attempt | None:
+        """Claim an admin's "post now" under its own slot key; None if that request was already claimed."""
+        return await _claim(self.conn, schedule_id, MANUAL_PREFIX + request_key, pick, at, enabled_only=False)
+
+    async def mark_manual_sent(self, attempt: Attempt, message_id: int | None, at: datetime) -> None:
+        """Record a "post now" as sent: it counts in the rotation; the schedule's next slot stays."""
+        async with _writing(self.conn) as conn:
+            await _mark_attempt_sent(conn, attempt, message_id, at)
+            await conn.execute(
+                "UPDATE schedules SET last_post_at = ?, last_message_id = ? WHERE id = ?",
+                (to_db_instant(at), message_id, attempt.schedule_id),
+            )
+
+    async def mark_manual_failed(self, attempt: Attempt, reason: str, at: datetime, *, release: bool) -> None:
+        """Keep a failed "post now"'s reason; `release` when the send surely made no message."""
+        async with _writing(self.conn) as conn:
+            if release:
+                await _release(conn, attempt, reason)
+            await conn.execute(
+                "UPDATE schedules SET last_failure = ?, last_failure_at = ? WHERE id = ?",
+                (reason, to_db_instant(at), attempt.schedule_id),
+            )
+
+    # -- /highlight -----------------------------------------------------------------------------------------
+
+    async def pick_adhoc(
+        self, scope: str, topic: str | None, event: str | None, pool: Sequence[str], at: datetime
+    ) -> Pick | None:
+        """Pick and record the next talk of `scope`'s rotation over `pool`; None for an empty pool.
+
+        Reading the round and recording the pick happen in one transaction, so two requests at once in the
+        same place never get the same talk within a round. A new round deletes the older rounds' picks.
+        """
+        topic_key, event_key = topic or "", event or ""
+        where = "scope = ? AND topic = ? AND event = ?"
+        params = (scope, topic_key, event_key)
+        async with _writing(self.conn) as conn:
+            async with conn.execute(
+                f"SELECT round, talk FROM adhoc_picks WHERE {where} AND round = ("
+                f" SELECT MAX(round) FROM adhoc_picks WHERE {where}) ORDER BY id",
+                params * 2,
+            ) as cursor:
+                current = list(await cursor.fetchall())
+            round_ = int(current[0][0]) if current else 0
+            last = str(current[-1][1]) if current else None
+            pick = next_talk(pool, {str(r[1]) for r in current}, round_, adhoc_seed(scope, topic, event), last)
+            if pick is None:
+                return None
+            if current and pick.round > round_:
+                await conn.execute(f"DELETE FROM adhoc_picks WHERE {where}", params)
+            await conn.execute(
+                "INSERT INTO adhoc_picks (scope, topic, event, talk, round, picked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (*params, pick.talk, pick.round, to_db_instant(at)),
+            )
+        return pick

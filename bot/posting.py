@@ -1,0 +1,128 @@
+"""Posting highlights to Discord channels for the scheduler, with Discord's failures told apart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.highlights import heading_for
+from bot.scheduling.ports import (
+    ChannelGone,
+    GuildGone,
+    MissingPermissions,
+    PostResult,
+    Schedule,
+    TransientError,
+    UnknownOutcome,
+)
+from bot.services import CatalogueService
+from bot.ui import embeds
+from bot.ui.views import TalkPager
+
+if TYPE_CHECKING:
+    from bot.client import HighlightsBot
+
+log = logging.getLogger(__name__)
+
+POST_TIMEOUT = 30.0
+NEEDED = ("view_channel", "send_messages", "embed_links")
+_UNKNOWN_CHANNEL = 10003
+_UNKNOWN_GUILD = 10004
+_MISSING_ACCESS = 50001
+_MISSING_PERMISSIONS = 50013
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> tuple[str, ...]:
+    """Which of the permissions a highlight post needs the bot lacks in `channel`."""
+    permissions = channel.permissions_for(me)
+    return tuple(name for name in NEEDED if not getattr(permissions, name))
+
+
+def permission_names(missing: tuple[str, ...]) -> str:
+    """'View Channel, Embed Links' from ('view_channel', 'embed_links')."""
+    return ", ".join(name.replace("_", " ").title() for name in missing)
+
+
+class MoreLikeThisButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"more:(?P<slug>[a-z0-9-]{1,90})"
+):
+    """A "More like this" button that keeps working after a restart (its talk is in its custom id)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="More like this", style=discord.ButtonStyle.primary, custom_id=f"more:{slug}")
+        )
+        self.slug = slug
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[discord.ui.View], match: re.Match[str], /
+    ) -> MoreLikeThisButton:
+        """Rebuild the button from a click."""
+        return cls(match["slug"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Show the clicker, privately, the talks like this one."""
+        client: HighlightsBot = interaction.client  # type: ignore[assignment]
+        catalogue = client.services.catalogue
+        source, results = await catalogue.similar(self.slug, limit=15)
+        view = TalkPager(
+            interaction.user.id, f"More like “{source.title}”", results,
+            lambda i, slug: MoreLikeThisButton(slug).callback(i), timeout=client.view_timeout,
+        )  # fmt: skip
+        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+
+
+def highlight_view(slug: str) -> discord.ui.View:
+    """The controls under a posted highlight."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(MoreLikeThisButton(slug))
+    return view
+
+
+class DiscordPoster:
+    """The scheduler's Poster: sends a talk's highlight embed to a schedule's channel."""
+
+    def __init__(self, bot: discord.Client, catalogue: CatalogueService) -> None:
+        self.bot = bot
+        self.catalogue = catalogue
+
+    async def post(self, schedule: Schedule, talk: str, nonce: str) -> PostResult:
+        """Post with the slot's nonce (Discord drops a repeat); map Discord's answers to PostFailures."""
+        guild = self.bot.get_guild(schedule.guild_id)
+        if guild is None:
+            raise GuildGone
+        channel = guild.get_channel(schedule.channel_id)
+        if channel is None:
+            raise ChannelGone
+        if not isinstance(channel, discord.TextChannel):
+            raise ChannelGone
+        missing = missing_permissions(channel, guild.me)
+        if missing:
+            raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
+        found = await self.catalogue.talk(talk)
+        embed = embeds.talk_embed(found, heading=heading_for(schedule.rule))
+        try:
+            message = await asyncio.wait_for(
+                channel.send(embed=embed, view=highlight_view(found.slug), nonce=nonce), POST_TIMEOUT
+            )
+        except discord.NotFound as exc:
+            if exc.code == _UNKNOWN_GUILD:
+                raise GuildGone from exc
+            raise ChannelGone from exc
+        except discord.Forbidden as exc:
+            if exc.code == _MISSING_ACCESS:
+                raise MissingPermissions(("View Channel",)) from exc
+            raise MissingPermissions(("Send Messages", "Embed Links")) from exc
+        except discord.DiscordServerError as exc:
+            raise TransientError(f"Discord answered {exc.status}") from exc
+        except discord.HTTPException as exc:
+            raise TransientError(f"Discord refused the post ({exc.status}: {exc.text[:100]})") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
+        return PostResult(message.id)

@@ -1,0 +1,231 @@
+"""Highlights: /highlight now, and /highlights to schedule posts in a server's channels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.schedule import suggest_zones
+from bot.errors import UserFacingError
+from bot.highlights import HighlightService
+from bot.posting import DiscordPoster, highlight_view, missing_permissions, permission_names
+from bot.scheduling.scheduler import Scheduler
+from bot.services import CatalogueService
+from bot.ui import embeds
+from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, send
+
+if TYPE_CHECKING:
+    from bot.client import HighlightsBot
+
+Cadence = Literal["daily", "weekdays", "weekly"]
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=embeds.clip(label, 100), value=key) for key, label in pairs if len(key) <= 100][
+        :25
+    ]
+
+
+class HighlightCog(commands.Cog):
+    """One highlight now, picked the way scheduled posts are."""
+
+    def __init__(self, highlights: HighlightService, catalogue: CatalogueService) -> None:
+        self.highlights = highlights
+        self.catalogue = catalogue
+
+    @app_commands.command(name="highlight")
+    @app_commands.describe(
+        topic="Only talks on this topic", event="Only talks at this event (and its co-located events)"
+    )
+    @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+    @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+    async def highlight(
+        self, interaction: discord.Interaction, topic: str | None = None, event: str | None = None
+    ) -> None:
+        """Show a talk highlight now; no repeats here until every talk has had its turn."""
+        scope = f"channel:{interaction.channel_id}" if interaction.guild_id else f"user:{interaction.user.id}"
+        talk = await self.highlights.adhoc(scope, topic, event)
+        await send(interaction, embed=embeds.talk_embed(talk, heading="Highlight"), view=highlight_view(talk.slug))
+
+    @highlight.autocomplete("topic")
+    async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
+
+    @highlight.autocomplete("event")
+    async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class HighlightsCog(commands.GroupCog, group_name="highlights", group_description="Scheduled talk highlights"):
+    """Schedule highlight posts in this server's channels (Manage Server only)."""
+
+    def __init__(
+        self, highlights: HighlightService, catalogue: CatalogueService, scheduler: Scheduler, poster: DiscordPoster
+    ) -> None:
+        self.highlights = highlights
+        self.catalogue = catalogue
+        self.scheduler = scheduler
+        self.poster = poster
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        """Start posting on schedule."""
+        await self.scheduler.start()
+
+    async def cog_unload(self) -> None:
+        """Stop posting; a post in flight is settled on the next start."""
+        await self.scheduler.stop()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Manage Server is needed at run time too: server settings can override the default."""
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """A server that removed the bot gets no more posts."""
+        await self.highlights.guild_left(guild.id)
+
+    @app_commands.command(name="setup")
+    @app_commands.describe(
+        channel="Where to post (a text or announcement channel)",
+        time="The time of day to post, 24-hour, such as 09:00",
+        timezone="The time zone the time is in, such as Europe/Berlin",
+        cadence="How often: daily (the default), on weekdays, or weekly",
+        weekday="For weekly posts: the day",
+        topic="Only talks on this topic",
+        event="Only talks at this event",
+    )
+    async def setup_schedule(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        time: app_commands.Range[str, 1, 10],
+        timezone: app_commands.Range[str, 1, 64],
+        cadence: Cadence | None = None,
+        weekday: Weekday | None = None,
+        topic: str | None = None,
+        event: str | None = None,
+    ) -> None:
+        """Post a talk highlight in a channel on a schedule."""
+        guild = interaction.guild
+        assert guild is not None  # noqa: S101 - guild_only
+        target = guild.get_channel(channel.id)
+        if not isinstance(target, discord.TextChannel):
+            raise UserFacingError("Pick a text or announcement channel for the highlights.")
+        missing = missing_permissions(target, guild.me)
+        if missing:
+            raise UserFacingError(f"I can't post in {target.mention}: I need {permission_names(missing)} there.")
+        info = await self.highlights.setup(
+            guild.id, target.id, time, timezone, cadence, weekday, topic, event, created_by=interaction.user.id
+        )
+        embed = embeds.schedule_status_embed(info)
+        embed.title = f"Scheduled: highlight #{info.id}"
+        await send(interaction, embed=embed, ephemeral=True)
+
+    @app_commands.command(name="list")
+    async def list_schedules(self, interaction: discord.Interaction) -> None:
+        """List this server's highlight schedules."""
+        assert interaction.guild_id is not None  # noqa: S101 - guild_only
+        await send(
+            interaction, embed=embeds.schedules_embed(await self.highlights.list(interaction.guild_id)), ephemeral=True
+        )
+
+    @app_commands.command(name="status")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def status(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Show a schedule's next post, last post and last failure."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.status(interaction.guild_id, schedule)
+        await send(interaction, embed=embeds.schedule_status_embed(info), ephemeral=True)
+
+    @app_commands.command(name="pause")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def pause(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Pause a schedule until resumed."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.pause(interaction.guild_id, schedule)
+        await send(interaction, embed=embeds.schedule_status_embed(info), ephemeral=True)
+
+    @app_commands.command(name="resume")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def resume(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Resume a paused (or failing) schedule from its next slot."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.resume(interaction.guild_id, schedule)
+        await send(interaction, embed=embeds.schedule_status_embed(info), ephemeral=True)
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def remove(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Remove a schedule for good."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.remove(interaction.guild_id, schedule)
+        await send(interaction, content=f"Removed highlight schedule #{info.id} ({info.rule_text}).", ephemeral=True)
+
+    @app_commands.command(name="preview")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def preview(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Show, privately, what the schedule's next post will look like."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.status(interaction.guild_id, schedule)
+        talk = await self.highlights.preview(interaction.guild_id, schedule)
+        await send(interaction, embed=embeds.talk_embed(talk, heading=info.heading), ephemeral=True)
+
+    @app_commands.command(name="now")
+    @app_commands.describe(schedule="The schedule's number (see /highlights list)")
+    async def now(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
+        """Post the schedule's next highlight at once."""
+        assert interaction.guild_id is not None  # noqa: S101
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        post = await self.highlights.post_now(
+            interaction.guild_id, schedule, self.poster, request_key=str(interaction.id)
+        )
+        await send(
+            interaction, content=f"Posted “{embeds.safe(post.talk.title, 200)}” in <#{post.schedule.channel_id}>."
+        )
+
+    @pause.autocomplete("schedule")
+    @resume.autocomplete("schedule")
+    @remove.autocomplete("schedule")
+    @status.autocomplete("schedule")
+    @preview.autocomplete("schedule")
+    @now.autocomplete("schedule")
+    async def _schedules(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        infos = await self.highlights.list(interaction.guild_id)
+        return [
+            app_commands.Choice(name=embeds.clip(f"#{i.id} · {i.rule_text} · {i.filter_text}", 100), value=i.id)
+            for i in infos
+            if current.strip() in str(i.id) or current.strip().casefold() in i.rule_text.casefold()
+        ][:25]
+
+    @setup_schedule.autocomplete("timezone")
+    async def _zones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=zone, value=zone) for zone in suggest_zones(current)]
+
+    @setup_schedule.autocomplete("topic")
+    async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
+
+    @setup_schedule.autocomplete("event")
+    async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+
+async def setup(bot: HighlightsBot) -> None:
+    """Add both cogs, with a scheduler that posts through this bot."""
+    services = bot.services
+    poster = DiscordPoster(bot, services.catalogue)
+    scheduler = Scheduler(services.schedule_store, poster, services.clock, services.scheduler_config)
+    services.highlights.on_change = scheduler.notify_changed
+    await bot.add_cog(HighlightCog(services.highlights, services.catalogue))
+    await bot.add_cog(HighlightsCog(services.highlights, services.catalogue, scheduler, poster))

@@ -1,0 +1,262 @@
+"""Highlights through the real client: /highlight, /highlights management, and posts on schedule."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.emulator.model import Permission, User
+from bot.emulator.server import DiscordEmulator
+from bot.scheduling.clock import FakeClock
+from bot.scheduling.scheduler import SchedulerConfig
+from tests.e2e.conftest import StartBot, component
+
+EPHEMERAL = 64
+START = datetime(2026, 3, 28, 7, 0, tzinfo=UTC)  # a Saturday; Berlin springs forward the next night
+
+
+def admin(emulator: DiscordEmulator) -> User:
+    """A member allowed to manage the server (made once per emulator)."""
+    found = [u for u in emulator.world.users.values() if u.username == "moderator"]
+    return found[0] if found else emulator.add_user("moderator", permissions=int(Permission.ADMINISTRATOR))
+
+
+def data(body: dict) -> dict:
+    return body["data"]
+
+
+async def test_highlight_never_repeats_until_every_talk_has_had_its_turn(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot():
+        seen = []
+        for _ in range(11):
+            handle = await discord_emulator.slash("highlight")
+            body = await handle.response()
+            seen.append(data(body)["embeds"][0]["title"])
+            assert component(handle.original, label="More like this")
+        assert len(set(seen)) == 11
+        again = await discord_emulator.slash("highlight")
+        assert data(await again.response())["embeds"][0]["title"] in seen
+        rust = [
+            data(await (await discord_emulator.slash("highlight", {"topic": "rust"})).response())["embeds"][0]["title"]
+            for _ in range(2)
+        ]
+        assert len(set(rust)) == 2
+
+
+async def test_managing_schedules_needs_manage_server(discord_emulator: DiscordEmulator, start_bot: StartBot) -> None:
+    async with start_bot():
+        synced = {c["name"]: c for c in discord_emulator.commands(discord_emulator.guild)}
+        assert int(synced["highlights"]["default_member_permissions"]) & int(Permission.MANAGE_GUILD)
+        member = discord_emulator.add_user("bob", permissions=int(Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES))
+        with pytest.raises(LookupError, match="lacks the permissions"):  # Discord hides the command from bob
+            await discord_emulator.slash("highlights list", user=member)
+        # A server admin may open the command to everyone in the server's settings; the bot still checks.
+        command, _ = discord_emulator.world.find_command("highlights", discord_emulator.guild.id)
+        command["default_member_permissions"] = None
+        handle = await discord_emulator.slash("highlights list", user=member)
+        body = await handle.response()
+        assert data(body)["flags"] & EPHEMERAL
+        assert "manage_guild permission" in str(body)
+
+
+async def test_setup_says_exactly_which_permission_is_missing(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot() as bot:
+        channel = discord_emulator.channel
+        await discord_emulator.set_bot_permissions(channel, int(Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES))
+        await discord_emulator.wait_for(
+            lambda: (
+                not bot.get_channel(channel.id).permissions_for(bot.get_guild(discord_emulator.guild.id).me).embed_links
+                or None
+            ),  # type: ignore[union-attr]
+            what="the permission change to reach the bot",
+        )
+        handle = await discord_emulator.slash(
+            "highlights setup",
+            {"channel": channel, "time": "09:00", "timezone": "Europe/Berlin"},
+            user=admin(discord_emulator),
+        )
+        body = await handle.response()
+        assert data(body)["flags"] & EPHEMERAL
+        assert "I need Embed Links there" in str(body)
+
+
+async def test_setup_list_status_preview_now_pause_resume_remove(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot():
+        channel = discord_emulator.channel
+        setup = await discord_emulator.slash(
+            "highlights setup",
+            {"channel": channel, "time": "9:00", "timezone": "europe/berlin", "topic": "rust"},
+            user=admin(discord_emulator),
+        )
+        created = data(await setup.response())
+        assert created["flags"] & EPHEMERAL
+        assert "daily at 09:00 Europe/Berlin" in str(created)
+
+        listed = data(await (await discord_emulator.slash("highlights list", user=admin(discord_emulator))).response())
+        assert "#1" in str(listed) and f"<#{channel.id}>" in str(listed)
+
+        choices = data(
+            await (
+                await discord_emulator.autocomplete("highlights status", "schedule", "", user=admin(discord_emulator))
+            ).response()
+        )["choices"]
+        assert choices[0]["value"] == 1
+
+        status = data(
+            await (
+                await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Next:" in str(status) and "<t:" in str(status)
+
+        preview = data(
+            await (
+                await discord_emulator.slash("highlights preview", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        previewed = preview["embeds"][0]["title"]
+        assert preview["flags"] & EPHEMERAL and preview["embeds"][0]["author"]["name"] == "Today's highlight"
+
+        now = await discord_emulator.slash("highlights now", {"schedule": 1}, user=admin(discord_emulator))
+        await now.response()
+        posted = await discord_emulator.next_post(channel)
+        assert posted.embeds[0]["title"] == previewed
+        sent = [
+            r for r in discord_emulator.requests if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
+        ]
+        assert sent[-1].body["allowed_mentions"] == {"parse": []}
+        assert (await now.followup()).content.startswith("Posted")
+        more = await discord_emulator.click(posted, component(posted, label="More like this")["custom_id"])
+        similar = data(await more.response())
+        assert similar["flags"] & EPHEMERAL and similar["embeds"][0]["title"].startswith("More like")
+
+        second = data(
+            await (
+                await discord_emulator.slash("highlights preview", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert second["embeds"][0]["title"] != previewed  # the pool has two Rust talks; the next is the other
+
+        paused = data(
+            await (
+                await discord_emulator.slash("highlights pause", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Paused" in str(paused)
+        resumed = data(
+            await (
+                await discord_emulator.slash("highlights resume", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Next:" in str(resumed)
+        removed = data(
+            await (
+                await discord_emulator.slash("highlights remove", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Removed highlight schedule #1" in removed["content"]
+        gone = data(
+            await (
+                await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert gone["flags"] & EPHEMERAL and "#1" in str(gone)
+
+
+async def test_posts_on_schedule_across_the_dst_change_each_talk_once(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    clock = FakeClock(START)
+    async with start_bot(clock=clock):
+        channel = discord_emulator.channel
+        setup = await discord_emulator.slash(
+            "highlights setup",
+            {"channel": channel, "time": "09:00", "timezone": "Europe/Berlin"},
+            user=admin(discord_emulator),
+        )
+        await setup.response()
+        await clock.advance_to(datetime(2026, 3, 28, 8, 0, tzinfo=UTC))  # 09:00 CET
+        first = await discord_emulator.next_post(channel, timeout=5)
+        await clock.advance_to(datetime(2026, 3, 29, 6, 59, tzinfo=UTC))
+        assert len(discord_emulator.posts(channel)) == 1
+        await clock.advance_to(datetime(2026, 3, 29, 7, 0, tzinfo=UTC))  # 09:00 CEST, after the change
+        second = await discord_emulator.next_post(channel, timeout=5)
+        assert first.embeds[0]["title"] != second.embeds[0]["title"]
+        assert first.embeds[0]["author"]["name"] == "Today's highlight"
+
+
+async def test_a_429_on_the_post_is_waited_out_and_posted_exactly_once(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    clock = FakeClock(START)
+    async with start_bot(clock=clock):
+        channel = discord_emulator.channel
+        await (
+            await discord_emulator.slash(
+                "highlights setup",
+                {"channel": channel, "time": "09:00", "timezone": "UTC"},
+                user=admin(discord_emulator),
+            )
+        ).response()
+        limited = discord_emulator.faults.rate_limit("POST", "/channels/{channel_id}/messages", retry_after=0.2)
+        await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
+        await discord_emulator.next_post(channel, timeout=5)
+        assert limited.hits == 1
+        await clock.advance(timedelta(minutes=30))
+        assert len(discord_emulator.posts(channel)) == 1
+
+
+async def test_a_deleted_channel_marks_the_schedule_failing_without_crashing(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    clock = FakeClock(START)
+    config = SchedulerConfig(max_failures=2, backoff=timedelta(minutes=1))
+    async with start_bot(clock=clock, scheduler_config=config) as bot:
+        doomed = await discord_emulator.add_channel(discord_emulator.guild, "doomed")
+        await discord_emulator.wait_for(lambda: bot.get_channel(doomed.id), what="the new channel")
+        await (
+            await discord_emulator.slash(
+                "highlights setup",
+                {"channel": doomed, "time": "09:00", "timezone": "UTC"},
+                user=admin(discord_emulator),
+            )
+        ).response()
+        await discord_emulator.remove_channel(doomed)
+        await discord_emulator.wait_for(lambda: bot.get_channel(doomed.id) is None or None, what="the deletion")
+        guild = discord_emulator.guild.id
+
+        async def failures(count: int) -> None:
+            for _ in range(500):  # the post and its bookkeeping run in real time after the clock wakes them
+                info = await bot.services.highlights.status(guild, 1)
+                if info.failures >= count:
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"expected {count} failures, status says {info}")
+
+        await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
+        await failures(1)
+        failing = data(
+            await (
+                await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Failing (1 in a row)" in str(failing) and "channel" in str(failing).lower()
+        await clock.advance(timedelta(minutes=1))  # the retry after the first back-off
+        await failures(2)
+        status = data(
+            await (
+                await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
+            ).response()
+        )
+        assert "Paused" in str(status) and "channel" in str(status).lower()
+        assert discord_emulator.posts(discord_emulator.channel) == []
+        # The bot is still answering.
+        assert (await (await discord_emulator.slash("topics")).response())["type"] == 4
