@@ -14,7 +14,17 @@ from typing import Any
 
 from dotenv import load_dotenv
 from rich.console import Console
+from rich.text import Text
 
+from bot.catalogue.importer import (
+    add_export_arguments,
+    add_import_arguments,
+    export_file,
+    format_report,
+    import_file,
+    make_progress,
+    options_from_arguments,
+)
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.config import Settings
 from bot.db.connection import open_db, sync_db
@@ -60,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     speaker = command("speaker", "a speaker's organisations and talks", json_output=True)
     speaker.add_argument("name", help="a name or part of one")
     command("events", "events with their number of talks", json_output=True)
+    add_import_arguments(command("import", "import talks from a schedule export (pretalx, frab, Sessionize, CSV)"))
+    add_export_arguments(command("export", "write the catalogue, or one event, in the bundled format"))
     command("topics", "topics with their number of talks", json_output=True)
     command("run", "start the Discord bot (needs DISCORD_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
@@ -140,6 +152,26 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
         return 0
 
     return asyncio.run(with_service(settings, action))
+
+
+def run_import(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Import a schedule file in one transaction and say what changed (or, with --dry-run, would)."""
+    options = options_from_arguments(args)
+    ensure_catalogue(settings.database)
+    with sync_db(settings.database) as conn, make_progress(console) as progress:
+        report = import_file(conn, args.path, options, args.dry_run, progress)
+    for line in format_report(report):
+        console.print(Text(line), soft_wrap=True)
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Write the catalogue (or one event) in the bundled format."""
+    ensure_catalogue(settings.database)
+    with sync_db(settings.database) as conn:
+        document = export_file(conn, args.path, args.event)
+    console.print(Text(f"Wrote {len(document.talks)} talks of {len(document.events)} events to {args.path}."))
+    return 0
 
 
 def run_tour(settings: Settings, console: Console) -> int:
@@ -247,8 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if settings.log_level != "DEBUG":
-        logging.getLogger("bot.search.corpus").setLevel(logging.WARNING)
+    if args.command not in ("run", "sync") and not os.environ.get("LOG_LEVEL"):
+        logging.getLogger().setLevel(logging.WARNING)  # a one-shot command's output is its answer, not a log
     # A text-only bot has no use for voice; discord.py's warnings about it would only worry operators.
     logging.getLogger("discord.client").addFilter(
         lambda record: "voice will NOT be supported" not in record.getMessage()
@@ -262,13 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{report.unchanged} unchanged."
             )
             return 0
+        if args.command == "import":
+            return run_import(args, settings, console)
+        if args.command == "export":
+            return run_export(args, settings, console)
         if args.command == "run" or (args.command == "start" and settings.discord_token):
             return asyncio.run(run_bot(settings))
         if args.command == "sync":
             return asyncio.run(sync_commands(settings))
         if args.command in ("sandbox", "start"):
-            if not os.environ.get("LOG_LEVEL"):  # keep the prompt readable unless asked for more
-                logging.getLogger().setLevel(logging.WARNING)
             command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
             return asyncio.run(run_sandbox(settings, console, command, as_json=as_json))
         if args.command == "tour":

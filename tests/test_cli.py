@@ -24,9 +24,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object
     return json.loads(capsys.readouterr().out)
 
 
-def test_the_first_command_creates_and_loads_the_database(
-    db: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_first_command_creates_and_loads_the_database(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert not db.exists()
     document = run_json(capsys, "search", "mtls")
     results = document["results"]
@@ -34,9 +32,7 @@ def test_the_first_command_creates_and_loads_the_database(
     first = results[0]
     assert first["id"] == "compliance-the-easy-way-zero-conf-mtls"
     assert set(first) >= {"id", "title", "event", "speakers", "topics", "recording_url", "score"}
-    assert {"name": "Christian Hüning", "organization": "Finleap Connect", "role": "speaker"} in first[
-        "speakers"
-    ]
+    assert {"name": "Christian Hüning", "organization": "Finleap Connect", "role": "speaker"} in first["speakers"]
 
 
 def test_william_morgan_has_his_four_talks(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,3 +117,42 @@ def test_a_damaged_database_is_a_clear_error(db: Path, capsys: pytest.CaptureFix
 def test_the_tour_runs_without_a_token(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tour"]) == 0
     assert "William Morgan" in capsys.readouterr().out
+
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def test_import_dry_run_then_import_then_export_round_trip(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = DATASETS / "c3voc-schedule-json" / "pretalx-rc3.json"
+    assert main(["events"]) == 0
+    before = db.read_bytes()
+    assert main(["import", str(source), "--dry-run"]) == 0
+    assert "would add 48" in capsys.readouterr().out
+    assert main(["import", str(source)]) == 0
+    assert "added 48" in capsys.readouterr().out
+    exported = tmp_path / "rc3.toml"
+    assert main(["export", str(exported)]) == 0
+    capsys.readouterr()
+    assert main(["import", str(exported)]) == 0
+    assert "added 0, changed 0, removed 0" in capsys.readouterr().out
+    assert before != db.read_bytes()
+
+
+def test_a_broken_import_names_the_file_and_changes_nothing(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["events"]) == 0
+    capsys.readouterr()
+    conn = sqlite3.connect(db)
+    before = conn.execute("SELECT COUNT(*), (SELECT version FROM catalogue_state) FROM talks").fetchone()
+    conn.close()
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schedule": {"conference": {"title": "X", "days": [{"rooms": {"A": [{"id": 1}]}}]}}}')
+    assert main(["import", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "broken.json" in err and "Traceback" not in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*), (SELECT version FROM catalogue_state) FROM talks").fetchone() == before
+    conn.close()

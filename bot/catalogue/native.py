@@ -26,9 +26,7 @@ class _Reader:
         self.filename = filename
         self.lines = text.splitlines()
 
-    def fail(
-        self, section: str, index: int, record: Mapping[str, Any] | None, problem: str
-    ) -> CatalogueFormatError:
+    def fail(self, section: str, index: int, record: Mapping[str, Any] | None, problem: str) -> CatalogueFormatError:
         where = f"{section} #{index + 1}"
         ident = record.get("id") if record else None
         if isinstance(ident, str):
@@ -74,6 +72,31 @@ class _Reader:
             )
         return value
 
+    def moment(self, section: str, index: int, record: Mapping[str, Any], key: str) -> str | None:
+        """A date, or a date-time with its UTC offset (a time without one would name no moment)."""
+        value = record.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.isoformat()
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                if len(text) == 10:
+                    return date.fromisoformat(text).isoformat()
+                parsed = datetime.fromisoformat(text)
+                if parsed.tzinfo is not None:
+                    return parsed.isoformat()
+            except ValueError:
+                pass
+        raise self.fail(
+            section, index, record,
+            f"field '{key}' must be a date like 2021-05-04 or a date-time with offset like "
+            f"2021-05-04T09:30:00+02:00 (got {value!r})",
+        )  # fmt: skip
+
     def url(self, section: str, index: int, record: Mapping[str, Any], key: str) -> str | None:
         value = self.text(section, index, record, key)
         if value is not None and not value.startswith(("https://", "http://")):
@@ -93,9 +116,7 @@ class _Reader:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        raise self.fail(
-            section, index, record, f"field '{key}' must be a date like 2021-05-04 (got {value!r})"
-        )
+        raise self.fail(section, index, record, f"field '{key}' must be a date like 2021-05-04 (got {value!r})")
 
     def records(self, data: Mapping[str, Any], section: str) -> list[Mapping[str, Any]]:
         value = data.get(section, [])
@@ -118,9 +139,7 @@ def parse_native(text: str, filename: str = "<catalogue>") -> CatalogueDocument:
         raise CatalogueFormatError(f'{filename}: [topics] must be a table of id = "Name" pairs')
     for slug, name in topics.items():
         if not _SLUG.match(slug) or not isinstance(name, str) or not name.strip():
-            raise CatalogueFormatError(
-                f"{filename}: [topics]: {slug!r} must be an id mapped to a display name"
-            )
+            raise CatalogueFormatError(f"{filename}: [topics]: {slug!r} must be an id mapped to a display name")
         document.topics[slug] = name.strip()
 
     for index, record in enumerate(reader.records(data, "events")):
@@ -141,9 +160,7 @@ def parse_native(text: str, filename: str = "<catalogue>") -> CatalogueDocument:
         _duplicate(reader, "events", [e.slug for e in document.events])
     for index, event in enumerate(document.events):
         if event.parent is not None and event.parent not in events:
-            raise reader.fail(
-                "events", index, {"id": event.slug}, f"field 'parent': no event with id {event.parent!r}"
-            )
+            raise reader.fail("events", index, {"id": event.slug}, f"field 'parent': no event with id {event.parent!r}")
         if event.start_date and event.end_date and event.end_date < event.start_date:
             raise reader.fail("events", index, {"id": event.slug}, "field 'end_date' is before 'start_date'")
 
@@ -178,10 +195,8 @@ def _talk(
         raise reader.fail("talks", index, record, f"field 'event': no event with id {event!r} in this file")
     kind = reader.text("talks", index, record, "kind") or "talk"
     if kind not in TALK_KINDS:
-        raise reader.fail(
-            "talks", index, record, f"field 'kind' must be one of {', '.join(TALK_KINDS)} (got {kind!r})"
-        )
-    day = reader.day("talks", index, record, "date")
+        raise reader.fail("talks", index, record, f"field 'kind' must be one of {', '.join(TALK_KINDS)} (got {kind!r})")
+    day = reader.moment("talks", index, record, "date")
     speakers = record.get("speakers", [])
     if not isinstance(speakers, list):
         raise reader.fail("talks", index, record, "field 'speakers' must be a list of { name = ... } tables")
@@ -189,17 +204,13 @@ def _talk(
     for position, speaker in enumerate(speakers, start=1):
         field = f"speakers[{position}]"
         if not isinstance(speaker, dict):
-            raise reader.fail(
-                "talks", index, record, f"field '{field}' must be a table like {{ name = \"...\" }}"
-            )
+            raise reader.fail("talks", index, record, f"field '{field}' must be a table like {{ name = \"...\" }}")
         name = speaker.get("name")
         if not isinstance(name, str) or not name.strip():
             raise reader.fail("talks", index, record, f"field '{field}.name' is missing")
         role = speaker.get("role", "speaker")
         if role not in ROLES:
-            raise reader.fail(
-                "talks", index, record, f"field '{field}.role' must be one of {', '.join(ROLES)}"
-            )
+            raise reader.fail("talks", index, record, f"field '{field}.role' must be one of {', '.join(ROLES)}")
         organization = speaker.get("organization")
         key = speaker.get("id")
         if organization is not None and not isinstance(organization, str):
@@ -216,7 +227,7 @@ def _talk(
         event=event,
         kind=kind,
         summary=" ".join(summary.split()),
-        date=day.isoformat() if day else None,
+        date=day,
         track=reader.text("talks", index, record, "track"),
         recording_url=reader.url("talks", index, record, "recording_url"),
         slides_url=reader.url("talks", index, record, "slides_url"),
@@ -234,9 +245,7 @@ def _topics(
         raise reader.fail(section, index, record, "field 'topics' must be a list of topic ids")
     for topic in value:
         if topic not in known:
-            raise reader.fail(
-                section, index, record, f"field 'topics': {topic!r} is not declared under [topics]"
-            )
+            raise reader.fail(section, index, record, f"field 'topics': {topic!r} is not declared under [topics]")
     return list(dict.fromkeys(value))
 
 
@@ -291,7 +300,9 @@ def dump_native(document: CatalogueDocument) -> str:
                 "title": t.title,
                 "event": t.event,
                 "kind": None if t.kind == "talk" else t.kind,
-                "date": date.fromisoformat(t.date) if t.date and len(t.date) == 10 else t.date,
+                "date": (date.fromisoformat(t.date) if len(t.date) == 10 else datetime.fromisoformat(t.date))
+                if t.date
+                else None,
                 "track": t.track,
                 "recording_url": t.recording_url,
                 "slides_url": t.slides_url,

@@ -14,6 +14,7 @@ while a wrong merge shows in the profile's list of organisations, where an organ
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections import defaultdict
@@ -58,8 +59,7 @@ class _People:
             self.by_key[key].append((slug, person_id))
         self.orgs_of: dict[int, set[str]] = defaultdict(set)
         for person_id, org in conn.execute(
-            "SELECT ts.person_id, o.slug FROM talk_speakers ts"
-            " JOIN organizations o ON o.id = ts.organization_id"
+            "SELECT ts.person_id, o.slug FROM talk_speakers ts JOIN organizations o ON o.id = ts.organization_id"
         ):
             self.orgs_of[person_id].add(org)
         self.added = 0
@@ -76,9 +76,9 @@ class _People:
                 if org_slug in self.orgs_of[person_id] or not self.orgs_of[person_id]:
                     self.orgs_of[person_id].add(org_slug)
                     return person_id
-            slug = f"{slugify(speaker.name)}-{org_slug}"[:100]
+            slug = f"{_slug(speaker.name, 'person')}-{org_slug}"[:100]
         else:
-            slug = slugify(speaker.name) or "person"
+            slug = _slug(speaker.name, "person")
         person_id = self._get_or_create(slug, speaker.name)
         if org_slug is not None:
             self.orgs_of[person_id].add(org_slug)
@@ -98,9 +98,7 @@ class _People:
         return person_id
 
 
-def apply_document(
-    conn: sqlite3.Connection, document: CatalogueDocument, *, dry_run: bool = False
-) -> ImportReport:
+def apply_document(conn: sqlite3.Connection, document: CatalogueDocument, *, dry_run: bool = False) -> ImportReport:
     """Upsert the document's events, talks, people and topics; remove its events' talks it no longer lists.
 
     Everything happens in one transaction; with `dry_run` the transaction is rolled back after the
@@ -130,7 +128,7 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
     def org_id(name: str | None) -> int | None:
         if not name:
             return None
-        slug = slugify(name) or "organization"
+        slug = _slug(name, "organization")
         if slug not in orgs:
             cursor = conn.execute("INSERT INTO organizations (slug, name) VALUES (?, ?)", (slug, name))
             orgs[slug] = int(cursor.lastrowid or 0)
@@ -140,7 +138,7 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
         credits = []
         for position, speaker in enumerate(talk.speakers, start=1):
             oid = org_id(speaker.organization)
-            org_slug = slugify(speaker.organization) if speaker.organization else None
+            org_slug = _slug(speaker.organization, "organization") if speaker.organization else None
             credits.append((position, people.resolve(speaker, org_slug), speaker.role, oid))
         topic_ids = tuple(sorted(topics[t] for t in talk.topics))
         signature = _signature(talk, events[talk.event], credits, topic_ids)
@@ -168,13 +166,10 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             conn.execute("DELETE FROM talk_topics WHERE talk_id = ?", (talk_id,))
             report.changed.append((talk.slug, talk.title))
         conn.executemany(
-            "INSERT INTO talk_speakers (talk_id, position, person_id, role, organization_id)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO talk_speakers (talk_id, position, person_id, role, organization_id) VALUES (?, ?, ?, ?, ?)",
             [(talk_id, *credit) for credit in credits],
         )
-        conn.executemany(
-            "INSERT INTO talk_topics (talk_id, topic_id) VALUES (?, ?)", [(talk_id, t) for t in topic_ids]
-        )
+        conn.executemany("INSERT INTO talk_topics (talk_id, topic_id) VALUES (?, ?)", [(talk_id, t) for t in topic_ids])
 
     listed = {talk.slug for talk in document.talks}
     event_ids = {events[event.slug] for event in document.events}
@@ -207,6 +202,15 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
         conn.execute("UPDATE catalogue_state SET version = version + 1 WHERE id = 1")
 
 
+def _slug(name: str, kind: str) -> str:
+    """A name's slug; names with no Latin letters or digits (say, in Hebrew) get one from their hash."""
+    slug = slugify(name)
+    if slug:
+        return slug
+    digest = hashlib.sha1(name_key(name).encode(), usedforsecurity=False).hexdigest()[:10]
+    return f"{kind}-{digest}"
+
+
 def _signature(
     talk: TalkRecord,
     event_id: int,
@@ -231,8 +235,7 @@ def _signature(
 def _existing_talks(conn: sqlite3.Connection) -> dict[str, tuple[int, _Signature]]:
     credits: dict[int, list[tuple[int, int, str, int | None]]] = defaultdict(list)
     for talk_id, position, person_id, role, org in conn.execute(
-        "SELECT talk_id, position, person_id, role, organization_id FROM talk_speakers"
-        " ORDER BY talk_id, position"
+        "SELECT talk_id, position, person_id, role, organization_id FROM talk_speakers ORDER BY talk_id, position"
     ):
         credits[talk_id].append((position, person_id, role, org))
     topics: dict[int, list[int]] = defaultdict(list)
@@ -266,9 +269,7 @@ def _upsert_topics(conn: sqlite3.Connection, document: CatalogueDocument) -> dic
     return ids
 
 
-def _upsert_events(
-    conn: sqlite3.Connection, document: CatalogueDocument, report: ImportReport
-) -> dict[str, int]:
+def _upsert_events(conn: sqlite3.Connection, document: CatalogueDocument, report: ImportReport) -> dict[str, int]:
     ids: dict[str, int] = {slug: eid for eid, slug in conn.execute("SELECT id, slug FROM events")}
     for event in document.events:
         values = (
@@ -296,7 +297,9 @@ def _upsert_events(
             ids[event.slug] = int(cursor.lastrowid or 0)
             report.events_added.append(event.slug)
     for event in document.events:
-        parent = ids.get(event.parent) if event.parent else None
+        if event.parent is None:  # a file of one co-located event may not name its parent; keep the link
+            continue
+        parent = ids.get(event.parent)
         conn.execute(
             "UPDATE events SET parent_id = ? WHERE id = ? AND parent_id IS NOT ?",
             (parent, ids[event.slug], parent),

@@ -1,0 +1,401 @@
+"""Turning a source's raw fields into catalogue values: checked text, plain summaries, kinds, links, dates.
+
+Every reader goes through `Record`, so a wrong type, an empty required field or a field of fifty
+megabytes fails the same way everywhere: naming the file, the record (its position and id) and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urljoin
+
+from bot.catalogue.document import SpeakerRecord
+from bot.domain.text import clean_line, fold, name_key, slugify, words
+from bot.errors import CatalogueFormatError
+
+log = logging.getLogger(__name__)
+
+# Generous for real schedules (the longest abstract in the shared datasets is under 10,000 characters),
+# small enough that one bad field cannot fill the database or the bot's replies.
+MAX_TITLE = 1_000
+MAX_SUMMARY = 100_000
+MAX_LINE = 500  # names, organisations, tracks, types, ids
+MAX_URL = 2_000
+
+
+def json_type(value: object) -> str:
+    """How a JSON reader would name the type of a value."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class Record:
+    """One record of a source file: typed access to its fields, and errors naming file, record and field."""
+
+    def __init__(self, filename: str, label: str, data: Mapping[str, Any], prefix: str = "") -> None:
+        self.filename = filename
+        self.label = label
+        self.data = data
+        self.prefix = prefix
+
+    def fail(self, key: str, problem: str) -> CatalogueFormatError:
+        """An error about one field of this record."""
+        return CatalogueFormatError(f"{self.filename}: {self.label}: field '{self.prefix}{key}' {problem}")
+
+    def child(self, key: str, index: int, data: object) -> Record:
+        """The record of one item of a list field (a person of an event, say)."""
+        if not isinstance(data, Mapping):
+            raise self.fail(f"{key}[{index + 1}]", f"must be an object, not {json_type(data)}")
+        return Record(self.filename, self.label, data, f"{self.prefix}{key}[{index + 1}].")
+
+    def raw(self, key: str, *, required: bool = False, limit: int = MAX_LINE, numbers: bool = False) -> str | None:
+        """The field as text (numbers too when `numbers`), unchanged; None when missing or empty."""
+        value = self.data.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(key, "is missing")
+            return None
+        if numbers and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be text, not {json_type(value)}")
+        if len(value) > limit:
+            raise self.fail(key, f"is {len(value):,} characters long; at most {limit:,} are allowed")
+        return value
+
+    def line(self, key: str, *, required: bool = False, limit: int = MAX_LINE, numbers: bool = False) -> str | None:
+        """The field as one line of display text."""
+        value = clean_line(self.raw(key, required=required, limit=limit, numbers=numbers) or "")
+        if required and not value:
+            raise self.fail(key, "is empty")
+        return value or None
+
+    def summary(self, key: str) -> str:
+        """The field as plain text (HTML and Markdown removed, whitespace collapsed)."""
+        return plain_text(self.raw(key, limit=MAX_SUMMARY) or "")
+
+    def items(self, key: str) -> list[Any]:
+        """A list field; missing means empty."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list, not {json_type(value)}")
+        return value
+
+    def children(self, key: str) -> Iterator[Record]:
+        """The records of a list-of-objects field."""
+        for index, item in enumerate(self.items(key)):
+            yield self.child(key, index, item)
+
+    def moment(self, key: str, zone: tzinfo | None, *, required: bool = False) -> tuple[str | None, bool]:
+        """The field as an ISO date or date-time with offset (see `moment`), and whether a time was dropped."""
+        text = self.raw(key, required=required, limit=64)
+        if text is None:
+            return None, False
+        try:
+            return moment(text, zone)
+        except ValueError:
+            raise self.fail(
+                key, f"must be a date like 2024-04-20 or 2024-04-20T09:00:00+02:00 (got {text[:40]!r})"
+            ) from None
+
+    def url(self, key: str, base: str | None = None) -> str | None:
+        """The field as an absolute http(s) link, or None when it is no such link."""
+        return http_url(self.raw(key, limit=MAX_URL), base)
+
+
+def moment(text: str, zone: tzinfo | None) -> tuple[str, bool]:
+    """An ISO date, or a date-time with its offset; a time without offset takes `zone`, else keeps its date.
+
+    Returns the value and whether a time was dropped; raises ValueError when the text is no date.
+    """
+    text = text.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text).isoformat(), False
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        if zone is None:
+            return parsed.date().isoformat(), True
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.isoformat(), False
+
+
+def day_of(value: str | None) -> date | None:
+    """The calendar date of an ISO date or date-time, as written (local to the event)."""
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def warn_dropped_times(filename: str, dropped: int) -> None:
+    """Say once per file that times without an offset kept only their dates."""
+    if dropped:
+        log.warning(
+            "%s: %d talk times carry no UTC offset, so only their dates were kept. "
+            "Pass --timezone (for example Europe/London) to keep the times.",
+            filename,
+            dropped,
+        )
+
+
+def load_json(data: bytes | str, filename: str) -> Any:
+    """Parse JSON, failing with the line and column of the first problem."""
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise CatalogueFormatError(
+            f"{filename}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise CatalogueFormatError(f"{filename}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise CatalogueFormatError(f"{filename}: not a schedule: the JSON is nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits, NaN
+        raise CatalogueFormatError(f"{filename}: not valid JSON: {exc}") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Plain text from HTML and Markdown. Every pattern is bounded, so a hostile field costs linear time.
+_AUTOLINK = re.compile(r"<(https?://[^>\s]{1,2000})>")
+_BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|pre|hr)\b[^<>]{0,2000}>", re.I)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,2000}>|<!--.{0,10000}?-->", re.S)
+_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\s]{0,2000}(?:\s+\"[^\"\n]{0,500}\")?\)")
+_MD_LINK = re.compile(r"\[([^\]\n]{1,500})\]\([^)\s]{0,2000}(?:\s+\"[^\"\n]{0,500}\")?\)")
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,500}?)(?<=\S)\1")
+_MD_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,500}?)(?<=\S)\*(?![\w*])")
+_MD_LINE_START = re.compile(r"^[ \t]{0,12}(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d{1,3}[.)][ \t]+)", re.M)
+_MD_RULE = re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M)
+_MARKUP = re.compile(r"[<>\[\]*_`&\n\r]")  # without any of these, a text has no markup to remove
+
+
+def plain_text(text: str) -> str:
+    """Text without HTML tags, entities or Markdown markup, whitespace collapsed to single spaces."""
+    if not text:
+        return ""
+    if not _MARKUP.search(text) and not _MD_LINE_START.match(text):
+        return clean_line(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_RULE.sub("", text)
+    text = _MD_LINE_START.sub("", text)
+    text = _MD_STRONG.sub(r"\2", text)
+    text = _MD_EMPHASIS.sub(r"\1", text)
+    text = text.replace("`", "")
+    return clean_line(html.unescape(text))
+
+
+def full_title(title: str, subtitle: str | None) -> str:
+    """A title with its subtitle, when there is one that the title does not already hold."""
+    if not subtitle or fold(subtitle) in fold(title):
+        return title
+    joiner = " " if title.endswith((":", "?", "!", ".", "–", "-")) else ": "
+    return f"{title}{joiner}{subtitle}"
+
+
+# Kinds. A source's own type wins when it names one; then the title's label ("Keynote: …", "… Workshop").
+_KIND_WORDS = (
+    ("keynote", "keynote"),
+    ("lightning", "lightning"),
+    ("panel", "panel"),
+    ("podium", "panel"),
+    ("fireside", "panel"),
+    ("roundtable", "panel"),
+    ("workshop", "workshop"),
+    ("hands-on", "workshop"),
+    ("tutorial", "tutorial"),
+)
+_TITLE_KINDS = {
+    "keynote": "keynote",
+    "panel": "panel",
+    "lightning": "lightning",
+    "workshop": "workshop",
+    "tutorial": "tutorial",
+}
+_OTHER_WORDS = ("performance", "concert", "party", "ceremony", "meetup", "meeting", "other", "break", "game")
+
+
+def guess_kind(type_text: str | None, title: str) -> str:
+    """The catalogue kind (talk, keynote, panel, lightning, workshop, tutorial, other) of a session."""
+    folded = fold(type_text or "")
+    for word, kind in _KIND_WORDS:
+        if word in folded:
+            return kind
+    label, colon, _ = title.partition(":")
+    title_words = words(title)
+    candidates = words(label) if colon else []
+    if title_words:
+        candidates.append(title_words[-1])
+    for word in candidates:
+        if word in _TITLE_KINDS:
+            return _TITLE_KINDS[word]
+    if any(word in folded for word in _OTHER_WORDS):
+        return "other"
+    return "talk"
+
+
+# Links.
+# "Video" alone is not enough: schedules link videos *about* a project as often as the talk's recording.
+_RECORDING_WORDS = {"recording", "recordings", "recorded", "aufzeichnung", "mitschnitt"}
+_RECORDING_HOSTS = ("media.ccc.de",)
+_SLIDES_WORDS = {
+    "slides",
+    "slide",
+    "slidedeck",
+    "folien",
+    "foliensatz",
+    "presentation",
+    "praesentation",
+    "prasentation",
+}
+_SLIDES_HOSTS = ("speakerdeck.com", "slideshare.net", "slides.com", "docs.google.com/presentation")
+_SPACE = re.compile(r"\s")
+_VIDEO_HOSTS = ("youtube.com", "www.youtube.com", "youtu.be", "vimeo.com", "media.ccc.de")
+
+
+def http_url(value: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) link (a path is resolved against `base`); None for anything else."""
+    if not value:
+        return None
+    value = value.strip()
+    if base and value.startswith("/"):
+        value = urljoin(base, value)
+    if len(value) > MAX_URL or not value.startswith(("http://", "https://")) or _SPACE.search(value):
+        return None
+    host = value.split("://", 1)[1].split("/", 1)[0]
+    return value if host and not host.startswith((":", "?", "#")) else None
+
+
+def classify_links(
+    links: Iterable[tuple[str | None, str | None]], base: str | None = None
+) -> tuple[str | None, str | None]:
+    """The first recording link and the first slides link among (url, title) pairs, judged by title and host."""
+    recording = slides = None
+    for raw_url, title in links:
+        url = http_url(raw_url, base)
+        if url is None:
+            continue
+        host_and_path = url.split("://", 1)[1].lower()
+        title_words = set(words(title or ""))
+        file_words = set(words(url.rsplit("/", 1)[-1]))
+        if recording is None and (host_and_path.startswith(_RECORDING_HOSTS) or title_words & _RECORDING_WORDS):
+            recording = url
+        elif (
+            slides is None
+            and not host_and_path.startswith(_VIDEO_HOSTS)
+            and (host_and_path.startswith(_SLIDES_HOSTS) or (title_words | file_words) & _SLIDES_WORDS)
+        ):
+            slides = url
+    return recording, slides
+
+
+# People and identifiers.
+def speaker(name: str | None, organization: str | None = None, role: str = "speaker") -> SpeakerRecord | None:
+    """A speaker record from raw text; None when the name has no letters or digits.
+
+    A name that makes no slug (written only in, say, Chinese characters) gets an explicit id derived from
+    its folded form, so two such people are never taken for one.
+    """
+    name = clean_line(name or "")
+    key = _identity(name)
+    if key is None:
+        return None
+    return SpeakerRecord(name=name, organization=clean_line(organization or "") or None, role=role, key=key or None)
+
+
+@lru_cache(maxsize=65_536)
+def _identity(name: str) -> str | None:
+    """Empty when the name's slug identifies the person, else an explicit id; None when there is no name."""
+    if slugify(name):
+        return ""
+    folded = name_key(name)
+    return "person-" + _digest(folded) if folded else None
+
+
+@lru_cache(maxsize=65_536)
+def _folded(name: str) -> str:
+    return name_key(name)
+
+
+@lru_cache(maxsize=65_536)
+def _organization_slug(name: str) -> str:
+    return slugify(name)
+
+
+def distinct_speakers(speakers: Iterable[SpeakerRecord | None]) -> tuple[SpeakerRecord, ...]:
+    """The speakers in order, each person once: the same folded name with no conflicting organisation."""
+    given = [credit for credit in speakers if credit is not None]
+    if len(given) < 2:
+        return tuple(given)
+    kept: list[SpeakerRecord] = []
+    for credit in given:
+        for index, other in enumerate(kept):
+            if _folded(other.name) == _folded(credit.name) and (
+                other.organization is None
+                or credit.organization is None
+                or _organization_slug(other.organization) == _organization_slug(credit.organization)
+            ):
+                if other.organization is None and credit.organization is not None:
+                    kept[index] = replace(other, organization=credit.organization)
+                break
+        else:
+            kept.append(credit)
+    return tuple(kept)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+_CLEAN_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _slug(text: str, max_length: int = 60) -> str:
+    """`slugify`, skipping the work for text that is already a slug (most source ids)."""
+    if len(text) <= max_length and _CLEAN_SLUG.fullmatch(text):
+        return text
+    return slugify(text, max_length=max_length)
+
+
+@lru_cache(maxsize=4096)
+def event_slug(name: str) -> str:
+    """The id of an event named `name`."""
+    return _slug(name) or "event-" + _digest(fold(name))
+
+
+def talk_slug(event: str, source_id: str) -> str:
+    """A talk id that stays the same as long as the source keeps its own id: event id + source id."""
+    own = _slug(source_id) or _digest(source_id)
+    return own if own.startswith(f"{event}-") else f"{event}-{own}"
+
+
+@lru_cache(maxsize=65_536)
+def topic_for(track: str | None) -> tuple[str, str] | None:
+    """The topic (id, name) a track is filed under, so tracks can be browsed as topics."""
+    if not track:
+        return None
+    slug = _slug(track)
+    return (slug, track) if slug else None

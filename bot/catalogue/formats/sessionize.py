@@ -1,0 +1,415 @@
+"""Sessionize "All data" exports (`GET /api/v2/<endpoint>/view/All`): sessions, speakers, categories, rooms.
+
+Sessionize leaves several things to each organiser, so this reader decides them as follows; each
+decision has an option for when the guess is wrong:
+
+- Event: the export does not name it, so `--event NAME` is required (its id is the slug of the name).
+- Tracks (`--track-group TITLE`): the session category group whose title mentions "track" (or
+  "stream"); its item names become the track and a topic. Without such a group, talks have no track.
+- Recordings (`--recording-question TITLE`): `recordingUrl` when set, else the answer to the custom
+  question whose title mentions recording, video or YouTube. Answers that are not links are ignored.
+- Times (`--timezone ZONE`): Sessionize writes local times without an offset. With --timezone they are
+  stored with that zone's offset; without it, only the dates are kept and a warning says so.
+- Organisations: a speaker question about their company when there is one, else the tag line, read
+  by `organisation_from_tagline` (left empty when the tag line is not clear).
+- Kinds: the category group about the session's format or type ("20 min lightning talk"), else the
+  title's label ("Keynote: …", "… Workshop").
+- Skipped: service sessions (breaks, lunch) and sessions whose status says they were not accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+
+from bot.catalogue.document import CatalogueDocument, EventRecord, TalkRecord
+from bot.catalogue.formats.fields import (
+    MAX_TITLE,
+    Record,
+    day_of,
+    distinct_speakers,
+    event_slug,
+    guess_kind,
+    http_url,
+    load_json,
+    speaker,
+    talk_slug,
+    topic_for,
+    warn_dropped_times,
+)
+from bot.catalogue.formats.options import ImportOptions, Progress, Ticker
+from bot.domain.text import fold, words
+from bot.errors import CatalogueFormatError
+
+log = logging.getLogger(__name__)
+
+SOURCE = "sessionize"
+_TRACK_WORDS = {"track", "tracks", "stream", "streams"}
+_FORMAT_WORDS = {"format", "type", "kind", "length", "duration"}
+_RECORDING_WORDS = {"recording", "recordings", "video", "youtube", "vimeo", "aufzeichnung"}
+_SLIDES_WORDS = {"slides", "slide", "folien", "deck", "presentation"}
+_COMPANY_WORDS = {"company", "organisation", "organization", "employer", "affiliation", "firma", "unternehmen"}
+_NOT_ACCEPTED = {"declined", "nominated", "waitlisted", "wait-listed", "rejected", "withdrawn", "cancelled", "canceled"}
+
+
+def parse(
+    data: bytes | str, filename: str, options: ImportOptions, *, progress: Progress | None = None
+) -> CatalogueDocument:
+    """Read a Sessionize "All data" export."""
+    return parse_object(load_json(data, filename), filename, options, progress=progress)
+
+
+def parse_object(
+    root: object, filename: str, options: ImportOptions, *, progress: Progress | None = None
+) -> CatalogueDocument:
+    """Read an already parsed Sessionize export."""
+    if isinstance(root, list):
+        raise CatalogueFormatError(
+            f"{filename}: this is Sessionize's 'Sessions' view; export the 'All data' view "
+            "(/api/v2/<endpoint>/view/All), which also lists speakers and categories"
+        )
+    if not isinstance(root, dict) or "sessions" not in root:
+        raise CatalogueFormatError(f"{filename}: not a Sessionize export: no 'sessions' list at the top")
+    top = Record(filename, "export", root)
+    if not options.event:
+        raise CatalogueFormatError(
+            f"{filename}: a Sessionize export does not name its event; pass --event NAME "
+            "(for example --event 'Scottish Summit 2026')"
+        )
+    zone = options.zone()
+    speakers = _speakers(top, filename)
+    categories = _categories(top)
+    questions = _questions(top)
+    track_items = _track_items(categories, options, filename)
+    format_items = _format_items(categories, track_items)
+    recording_questions = _question_ids(questions, options.recording_question, _RECORDING_WORDS, filename)
+    slides_questions = _question_ids(questions, None, _SLIDES_WORDS, filename)
+    company_questions = _question_ids(questions, None, _COMPANY_WORDS, filename)
+
+    slug = event_slug(options.event)
+    document = CatalogueDocument(source=SOURCE)
+    sessions = top.items("sessions")
+    tick = Ticker(progress, "parse", len(sessions))
+    seen: dict[str, str] = {}
+    dropped = skipped = 0
+    for position, item in enumerate(sessions, start=1):
+        tick(position)
+        if not isinstance(item, dict):
+            raise CatalogueFormatError(f"{filename}: session #{position}: must be an object")
+        ident = item.get("id")
+        label = f"session #{position}" + (f" (id {str(ident)[:40]!r})" if isinstance(ident, str | int) else "")
+        record = Record(filename, label, item)
+        source_id = record.line("id", required=True, numbers=True, limit=64) or ""
+        if source_id in seen:
+            raise record.fail("id", f"repeats {seen[source_id]} (id {source_id!r})")
+        seen[source_id] = label
+        status = fold(record.line("status") or "")
+        if item.get("isServiceSession") is True or status in _NOT_ACCEPTED:
+            skipped += 1
+            continue
+        title = record.line("title", required=True, limit=MAX_TITLE) or ""
+        when, lost_time = record.moment("startsAt", zone)
+        dropped += lost_time
+        chosen = _category_ids(record)
+        track = next((track_items[i] for i in chosen if i in track_items), None)
+        answers = _answers(record)
+        recording = http_url(record.raw("recordingUrl", limit=4000)) or _first_link(answers, recording_questions)
+        credits = []
+        for index, speaker_id in enumerate(record.items("speakers")):
+            if not isinstance(speaker_id, str | int) or str(speaker_id) not in speakers:
+                raise record.fail(f"speakers[{index + 1}]", f"names no speaker of the export ({speaker_id!r})")
+            name, tagline, speaker_answers = speakers[str(speaker_id)]
+            company = next((speaker_answers[q] for q in company_questions if speaker_answers.get(q)), None)
+            credits.append(speaker(name, company or organisation_from_tagline(tagline)))
+        topic = topic_for(track)
+        if topic:
+            document.topics.setdefault(*topic)
+        document.talks.append(
+            TalkRecord(
+                slug=talk_slug(slug, source_id),
+                title=title,
+                event=slug,
+                kind=guess_kind(next((format_items[i] for i in chosen if i in format_items), None), title),
+                summary=record.summary("description"),
+                date=when,
+                track=track,
+                recording_url=recording,
+                slides_url=_first_link(answers, slides_questions),
+                speakers=distinct_speakers(credits),
+                topics=(topic[0],) if topic else (),
+                source_id=source_id,
+            )
+        )
+    tick.finish(len(sessions))
+    days = sorted(day for talk in document.talks if (day := day_of(talk.date)))
+    document.events.append(
+        EventRecord(
+            slug=slug,
+            name=options.event,
+            start_date=days[0] if days else None,
+            end_date=days[-1] if days else None,
+        )
+    )
+    if skipped:
+        log.info("%s: skipped %d service or not-accepted sessions", filename, skipped)
+    warn_dropped_times(filename, dropped)
+    return document
+
+
+def _speakers(top: Record, filename: str) -> dict[str, tuple[str, str, dict[int, str]]]:
+    """Speaker id -> (name, tag line, question id -> answer)."""
+    found: dict[str, tuple[str, str, dict[int, str]]] = {}
+    for position, item in enumerate(top.items("speakers"), start=1):
+        if not isinstance(item, dict):
+            raise CatalogueFormatError(f"{filename}: speaker #{position}: must be an object")
+        record = Record(filename, f"speaker #{position}", item)
+        ident = record.line("id", required=True, numbers=True, limit=64) or ""
+        record.label += f" (id {ident!r})"
+        if ident in found:
+            raise record.fail("id", "repeats an earlier speaker's id")
+        name = record.line("fullName") or " ".join(filter(None, (record.line("firstName"), record.line("lastName"))))
+        if not name:
+            raise record.fail("fullName", "is missing (and so are firstName and lastName)")
+        found[ident] = (name, record.line("tagLine") or "", _answers(record))
+    return found
+
+
+def _categories(top: Record) -> list[tuple[Record, list[tuple[int, str]]]]:
+    """The session category groups, each with its (item id, item name) pairs."""
+    groups = []
+    for group in top.children("categories"):
+        group.label = f"category group {group.data.get('title')!r}"[:80]
+        if group.line("type") not in (None, "session", "Session"):
+            continue
+        items = []
+        for item in group.children("items"):
+            ident = item.data.get("id")
+            name = item.line("name")
+            if isinstance(ident, int) and name:
+                items.append((ident, name))
+        groups.append((group, items))
+    return groups
+
+
+def _track_items(
+    groups: list[tuple[Record, list[tuple[int, str]]]], options: ImportOptions, filename: str
+) -> dict[int, str]:
+    wanted = options.track_group
+    if wanted:
+        for group, items in groups:
+            title = fold(group.line("title") or "")
+            if str(group.data.get("id")) == wanted.strip() or fold(wanted.strip()) in title:
+                return dict(items)
+        titles = ", ".join(repr(group.line("title")) for group, _ in groups) or "none"
+        raise CatalogueFormatError(
+            f"{filename}: --track-group {wanted!r}: no session category group has that title or id "
+            f"(the groups are: {titles})"
+        )
+    for group, items in sorted(groups, key=lambda pair: _sort_key(pair[0])):
+        if set(words(group.line("title") or "")) & _TRACK_WORDS:
+            return dict(items)
+    return {}
+
+
+def _format_items(groups: list[tuple[Record, list[tuple[int, str]]]], tracks: Mapping[int, str]) -> dict[int, str]:
+    for group, items in groups:
+        ids = {ident for ident, _ in items}
+        if not ids & set(tracks) and set(words(group.line("title") or "")) & _FORMAT_WORDS:
+            return dict(items)
+    return {}
+
+
+def _questions(top: Record) -> list[tuple[int, str, object]]:
+    found = []
+    for question in top.children("questions"):
+        ident = question.data.get("id")
+        title = question.line("question")
+        if isinstance(ident, int) and title:
+            found.append((ident, title, question.data.get("sort", 0)))
+    return found
+
+
+def _question_ids(
+    questions: list[tuple[int, str, object]], wanted: str | None, hints: set[str], filename: str
+) -> list[int]:
+    if wanted:
+        chosen = [ident for ident, title, _ in questions if str(ident) == wanted.strip() or fold(wanted) in fold(title)]
+        if not chosen:
+            titles = ", ".join(repr(title) for _, title, _ in questions) or "none"
+            raise CatalogueFormatError(
+                f"{filename}: --recording-question {wanted!r}: no question has that title or id "
+                f"(the questions are: {titles})"
+            )
+        return chosen
+    return [ident for ident, title, _ in questions if set(words(title)) & hints]
+
+
+def _sort_key(group: Record) -> int:
+    sort = group.data.get("sort")
+    return sort if isinstance(sort, int) else 0
+
+
+def _category_ids(record: Record) -> list[int]:
+    return [item for item in record.items("categoryItems") if isinstance(item, int)]
+
+
+def _answers(record: Record) -> dict[int, str]:
+    answers = {}
+    for answer in record.children("questionAnswers"):
+        question = answer.data.get("questionId")
+        value = answer.raw("answerValue", limit=4000)
+        if isinstance(question, int) and value:
+            answers[question] = value.strip()
+    return answers
+
+
+def _first_link(answers: Mapping[int, str], questions: list[int]) -> str | None:
+    for question in questions:
+        link = http_url(answers.get(question))
+        if link:
+            return link
+    return None
+
+
+# Organisations from tag lines. Tag lines are free text ("Senior Architect @ Contoso | Azure MVP"), so
+# the rules are deliberately narrow: a clear "at"/"@"/"bei" phrase, or exactly a role and an
+# organisation around one comma or dash. Anything else leaves the organisation empty, because a wrong
+# organisation splits one person in two (see the identity policy in bot.db.writer).
+_AT = re.compile(r"\s@\s?|(?<=\w)@\s|\s(?:at|bei|an der|an dem|am)\s")
+_CUT = re.compile(r",|;|\s/\s|\s\|\s|\s[-–—]\s|\(|\s(?:and|und|working|in|with|for|on|as|since|where|who)\s")
+_PHRASE = re.compile(r"\s(?:and|or|und|with|to|your|my|our|others)(?:\s|$)")  # a sentence, not a name
+_ROLE_WORDS = {
+    "architect",
+    "architekt",
+    "engineer",
+    "developer",
+    "entwickler",
+    "consultant",
+    "berater",
+    "manager",
+    "director",
+    "lead",
+    "leader",
+    "head",
+    "advocate",
+    "evangelist",
+    "ceo",
+    "cto",
+    "cfo",
+    "coo",
+    "cio",
+    "ciso",
+    "founder",
+    "cofounder",
+    "co",
+    "owner",
+    "principal",
+    "scientist",
+    "specialist",
+    "trainer",
+    "teacher",
+    "lehrer",
+    "officer",
+    "vp",
+    "president",
+    "partner",
+    "analyst",
+    "designer",
+    "expert",
+    "technologist",
+    "programmer",
+    "researcher",
+    "professor",
+    "student",
+    "tester",
+    "administrator",
+    "admin",
+    "mentor",
+    "coach",
+    "strategist",
+    "advisor",
+    "adviser",
+    "chief",
+    "chair",
+    "geschaftsfuhrer",
+    "intern",
+    "fellow",
+    "staff",
+    "senior",
+    "junior",
+    "associate",
+    "executive",
+}
+_CREDENTIAL_WORDS = {
+    "mvp",
+    "mct",
+    "rd",
+    "cissp",
+    "ccsp",
+    "certified",
+    "former",
+    "speaker",
+    "blogger",
+    "author",
+    "podcaster",
+    "podcast",
+    "youtuber",
+    "she",
+    "her",
+    "he",
+    "him",
+    "they",
+    "them",
+    "community",
+    "enthusiast",
+    "nerd",
+}
+
+
+def organisation_from_tagline(tagline: str) -> str | None:
+    """The organisation in a Sessionize tag line, when the line says it plainly; else None.
+
+    "Title @ Org", "Title at Org", "Title bei Org" (first clear one wins, cut at the next comma, dash,
+    slash, bar or linking word); in one "|"-separated part, "Role, Org", "Org, Role", "Role - Org" or
+    "Role - Role - Org" where the role side has role words and the organisation side has none.
+    """
+    parts = [part.strip() for part in tagline.split("|") if part.strip()]
+    for part in parts:
+        match = _AT.search(part)
+        if match:
+            rest = _CUT.split(part[match.end() :], maxsplit=1)[0]
+            candidate = _organisation(rest)
+            if candidate and _has_words(part[: match.start()], _ROLE_WORDS | _CREDENTIAL_WORDS):
+                return candidate
+    for part in parts:
+        for separator in (r"\s[-–—]\s", r",\s*"):
+            pieces = [piece.strip() for piece in re.split(separator, part) if piece.strip()]
+            if len(pieces) == 2:
+                first, second = pieces
+                if _has_words(first, _ROLE_WORDS) and (org := _organisation(second)):
+                    return org
+                if _has_words(second, _ROLE_WORDS) and (org := _organisation(first)):
+                    return org
+            elif (
+                len(pieces) == 3
+                and separator != r",\s*"
+                and _has_words(pieces[1], _ROLE_WORDS)
+                and (org := _organisation(pieces[2]))
+            ):
+                return org
+    return None
+
+
+def _has_words(text: str, vocabulary: set[str]) -> bool:
+    return bool(set(words(text.replace("-", ""))) & vocabulary or set(words(text)) & vocabulary)
+
+
+def _organisation(text: str) -> str | None:
+    text = text.strip(" .,;:!-–—")
+    found = words(text)
+    if not found or len(found) > 6 or len(text) > 60 or any(mark in text for mark in ",|/()"):
+        return None
+    if set(found) & (_ROLE_WORDS | _CREDENTIAL_WORDS) or _PHRASE.search(text):
+        return None
+    return text

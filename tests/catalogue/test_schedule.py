@@ -1,0 +1,243 @@
+"""frab / pretalx schedule.json and schedule.xml: mapping, updates, and malformed files that fail cleanly."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.catalogue.formats import schedule_json, schedule_xml
+from bot.catalogue.importer import ImportOptions, import_file, read_document
+from bot.errors import CatalogueFormatError
+
+from .conftest import FRAB, PRETALX, XML, snapshot
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _events(data: dict[str, Any]) -> list[dict[str, Any]]:
+    days = data["schedule"]["conference"]["days"]
+    return [event for day in days for room in day["rooms"].values() for event in room]
+
+
+def _write(tmp_path: Path, data: object, name: str = "schedule.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_frab_event_maps_to_a_talk_with_stable_ids_dates_track_topic_and_speakers() -> None:
+    document = read_document(FRAB)
+    [event] = document.events
+    assert (event.slug, event.name, event.short_name) == ("camp2019", "Chaos Communication Camp 2019", "Camp2019")
+    assert (str(event.start_date), str(event.end_date)) == ("2019-08-21", "2019-08-26")
+    talk = next(t for t in document.talks if t.source_id == "a0a0fcfe-b7fb-46e3-84b6-97a5406016b4")
+    assert talk.slug == "camp2019-10386" and talk.title == "Opening Ceremony"
+    assert talk.date == "2019-08-21T11:00:00+02:00"
+    assert talk.track == "CCC" and talk.topics == ("ccc",) and document.topics["ccc"] == "CCC"
+    assert [s.name for s in talk.speakers] == ["jinxx", "smtw"]
+    assert talk.summary == "A hearty welcome me lasses and lads!"
+
+
+def test_pretalx_markdown_abstracts_become_plain_text_and_types_become_kinds() -> None:
+    document = read_document(PRETALX)
+    talk = next(t for t in document.talks if t.slug == "rc3-channels-2020-15")
+    assert "[Gluon](" not in talk.summary and "auf Gluon." in talk.summary and "\r" not in talk.summary
+    kinds = {t.title: t.kind for t in document.talks}
+    assert kinds["An Introduction to Tox"] == "lightning"  # type "LightningTalk 15min 10min Q&A"
+    assert kinds["Spiele lieber dezentral"] == "workshop"  # type "Workshop 60 Min"
+
+
+def test_xml_and_json_forms_read_alike_with_subtitles_keynotes_and_slides() -> None:
+    document = read_document(XML)
+    keynote = next(t for t in document.talks if t.slug == "31c3-6571")
+    assert (keynote.title, keynote.kind, keynote.summary) == ("31C3 Keynote: A New Dawn", "keynote", "The 31C3 Keynote")
+    assert next(t for t in document.talks if t.slug == "31c3-6072").slides_url == "https://ef.gy/31c3"
+    camp = read_document(FRAB)
+    attached = next(t for t in camp.talks if t.slug == "camp2019-10213")  # attachment with a relative path
+    assert attached.slides_url is not None
+    assert attached.slides_url.startswith("https://fahrplan.events.ccc.de/system/event_attachments/")
+
+
+def test_event_option_overrides_the_conference_name_and_id() -> None:
+    document = read_document(XML, ImportOptions(event="31st Chaos Communication Congress"))
+    assert document.events[0].slug == "31st-chaos-communication-congress"
+    assert document.talks[0].slug.startswith("31st-chaos-communication-congress-")
+
+
+def test_an_updated_export_updates_adds_and_removes_and_says_which(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    import_file(conn, FRAB)
+    data = _load(FRAB)
+    events = _events(data)
+    events[0]["title"] = "Opening Ceremony (moved)"
+    rooms = data["schedule"]["conference"]["days"][0]["rooms"]
+    withdrawn = rooms["Curie"].pop(1)
+    new = copy.deepcopy(events[2])
+    new.update(id=99999, guid="00000000-0000-0000-0000-000000099999", title="A late addition", subtitle="")
+    rooms["Curie"].append(new)
+    report = import_file(conn, _write(tmp_path, data))
+    assert report.changed == [("camp2019-10386", "Opening Ceremony (moved)")]
+    assert report.added == [("camp2019-99999", "A late addition")]
+    assert report.removed == [(f"camp2019-{withdrawn['id']}", withdrawn["title"])]
+    assert report.unchanged == 77
+
+
+def _broken_variants() -> dict[str, tuple[Any, str]]:
+    """Name -> (changed schedule, what the error must say)."""
+    variants: dict[str, tuple[Any, str]] = {}
+    data = _load(FRAB)
+    event = _events(data)[3]
+    event["title"] = 42
+    variants["title of the wrong type"] = (
+        data,
+        f"event #4 (id {event['id']}): field 'title' must be text, not a number",
+    )
+    data = _load(FRAB)
+    event = _events(data)[5]
+    del event["title"]
+    variants["missing title"] = (data, f"event #6 (id {event['id']}): field 'title' is missing")
+    data = _load(FRAB)
+    _events(data)[0]["date"] = "21.08.2019 11:00"
+    variants["malformed date"] = (data, "event #1 (id 10386): field 'date' must be a date")
+    data = _load(FRAB)
+    _events(data)[2]["persons"] = {"id": 1}
+    variants["persons not a list"] = (data, "field 'persons' must be a list, not an object")
+    data = _load(FRAB)
+    _events(data)[1]["persons"][0] = {"id": 7}
+    variants["person without a name"] = (data, "event #2 (id 10365): field 'persons[1].public_name' is missing")
+    data = _load(FRAB)
+    _events(data)[1]["persons"][0]["public_name"] = ["Jane"]
+    variants["name of the wrong type"] = (data, "field 'persons[1].public_name' must be text, not a list")
+    data = _load(FRAB)
+    data["schedule"]["conference"]["days"] = {"1": []}
+    variants["days not a list"] = (data, "conference: field 'conference.days' must be a list, not an object")
+    data = _load(FRAB)
+    rooms = data["schedule"]["conference"]["days"][0]["rooms"]
+    rooms["Curie"].append(copy.deepcopy(rooms["Curie"][0]))
+    variants["duplicate ids"] = (data, "field 'id' repeats event #1")
+    data = _load(FRAB)
+    data["schedule"]["conference"]["end"] = "2019-08-01"
+    variants["end before start"] = (data, "conference: field 'conference.end' is before the start")
+    variants["not a schedule"] = ({"talks": []}, "JSON, but neither a frab/pretalx schedule.json")
+    return variants
+
+
+BROKEN = _broken_variants()
+
+
+@pytest.mark.parametrize("variant", list(BROKEN))
+def test_broken_schedules_fail_naming_file_record_and_field_and_change_nothing(
+    variant: str, bundled: sqlite3.Connection, tmp_path: Path
+) -> None:
+    data, message = BROKEN[variant]
+    path = _write(tmp_path, data)
+    before = snapshot(bundled)
+    with pytest.raises(CatalogueFormatError) as failure:
+        import_file(bundled, path)
+    assert str(path) in failure.value.message
+    assert message in failure.value.message
+    assert snapshot(bundled) == before
+
+
+def test_truncated_json_fails_with_its_line_and_column(bundled: sqlite3.Connection, tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_bytes(FRAB.read_bytes()[:100_000])
+    before = snapshot(bundled)
+    with pytest.raises(CatalogueFormatError, match=r"cut\.json: not valid JSON: .* at line \d+, column \d+"):
+        import_file(bundled, path)
+    assert snapshot(bundled) == before
+
+
+def test_a_50_mb_field_fails_cleanly(bundled: sqlite3.Connection, tmp_path: Path) -> None:
+    data = _load(FRAB)
+    _events(data)[0]["abstract"] = "x" * 50_000_000
+    path = _write(tmp_path, data)
+    before = snapshot(bundled)
+    with pytest.raises(CatalogueFormatError, match=r"event #1 \(id 10386\): field 'abstract' is 50,000,000 characters"):
+        import_file(bundled, path)
+    assert snapshot(bundled) == before
+
+
+def test_unknown_fields_are_ignored_and_optional_ones_may_be_missing() -> None:
+    data = _load(PRETALX)
+    event = _events(data)[0]
+    event["something_new"] = {"nested": [1, 2]}
+    for key in ("subtitle", "track", "abstract", "description", "links", "attachments", "url", "type", "guid"):
+        event.pop(key, None)
+    document = schedule_json.parse(json.dumps(data), "x.json", ImportOptions())
+    talk = document.talks[0]
+    assert talk.slug == "rc3-channels-2020-15" and talk.track is None and talk.summary == "" and talk.kind == "talk"
+    assert talk.source_id == "15"
+
+
+def test_a_time_without_offset_takes_the_conference_zone_or_keeps_its_date(tmp_path: Path) -> None:
+    data = _load(FRAB)
+    _events(data)[0]["date"] = "2019-08-21T11:00:00"
+    assert schedule_json.parse(json.dumps(data), "x", ImportOptions()).talks[0].date == "2019-08-21T11:00:00+02:00"
+    del data["schedule"]["conference"]["time_zone_name"]
+    assert schedule_json.parse(json.dumps(data), "x", ImportOptions()).talks[0].date == "2019-08-21"
+    utc = schedule_json.parse(json.dumps(data), "x", ImportOptions(timezone="UTC"))
+    assert utc.talks[0].date == "2019-08-21T11:00:00+00:00"
+
+
+# schedule.xml: the same checks, and the XML-specific attacks.
+_XML = XML.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_XML[: len(_XML) // 2], "not well-formed XML: "),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>\n'
+            "<schedule><conference><title>&lol2;</title></conference></schedule>",
+            "refused: the XML holds a document type with its own declarations",
+        ),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE s [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+            "<schedule><conference><title>&secret;</title></conference></schedule>",
+            "refused",
+        ),
+        ("<schedule><conference><title>&undefined;</title></conference></schedule>", "undefined entity"),
+        ("<fahrplan/>", "not a schedule.xml: the root element is <fahrplan>"),
+        (_XML.replace("<title>31C3 Opening Event</title>", "<title></title>", 1), "event #1 (id '6561'): field 'title' is missing"),
+        (_XML.replace("<date>2014-12-27T11:00:00+01:00</date>", "<date>soon</date>", 1), "field 'date' must be a date"),
+        (_XML.replace("<event guid='8c4e647f-813e-41ef-b05b-65469dd841c3' id='6571'>",
+                      "<event guid='29aecfd7-2e44-4f49-ab86-29b5e0877325' id='6561'>"), "field 'id' repeats event #1"),
+        ("50 MB", "event #2 (id '6571'): field 'abstract' is 50,000,000 characters long"),
+    ],
+    ids=["truncated", "entity-bomb", "external-entity", "undefined-entity", "wrong-root", "empty-title",
+         "bad-date", "duplicate-id", "50-mb-field"],
+)  # fmt: skip
+def test_broken_or_hostile_xml_fails_cleanly(
+    text: str, message: str, bundled: sqlite3.Connection, tmp_path: Path
+) -> None:
+    if text == "50 MB":  # built here, not at collection, to keep 50 MB out of every run's memory
+        text = _XML.replace("<abstract>The 31C3 Keynote</abstract>", "<abstract>" + "y" * 50_000_000 + "</abstract>")
+    path = tmp_path / "schedule.xml"
+    path.write_text(text, encoding="utf-8")
+    before = snapshot(bundled)
+    with pytest.raises(CatalogueFormatError) as failure:
+        import_file(bundled, path)
+    assert failure.value.message.startswith(str(path))
+    assert message in failure.value.message
+    assert snapshot(bundled) == before
+
+
+def test_a_plain_doctype_without_declarations_is_read_and_nothing_is_fetched() -> None:
+    text = _XML.replace("<schedule>", '<!DOCTYPE schedule SYSTEM "http://example.invalid/schedule.dtd">\n<schedule>', 1)
+    assert len(schedule_xml.parse(text, "x.xml", ImportOptions()).talks) == 138
+
+
+def test_event_option_naming_a_known_event_joins_it_under_its_id(conn: sqlite3.Connection) -> None:
+    import_file(conn, XML)
+    before = snapshot(conn)
+    again = import_file(conn, XML, ImportOptions(event="31. Chaos Communication Congress"))
+    assert not again.touched
+    assert snapshot(conn) == before
