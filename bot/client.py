@@ -26,7 +26,7 @@ from bot.ui import embeds
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights")
+EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 
 
@@ -131,7 +131,7 @@ async def handle_error(interaction: discord.Interaction, error: BaseException) -
     elif isinstance(original, app_commands.BotMissingPermissions):
         embed = embeds.error_embed("I need the " + ", ".join(original.missing_permissions) + " permission here.")
     elif isinstance(original, app_commands.CheckFailure):
-        embed = embeds.error_embed("You cannot use this command here.")
+        embed = embeds.error_embed(str(original) or "You cannot use this command here.")
     elif isinstance(original, app_commands.TransformerError):
         embed = embeds.error_embed(f"That value does not fit the option: {str(original.value)[:100]}")
     else:

@@ -48,6 +48,7 @@ __all__ = [
     "detect_format",
     "export_file",
     "format_report",
+    "import_data",
     "import_file",
     "make_progress",
     "options_from_arguments",
@@ -242,11 +243,23 @@ def import_file(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file in one transaction (rolled back after reporting when `dry_run`)."""
+    return import_data(conn, _read(path), str(path), options, dry_run, progress)
+
+
+def import_data(
+    conn: sqlite3.Connection,
+    data: bytes,
+    filename: str,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a file's bytes (from disk or a chat upload) in one transaction; `filename` names it in errors."""
     options = options or ImportOptions()
-    data = _read(path)
+    path = filename
     if len(data) < PROGRESS_MIN_BYTES:
         progress = None
-    document = parse_document(data, str(path), options, progress=progress)
+    document = parse_document(data, filename, options, progress=progress)
     if document.source != "bundled":
         _keep_known_event_facts(conn, document, options.event)
     if progress is not None:

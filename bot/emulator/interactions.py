@@ -81,6 +81,7 @@ class Upload:
     filename: str
     size: int = 1024
     content_type: str = "application/octet-stream"
+    content: bytes | None = None  # served from the emulator's CDN route; `size` follows it when given
 
 
 @dataclass

@@ -83,13 +83,22 @@ class DiscordEmulator:
         self.gateway = Gateway(token, ReadyPayloads(self._ready, self._guild_creates), self.notify)
         self.faults = Faults(self.gateway)
         self._rest = RestApi(self, self.faults)
+        self._uploads: dict[int, bytes] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """An uploaded attachment's bytes, as Discord's CDN serves them."""
+        content = self._uploads.get(int(request.match_info["attachment_id"]))
+        if content is None:
+            raise web.HTTPNotFound
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def start(self) -> None:
         """Listen on the configured host and port (0: any free port)."""
         app = web.Application(middlewares=[_discord_style_errors])
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/cdn/{attachment_id}/{filename}", self._download)
         for route in self._rest.routes():
             app.router.add_route(route.method, API_PREFIX + route.template, functools.partial(self._rest.serve, route))
         self._runner = web.AppRunner(app, access_log=None)
@@ -393,7 +402,17 @@ class DiscordEmulator:
             return {key: payload[key] for key in ("id", "type", "name", "permissions", "parent_id") if key in payload}
 
         def attachment(upload: Upload) -> dict[str, Any]:
-            return payloads.attachment(world.snowflakes.next(), upload.filename, upload.size, upload.content_type)
+            attachment_id = world.snowflakes.next()
+            size = upload.size
+            if upload.content is not None:
+                self._uploads[attachment_id] = upload.content
+                size = len(upload.content)
+            payload = payloads.attachment(attachment_id, upload.filename, size, upload.content_type)
+            if upload.content is not None:  # downloadable from this emulator, as from Discord's CDN
+                payload["url"] = payload["proxy_url"] = (
+                    f"http://{self._host}:{self._port}/cdn/{attachment_id}/{upload.filename}"
+                )
+            return payload
 
         def lookup_role(role_id: int) -> Role:
             if guild is None or role_id not in guild.roles:

@@ -64,6 +64,11 @@ def event_line(talk: Talk) -> str:
     return escape_mentions(escape_markdown(talk.event.name)) + (f" · {when}" if when else "")
 
 
+def safe_block(text: str) -> str:
+    """Multi-line catalogue text made inert, line breaks kept."""
+    return "\n".join(escape_mentions(escape_markdown(line)) for line in text.splitlines())
+
+
 def _link(title: str, url: str | None, limit: int) -> str:
     text = safe(title, limit)
     if url and url.startswith(("https://", "http://")) and ")" not in url and " " not in url:

@@ -1,0 +1,87 @@
+"""The bot owner's catalogue tools: /catalog import from an uploaded schedule export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report, import_data
+from bot.db.connection import sync_db
+from bot.db.writer import ImportReport
+from bot.errors import UserFacingError
+from bot.services import CatalogueService
+from bot.ui import embeds
+from cogs.replies import send
+
+if TYPE_CHECKING:
+    from bot.client import HighlightsBot
+
+Format = Literal["auto", "native", "schedule-json", "schedule-xml", "sessionize", "csv"]
+
+
+class NotOwner(app_commands.CheckFailure):
+    """Only the application's owner (or its team) may change the catalogue from Discord."""
+
+
+def _import(database: Path, data: bytes, filename: str, options: ImportOptions, dry_run: bool) -> ImportReport:
+    with sync_db(database) as conn:
+        return import_data(conn, data, filename, options, dry_run)
+
+
+@app_commands.default_permissions(administrator=True)
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+class CatalogCog(
+    commands.GroupCog, group_name="catalog", group_description="Manage the talk catalogue (bot owner only)"
+):
+    """Catalogue imports from Discord, for the application's owner or team."""
+
+    def __init__(self, bot: HighlightsBot, catalogue: CatalogueService) -> None:
+        self.bot = bot
+        self.catalogue = catalogue
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Owner only, whatever the server's command settings say."""
+        if not await self.bot.is_owner(interaction.user):
+            raise NotOwner("Only the bot's owner can change the catalogue.")
+        return True
+
+    @app_commands.command(name="import")
+    @app_commands.describe(
+        file="A schedule export: pretalx/frab JSON or XML, Sessionize 'All data' JSON, CSV, or the bundled TOML",
+        format="The file's format (auto detects it from the content)",
+        dry_run="Only say what would change",
+        event="The event's name, for formats that do not carry one (Sessionize, CSV)",
+        timezone="The time zone of times without an offset, such as Europe/London",
+    )
+    async def import_file(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        format: Format = "auto",
+        dry_run: bool = False,
+        event: app_commands.Range[str, 1, 200] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
+        """Import talks from an uploaded schedule export (all or nothing)."""
+        if file.size > MAX_FILE_BYTES:
+            raise UserFacingError(
+                f"{file.filename} is {file.size:,} bytes; at most {MAX_FILE_BYTES:,} can be imported."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        options = ImportOptions(format=format, event=event, timezone=timezone)
+        report = await asyncio.to_thread(_import, self.catalogue.path, data, file.filename, options, dry_run)
+        await self.catalogue.refresh()
+        text = "\n".join(format_report(report, limit=10))
+        await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
+
+
+async def setup(bot: HighlightsBot) -> None:
+    """Add the owner's catalogue tools."""
+    await bot.add_cog(CatalogCog(bot, bot.services.catalogue))

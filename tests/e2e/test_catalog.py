@@ -1,0 +1,69 @@
+"""/catalog import: the owner loads a schedule export from Discord; everyone else is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bot.emulator.interactions import Upload
+from bot.emulator.model import InteractionContext, Permission
+from bot.emulator.server import DiscordEmulator
+from tests.conftest import SHARED
+from tests.e2e.conftest import StartBot
+
+RC3 = SHARED / "datasets" / "c3voc-schedule-json" / "pretalx-rc3.json"
+EPHEMERAL = 64
+
+
+def talks(database: Path) -> int:
+    conn = sqlite3.connect(database)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM talks").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_the_owner_imports_a_file_and_the_bot_sees_it_at_once(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
+) -> None:
+    owner = discord_emulator.world.owner
+    upload = Upload("rc3.json", content=RC3.read_bytes(), content_type="application/json")
+    async with start_bot():
+        dry = await discord_emulator.slash(
+            "catalog import", {"file": upload, "dry_run": True}, user=owner, context=InteractionContext.BOT_DM
+        )
+        assert (await dry.response())["type"] == 5
+        assert "would add 48" in (await dry.followup(timeout=10)).content
+        assert talks(bundled_db) == 11
+
+        real = await discord_emulator.slash("catalog import", {"file": upload}, user=owner)
+        await real.response()
+        assert "added 48" in (await real.followup(timeout=10)).content
+        assert talks(bundled_db) == 59
+
+        found = await discord_emulator.slash("talk", {"title": "rc3 opening"})
+        assert (await found.response())["data"]["embeds"]
+
+
+async def test_anyone_but_the_owner_is_refused(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
+) -> None:
+    admin = discord_emulator.add_user("admin", permissions=int(Permission.ADMINISTRATOR))
+    async with start_bot():
+        handle = await discord_emulator.slash("catalog import", {"file": Upload("x.json", content=b"{}")}, user=admin)
+        body = await handle.response()
+        assert body["data"]["flags"] & EPHEMERAL
+        assert "Only the bot's owner" in str(body)
+    assert talks(bundled_db) == 11
+
+
+async def test_a_broken_upload_is_a_clear_error_and_changes_nothing(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
+) -> None:
+    broken = Upload("broken.json", content=RC3.read_bytes()[:5000], content_type="application/json")
+    async with start_bot():
+        handle = await discord_emulator.slash("catalog import", {"file": broken}, user=discord_emulator.world.owner)
+        await handle.response()
+        reply = await handle.followup(timeout=10)
+        assert "broken.json" in str(reply.payload) and "Traceback" not in str(reply.payload)
+    assert talks(bundled_db) == 11
