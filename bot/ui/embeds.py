@@ -64,6 +64,11 @@ def event_line(talk: Talk) -> str:
     return escape_mentions(escape_markdown(talk.event.name)) + (f" · {when}" if when else "")
 
 
+def filled(text: str, fallback: str = "—") -> str:
+    """Discord refuses empty (or blank) field names and values: show a dash instead."""
+    return text if text.strip() else fallback
+
+
 def safe_block(text: str) -> str:
     """Multi-line catalogue text made inert, line breaks kept."""
     return "\n".join(escape_mentions(escape_markdown(line)) for line in text.splitlines())
@@ -92,15 +97,17 @@ def fit(embed: discord.Embed) -> discord.Embed:
 def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None = None) -> discord.Embed:
     """One talk: linked title, speakers, event and date, topics, a summary, and why it was picked."""
     embed = discord.Embed(
-        title=safe(talk.title, TITLE_LIMIT),
+        title=filled(safe(talk.title, TITLE_LIMIT), "Untitled talk"),
         url=talk.recording_url if talk.recording_url and talk.recording_url.startswith("http") else None,
         description=safe(talk.summary, SUMMARY_IN_CARD) if talk.summary else None,
         colour=COLOUR,
     )
     if heading:
         embed.set_author(name=clip(heading, AUTHOR_LIMIT))
-    embed.add_field(name="Speakers" if len(talk.credits) != 1 else "Speaker", value=credits_line(talk), inline=False)
-    embed.add_field(name="Event", value=clip(event_line(talk), FIELD_VALUE_LIMIT), inline=True)
+    embed.add_field(
+        name="Speakers" if len(talk.credits) != 1 else "Speaker", value=filled(credits_line(talk)), inline=False
+    )
+    embed.add_field(name="Event", value=filled(clip(event_line(talk), FIELD_VALUE_LIMIT)), inline=True)
     if talk.kind != "talk":
         embed.add_field(name="Format", value=talk.kind.capitalize(), inline=True)
     if talk.topics:
@@ -108,7 +115,7 @@ def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None =
             name="Topics", value=safe(", ".join(t.name for t in talk.topics), FIELD_VALUE_LIMIT), inline=False
         )
     if reasons:
-        embed.add_field(name="Why this talk", value=safe("; ".join(reasons), FIELD_VALUE_LIMIT), inline=False)
+        embed.add_field(name="Why this talk", value=filled(safe("; ".join(reasons), FIELD_VALUE_LIMIT)), inline=False)
     links = []
     if talk.recording_url:
         links.append(_link("Recording", talk.recording_url, 20))
@@ -143,7 +150,7 @@ def results_embed(
 
 def speaker_embed(profile: PersonProfile) -> discord.Embed:
     """A speaker card: organisations over time and every talk, newest first, with links."""
-    embed = discord.Embed(title=safe(profile.name, TITLE_LIMIT), colour=COLOUR)
+    embed = discord.Embed(title=filled(safe(profile.name, TITLE_LIMIT)), colour=COLOUR)
     if profile.organizations:
         embed.description = safe(" → ".join(profile.organizations), 500)
     lines = []
@@ -175,8 +182,8 @@ def people_embed(profiles: Sequence[PersonProfile], query: str) -> discord.Embed
         orgs = ", ".join(profile.organizations) or "organisation not recorded"
         talks = "talk" if len(profile.talks) == 1 else "talks"
         embed.add_field(
-            name=safe(profile.name, FIELD_NAME_LIMIT),
-            value=safe(f"{orgs} · {len(profile.talks)} {talks}", FIELD_VALUE_LIMIT),
+            name=filled(safe(profile.name, FIELD_NAME_LIMIT)),
+            value=filled(safe(f"{orgs} · {len(profile.talks)} {talks}", FIELD_VALUE_LIMIT)),
             inline=False,
         )
     return fit(embed)
@@ -208,7 +215,9 @@ def error_embed(message: str, suggestions: Sequence[str] = ()) -> discord.Embed:
     """A short, friendly error, with things to try."""
     embed = discord.Embed(description=clip(escape_mentions(message), DESCRIPTION_LIMIT), colour=discord.Colour.orange())
     if suggestions:
-        embed.add_field(name="Did you mean", value=safe(" · ".join(suggestions[:8]), FIELD_VALUE_LIMIT), inline=False)
+        embed.add_field(
+            name="Did you mean", value=filled(safe(" · ".join(suggestions[:8]), FIELD_VALUE_LIMIT)), inline=False
+        )
     return embed
 
 
