@@ -260,3 +260,22 @@ async def test_a_deleted_channel_marks_the_schedule_failing_without_crashing(
         assert discord_emulator.posts(discord_emulator.channel) == []
         # The bot is still answering.
         assert (await (await discord_emulator.slash("topics")).response())["type"] == 4
+
+
+async def test_highlight_options_autocomplete(discord_emulator: DiscordEmulator, start_bot: StartBot) -> None:
+    async with start_bot():
+        topics = data(await (await discord_emulator.autocomplete("highlight", "topic", "ru")).response())["choices"]
+        assert topics[0] == {"name": "Rust", "value": "rust"}
+        events = data(await (await discord_emulator.autocomplete("highlight", "event", "servicemesh")).response())[
+            "choices"
+        ]
+        assert events[0]["value"] == "servicemeshcon-eu-2021"
+        zones = data(
+            await (
+                await discord_emulator.autocomplete(
+                    "highlights setup", "timezone", "europe/be", {"time": "09:00"}, user=admin(discord_emulator)
+                )
+            ).response()
+        )["choices"]
+        assert {"name": "Europe/Berlin", "value": "Europe/Berlin"} in zones
+        assert len(zones) <= 25
