@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,9 +11,27 @@ from pathlib import Path
 
 import snowballstemmer
 
-from bot.domain.text import words
+from bot.domain.text import fold, words
 
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "vocabulary.toml"
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fast_fold(text: str) -> str:
+    """`bot.domain.text.fold`, with a shortcut for plain ASCII (most text), where folding is lower-casing.
+
+    Folding decomposes every character and drops accents one by one; for ASCII text nothing decomposes,
+    no character is invisible or has an extra fold, and casefold equals lower, so the result is the
+    same at a thirtieth of the cost (100,000 titles: 16 ms instead of 0.5 s).
+    """
+    return text.lower() if text.isascii() else fold(text)
+
+
+def fast_words(text: str) -> list[str]:
+    """`bot.domain.text.words` with the ASCII shortcut of `fast_fold`."""
+    return _WORD.findall(text.lower()) if text.isascii() else words(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +55,9 @@ class Vocabulary:
         return cls(phrases, frozenset(data.get("stopwords", [])))
 
 
+_STEMS: dict[str, str] = {}  # word -> its English stem, whoever asks; stemming depends on nothing else
+
+
 @cache
 def default_vocabulary() -> Vocabulary:
     """The bundled vocabulary, read once."""
@@ -53,11 +75,15 @@ class Analyzer:
         for options in self._starts.values():
             options.sort(key=lambda option: -option[0])  # longest phrase first
         self._stemmer = snowballstemmer.stemmer("english")
-        self._stems: dict[str, str] = {}
+        self._stems = _STEMS
         self.stopwords = self.vocabulary.stopwords
 
     def stem(self, word: str) -> str:
-        """The word's stem (cached: vocabularies are small, texts are long)."""
+        """The word's stem (cached for the process: vocabularies are small, texts are long).
+
+        Snowball in pure Python takes about 25 µs a word: a second for the 40,000 words of 100,000 talks.
+        The cache is shared by every analyzer, so rebuilding the index after an import stems only new words.
+        """
         stem = self._stems.get(word)
         if stem is None:
             stem = word if len(word) <= 3 or word.isdigit() else str(self._stemmer.stemWord(word))
@@ -66,7 +92,7 @@ class Analyzer:
 
     def terms(self, text: str, *, keep_stopwords: bool = False) -> list[str]:
         """The text's terms in order: synonyms canonicalised, stop words dropped, words stemmed."""
-        return self.terms_of_words(words(text), keep_stopwords=keep_stopwords)
+        return self.terms_of_words(fast_words(text), keep_stopwords=keep_stopwords)
 
     def terms_of_words(self, tokens: list[str], *, keep_stopwords: bool = False) -> list[str]:
         """As `terms`, for text already split into folded words."""
@@ -105,3 +131,16 @@ class Analyzer:
         for text in texts:
             found.update(self.terms(text))
         return found
+
+    def word_table(self, word: str) -> tuple[tuple[str, ...], bool]:
+        """What one word stands for on its own, and whether it may start a phrase of several words."""
+        options = self._starts.get(word, ())
+        longer = any(length > 1 for length, _, _ in options)
+        for length, _, terms in options:
+            if length == 1:
+                return terms, longer
+        return (() if word in self.stopwords else (self.stem(word),)), longer
+
+    def phrases_from(self, word: str) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
+        """The phrases of two words or more that start with `word`, longest first: (length, words, terms)."""
+        return [option for option in self._starts.get(word, ()) if option[0] > 1]

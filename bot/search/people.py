@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.text import name_key, words
+import numpy as np
+import numpy.typing as npt
+
+from bot.domain.text import words
+from bot.search.analysis import fast_words
 from bot.search.fuzzy import Corrector
 
 _PREFIX_CAP = 64  # name words examined per typed prefix; keeps one-letter prefixes cheap
@@ -31,75 +35,107 @@ class PersonMatch:
 
 
 class PeopleIndex:
-    """Name words to people, with prefix and typo-tolerant matching."""
+    """Name words to people, with prefix and typo-tolerant matching.
+
+    The people under each name word are one slice of a single array (words sorted), so a prefix's
+    words are one contiguous slice, and matches are combined and ranked with numpy: a one-letter
+    prefix can match thousands of people among 50,000, which ranked one by one in Python took 4 ms.
+    """
 
     def __init__(self, people: Sequence[PersonEntry]) -> None:
         self.people = list(people)
         self.by_slug = {person.slug: person for person in self.people}
-        self._by_word: dict[str, list[int]] = {}
-        self._keys: list[str] = []
-        for position, person in enumerate(self.people):
-            key = name_key(person.name)
-            self._keys.append(key)
-            for word in set(key.split()):
-                self._by_word.setdefault(word, []).append(position)
-        self._sorted_words = sorted(self._by_word)
-        self._corrector = Corrector({w: len(p) for w, p in self._by_word.items()})
+        self._keys = [" ".join(fast_words(person.name)) for person in self.people]  # `name_key`, fast
+        by_word: dict[str, list[int]] = {}
+        for position, key in enumerate(self._keys):
+            for word in dict.fromkeys(key.split()):
+                by_word.setdefault(word, []).append(position)
+        self._sorted_words = sorted(by_word)
+        self._word_at = {word: i for i, word in enumerate(self._sorted_words)}
+        self._bounds = np.zeros(len(self._sorted_words) + 1, dtype=np.int64)
+        np.cumsum([len(by_word[w]) for w in self._sorted_words], out=self._bounds[1:])
+        self._positions = np.array([p for w in self._sorted_words for p in by_word[w]], dtype=np.int32)
+        self._talks = np.array([person.talks for person in self.people], dtype=np.int64)
+        by_name = sorted(range(len(self._keys)), key=lambda p: (self._keys[p], p))
+        self._name_rank = np.empty(len(by_name), dtype=np.int64)
+        self._name_rank[by_name] = np.arange(len(by_name))
+        self._sorted_keys = [self._keys[p] for p in by_name]
+        self._by_name = np.array(by_name, dtype=np.int64)
+        self._corrector = Corrector({w: len(p) for w, p in by_word.items()})
 
     def __len__(self) -> int:
         return len(self.people)
 
-    def _word_matches(self, token: str, *, last: bool) -> dict[int, float]:
-        """People whose name has a word equal to, starting with, or a typo away from `token`."""
-        found: dict[int, float] = {}
-        for position in self._by_word.get(token, ()):
-            found[position] = 3.0
+    def _people_of(self, first: int, last: int) -> npt.NDArray[np.int32]:
+        """The people of words first..last-1 (in sorted order), in that order."""
+        return self._positions[self._bounds[first] : self._bounds[last]]
+
+    def _word_matches(self, token: str, *, last: bool) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        """People with a name word equal to `token` (3), starting with it (2) or a typo away (1.5, 1.25).
+
+        Each person once, with their best reason.
+        """
+        parts: list[npt.NDArray[np.int32]] = []
+        scores: list[float] = []
+        exact = self._word_at.get(token)
+        if exact is not None:
+            parts.append(self._people_of(exact, exact + 1))
+            scores.append(3.0)
         if last or len(token) >= 3:
             start = bisect_left(self._sorted_words, token)
+            end = start
             for word in self._sorted_words[start : start + _PREFIX_CAP]:
                 if not word.startswith(token):
                     break
-                if word != token:
-                    for position in self._by_word[word]:
-                        found.setdefault(position, 2.0)
+                end += 1
+            if exact is not None:
+                start += 1  # the word itself sorts first among the words it begins
+            if end > start:
+                parts.append(self._people_of(start, end))
+                scores.append(2.0)
         for edits, word in self._corrector.candidates(token):
-            for position in self._by_word[word]:
-                found.setdefault(position, 1.5 - 0.25 * edits)
-        return found
+            at = self._word_at[word]
+            parts.append(self._people_of(at, at + 1))
+            scores.append(1.5 - 0.25 * edits)
+        if not parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0)
+        positions = np.concatenate(parts)
+        values = np.repeat(np.array(scores), [len(part) for part in parts])
+        found, first = np.unique(positions, return_index=True)  # the first, best, reason for each person
+        return found.astype(np.int32), values[first]
 
     def lookup(self, query: str, limit: int = 10) -> list[PersonMatch]:
         """People matching every typed word (or, failing that, most of them), best first."""
-        tokens = list(dict.fromkeys(words(query)))[:8]
+        tokens = list(dict.fromkeys(fast_words(query)))[:8]
         if not tokens:
             return []
         per_token = [self._word_matches(t, last=i == len(tokens) - 1) for i, t in enumerate(tokens)]
-        totals: dict[int, float] = {}
-        hits: dict[int, int] = {}
-        for matches in per_token:
-            for position, score in matches.items():
-                totals[position] = totals.get(position, 0.0) + score
-                hits[position] = hits.get(position, 0) + 1
-        if not totals:
+        positions = np.concatenate([p for p, _ in per_token])
+        if not len(positions):
             return []
-        best_hits = max(hits.values())
+        people, inverse = np.unique(positions, return_inverse=True)
+        totals = np.bincount(inverse, weights=np.concatenate([s for _, s in per_token]))
+        hits = np.bincount(inverse)
+        best_hits = int(hits.max())
         if best_hits < len(tokens) and len(tokens) > 1 and best_hits < (len(tokens) + 1) // 2:
             return []
+        chosen = hits == best_hits
+        people, totals = people[chosen], totals[chosen]
         typed = " ".join(tokens)
-        ranked = []
-        for position, total in totals.items():
-            if hits[position] != best_hits:
-                continue
-            exact = 2.0 if self._keys[position] == typed else 0.0
-            ranked.append((total + exact, position))
-        ranked.sort(key=lambda item: (-item[0], -self.people[item[1]].talks, self._keys[item[1]], item[1]))
-        return [PersonMatch(self.people[p], score) for score, p in ranked[:limit]]
+        start = bisect_left(self._sorted_keys, typed)
+        end = bisect_right(self._sorted_keys, typed)
+        if end > start:  # people whose whole name is what was typed
+            totals = totals + 2.0 * np.isin(people, self._by_name[start:end])
+        order = np.lexsort((self._name_rank[people], -self._talks[people], -totals))[:limit]
+        return [PersonMatch(self.people[int(people[i])], float(totals[i])) for i in order]
 
     def nearest_names(self, query: str, limit: int = 5) -> list[str]:
         """Names close to a query that matched nobody, for 'did you mean'."""
         names: list[str] = []
         for token in words(query):
             for _, word in self._corrector.candidates(token)[:3]:
-                for position in self._by_word[word][:2]:
+                at = self._word_at[word]
+                for position in self._people_of(at, at + 1)[:2].tolist():
                     if self.people[position].name not in names:
                         names.append(self.people[position].name)
         return names[:limit]

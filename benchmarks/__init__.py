@@ -1,0 +1,1 @@
+"""One command prints the figures: `python -m benchmarks` (see `benchmarks.__main__`)."""

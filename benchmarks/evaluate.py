@@ -1,0 +1,222 @@
+"""Search quality, measured: recall@5 and nDCG@5 on judged queries, ours beside a plain BM25 baseline.
+
+The judged queries are in `eval_queries.toml` (see its header for how they were judged). Each catalogue
+is imported into a fresh database with the real importer; our results are what a member sees, the five
+results of `CatalogueService.search`. The baseline is `rank_bm25.BM25Okapi` over the same text (title,
+topic names, speakers and organisations, summary), tokenised the plain way: lower case, split at
+anything that is not a letter or digit.
+
+- recall@5: of the talks judged relevant (grade 1 or 2), the share in the top five;
+- nDCG@5: graded (gain 2^grade - 1, discount log2(rank + 1)), against the best possible top five.
+
+Run with `python -m benchmarks.evaluate` (`--verbose` for every query).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.peers import PeerDoc, RankBM25
+from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.db.connection import open_db, sync_db
+from bot.db.writer import apply_document
+from bot.domain.text import name_key, slugify
+from bot.errors import UserFacingError
+from bot.services import CatalogueService
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_FILE = Path(__file__).with_name("eval_queries.toml")
+KUBECON_TOML = ROOT / "data" / "kubecon-na-2019.toml"
+KUBECON_JSON = ROOT.parent / "shared" / "datasets" / "kubecon-na-2019-talks" / "talks.json"
+K = 5
+
+
+@dataclass
+class Judged:
+    """One query and the talks a member would want for it."""
+
+    query: str
+    grades: dict[str, int]  # talk id -> 1 or 2
+    titles: dict[str, str]
+    note: str = ""
+
+
+@dataclass
+class Scores:
+    """One engine's results and metrics over a set of queries."""
+
+    name: str
+    results: list[list[str]] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    ndcg: list[float] = field(default_factory=list)
+
+    def mean(self, values: Sequence[float]) -> float:
+        """The average of a metric."""
+        return sum(values) / len(values) if values else float("nan")
+
+
+def load_judgments(section: str) -> list[Judged]:
+    """The judged queries of one catalogue ('bundled' or 'kubecon')."""
+    data = tomllib.loads(EVAL_FILE.read_text(encoding="utf-8"))
+    return [
+        Judged(
+            query=entry["query"],
+            grades={r["id"]: int(r["grade"]) for r in entry["relevant"]},
+            titles={r["id"]: r.get("title", "") for r in entry["relevant"]},
+            note=entry.get("note", ""),
+        )
+        for entry in data[section]
+    ]
+
+
+def kubecon_document() -> tuple[CatalogueDocument, str]:
+    """KubeCon NA 2019: the bundled-format file when present, else converted here from the shared list."""
+    if KUBECON_TOML.exists():
+        return load_native(KUBECON_TOML), str(KUBECON_TOML.relative_to(ROOT))
+    data = json.loads(KUBECON_JSON.read_text(encoding="utf-8"))
+    event = EventRecord(
+        slug="kubecon-na-2019", name="KubeCon + CloudNativeCon North America 2019", short_name="KubeCon NA 2019"
+    )
+    talks = []
+    seen: set[str] = set()
+    for item in data["talks"]:
+        slug = slugify(item["title"], max_length=60) or item["id"]
+        if slug in seen:
+            slug = f"{slug}-{item['id']}"
+        seen.add(slug)
+        talks.append(
+            TalkRecord(
+                slug=slug,
+                title=item["title"],
+                event=event.slug,
+                track=item.get("section"),
+                recording_url=item.get("youtube_url"),
+                speakers=tuple(SpeakerRecord(s["name"], s.get("organization")) for s in item.get("speakers", [])),
+            )
+        )
+    return CatalogueDocument(source="kubecon-na-2019", events=[event], talks=talks), str(KUBECON_JSON)
+
+
+def resolve(judged: list[Judged], document: CatalogueDocument) -> list[Judged]:
+    """Judgments named by this catalogue's ids (a judged id it lacks is found by its title)."""
+    slugs = {t.slug for t in document.talks}
+    by_title = {name_key(t.title): t.slug for t in document.talks}
+    out = []
+    for item in judged:
+        grades: dict[str, int] = {}
+        for talk_id, grade in item.grades.items():
+            slug = talk_id if talk_id in slugs else by_title.get(name_key(item.titles.get(talk_id, "")))
+            if slug is None:
+                raise SystemExit(
+                    f"{EVAL_FILE.name}: no talk {talk_id!r} ({item.titles.get(talk_id)!r}) in the catalogue"
+                )
+            grades[slug] = grade
+        out.append(Judged(item.query, grades, item.titles, item.note))
+    return out
+
+
+async def ours(document: CatalogueDocument, queries: Sequence[str]) -> list[list[str]]:
+    """The top five ids of our search for each query, as a member gets them."""
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as folder:
+        path = Path(folder) / "catalogue.sqlite3"
+        with sync_db(path) as conn:
+            apply_document(conn, document)
+        async with open_db(path) as conn:
+            service = await CatalogueService.open(conn, path)
+            results = []
+            for query in queries:
+                try:
+                    page = await service.search(query, limit=K)
+                except UserFacingError:
+                    results.append([])
+                    continue
+                results.append([r.talk.slug for r in page.results])
+            return results
+
+
+def baseline(document: CatalogueDocument, queries: Sequence[str]) -> list[list[str]]:
+    """The top five ids of plain BM25 (rank_bm25) over the same text, for each query."""
+    docs = [
+        PeerDoc(
+            title=t.title,
+            topics=" ; ".join(document.topics.get(s, s.replace("-", " ")) for s in t.topics),
+            speakers=" ; ".join(f"{s.name} {s.organization or ''}" for s in t.speakers),
+            summary=t.summary,
+        )
+        for t in document.talks
+    ]
+    engine = RankBM25(docs)
+    return [[document.talks[row].slug for row in engine.search(query, K)] for query in queries]
+
+
+def recall_at(found: Sequence[str], grades: dict[str, int], k: int = K) -> float:
+    """Share of the relevant talks in the top k."""
+    return sum(1 for talk in found[:k] if grades.get(talk, 0) > 0) / len(grades) if grades else 0.0
+
+
+def ndcg_at(found: Sequence[str], grades: dict[str, int], k: int = K) -> float:
+    """Normalised discounted cumulative gain of the top k, gains 2^grade - 1."""
+    dcg = sum((2 ** grades.get(talk, 0) - 1) / math.log2(rank + 2) for rank, talk in enumerate(found[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    best = sum((2**grade - 1) / math.log2(rank + 2) for rank, grade in enumerate(ideal))
+    return dcg / best if best else 0.0
+
+
+def evaluate(document: CatalogueDocument, judged: list[Judged]) -> tuple[Scores, Scores]:
+    """Our search and the baseline on one catalogue."""
+    queries = [j.query for j in judged]
+    scored = (Scores("ours", asyncio.run(ours(document, queries))), Scores("plain BM25", baseline(document, queries)))
+    for scores in scored:
+        for found, item in zip(scores.results, judged, strict=True):
+            scores.recall.append(recall_at(found, item.grades))
+            scores.ndcg.append(ndcg_at(found, item.grades))
+    return scored
+
+
+def run(verbose: bool = False) -> list[str]:
+    """Evaluate on both catalogues; the printable lines."""
+    lines = [f"{'catalogue':<38}{'queries':>8}{'engine':>12}{'recall@5':>10}{'nDCG@5':>9}"]
+    details: list[str] = []
+    kubecon, kubecon_source = kubecon_document()
+    catalogues = (
+        ("bundled", load_native(BUNDLED_CATALOGUE), "data/catalogue.toml"),
+        ("kubecon", kubecon, kubecon_source),
+    )
+    for section, document, source in catalogues:
+        judged = resolve(load_judgments(section), document)
+        mine, plain = evaluate(document, judged)
+        label = f"{source} ({len(document.talks)} talks)"
+        for scores in (mine, plain):
+            lines.append(
+                f"{label:<38}{len(judged):>8}{scores.name:>12}"
+                f"{scores.mean(scores.recall):>10.3f}{scores.mean(scores.ndcg):>9.3f}"
+            )
+            label = ""
+        better = sum(a > b for a, b in zip(mine.ndcg, plain.ndcg, strict=True))
+        worse = sum(a < b for a, b in zip(mine.ndcg, plain.ndcg, strict=True))
+        tied = len(judged) - better - worse
+        lines.append(f"{'':<38}per query nDCG@5: ours better on {better}, worse on {worse}, tied on {tied}")
+        titles = {t.slug: t.title for t in document.talks}
+        for i, item in enumerate(judged):
+            details.append(
+                f"[{section}] {item.query!r}: ours recall {mine.recall[i]:.2f} nDCG {mine.ndcg[i]:.2f}; "
+                f"BM25 recall {plain.recall[i]:.2f} nDCG {plain.ndcg[i]:.2f}"
+            )
+            for name, found in (("ours", mine.results[i]), ("BM25", plain.results[i])):
+                for rank, talk in enumerate(found, start=1):
+                    details.append(f"    {name} {rank}. [{item.grades.get(talk, 0)}] {titles[talk][:90]}")
+    return [*lines, "", *details] if verbose else lines
+
+
+if __name__ == "__main__":
+    for line in run(verbose="--verbose" in sys.argv):
+        print(line)
