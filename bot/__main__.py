@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.db.connection import open_db, sync_db
 from bot.db.writer import ImportReport, apply_document
 from bot.errors import ConfigError, NotFoundError, UserFacingError
+from bot.search.corpus import load_engine
 from bot.services import CatalogueService
 from bot.ui import records, terminal
 
@@ -105,10 +106,12 @@ def ensure_catalogue(path: Path) -> ImportReport | None:
 
 
 def load_bundled(path: Path) -> ImportReport:
-    """Apply the bundled catalogue (idempotent: a second run changes nothing)."""
+    """Apply the bundled catalogue (idempotent: a second run changes nothing) and index it for search."""
     document = load_native(BUNDLED_CATALOGUE)
     with sync_db(path) as conn:
-        return apply_document(conn, document)
+        report = apply_document(conn, document)
+        load_engine(conn)
+        return report
 
 
 async def with_service(settings: Settings, action: Callable[[CatalogueService], Awaitable[int]]) -> int:
@@ -158,10 +161,15 @@ def run_import(args: argparse.Namespace, settings: Settings, console: Console) -
     """Import a schedule file in one transaction and say what changed (or, with --dry-run, would)."""
     options = options_from_arguments(args)
     ensure_catalogue(settings.database)
-    with sync_db(settings.database) as conn, make_progress(console) as progress:
-        report = import_file(conn, args.path, options, args.dry_run, progress)
-    for line in format_report(report):
-        console.print(Text(line), soft_wrap=True)
+    with sync_db(settings.database) as conn:
+        with make_progress(console) as progress:
+            report = import_file(conn, args.path, options, args.dry_run, progress)
+        for line in format_report(report):
+            console.print(Text(line), soft_wrap=True)
+        if report.touched and not report.dry_run:
+            # Index now, so the bot's next start (or its next command) loads the index instead of building it.
+            with console.status("Indexing for search…"):
+                load_engine(conn)
     return 0
 
 

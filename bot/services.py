@@ -233,23 +233,18 @@ class CatalogueService:
                 f"Nobody called “{_quote(name)}” is in the catalogue.",
                 tuple(self.engine.people.nearest_names(name)),
             )
+        talk_ids = await self.repo.talk_ids_of_people([entry.slug for entry in entries])
+        talks_by_id = await self.repo.get_talks([i for ids in talk_ids.values() for i in ids])
         profiles = []
         for entry in entries:
-            found = await self.repo.person_talk_ids(entry.slug)
-            if found is None:
+            if entry.slug not in talk_ids:
                 continue
-            talks = list((await self.repo.get_talks(found[1])).values())
-            talks.sort(
-                key=lambda t: (t.when.toordinal() if t.when else 0, t.event.name, t.title), reverse=True
-            )
+            talks = [talks_by_id[i] for i in talk_ids[entry.slug] if i in talks_by_id]
+            talks.sort(key=lambda t: (t.when.toordinal() if t.when else 0, t.event.name, t.title), reverse=True)
             orgs: list[str] = []
             for talk in reversed(talks):  # oldest first, so the list reads as a history
                 for credit in talk.credits:
-                    if (
-                        credit.person == entry.slug
-                        and credit.organization
-                        and credit.organization not in orgs
-                    ):
+                    if credit.person == entry.slug and credit.organization and credit.organization not in orgs:
                         orgs.append(credit.organization)
             profiles.append(PersonProfile(entry.slug, entry.name, tuple(orgs), tuple(talks)))
         return profiles

@@ -62,7 +62,7 @@ class CatalogueRepository:
             f" WHERE ts.talk_id IN ({marks}) ORDER BY ts.talk_id, ts.position",
             wanted,
         ) as cursor:
-            async for talk_id, slug, name, role, org in cursor:
+            for talk_id, slug, name, role, org in await cursor.fetchall():
                 credits[talk_id].append(Credit(slug, name, role, org))
         topics: dict[int, list[Topic]] = defaultdict(list)
         async with self.conn.execute(
@@ -70,7 +70,7 @@ class CatalogueRepository:
             f" WHERE tt.talk_id IN ({marks}) ORDER BY tt.talk_id, t.name",
             wanted,
         ) as cursor:
-            async for talk_id, slug, name in cursor:
+            for talk_id, slug, name in await cursor.fetchall():
                 topics[talk_id].append(Topic(slug, name))
         talks: dict[int, Talk] = {}
         async with self.conn.execute(
@@ -78,21 +78,24 @@ class CatalogueRepository:
             f" LEFT JOIN events pe ON pe.id = e.parent_id WHERE t.id IN ({marks})",
             wanted,
         ) as cursor:
-            async for row in cursor:
+            for row in await cursor.fetchall():
                 talks[row[0]] = _talk(row, credits[row[0]], topics[row[0]])
         return talks
 
-    async def person_talk_ids(self, person_slug: str) -> tuple[int, list[int]] | None:
-        """A person's row id and their talks' ids, or None."""
-        async with self.conn.execute("SELECT id FROM people WHERE slug = ?", (person_slug,)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
+    async def talk_ids_of_people(self, person_slugs: Sequence[str]) -> dict[str, list[int]]:
+        """Each person's talks' row ids, for several people in one query (people not found are left out)."""
+        if not person_slugs:
+            return {}
+        marks = ",".join("?" * len(person_slugs))
+        found: dict[str, list[int]] = {}
         async with self.conn.execute(
-            "SELECT talk_id FROM talk_speakers WHERE person_id = ?", (row[0],)
+            "SELECT p.slug, ts.talk_id FROM people p JOIN talk_speakers ts ON ts.person_id = p.id"
+            f" WHERE p.slug IN ({marks}) ORDER BY p.slug, ts.talk_id",
+            list(person_slugs),
         ) as cursor:
-            talk_ids = [r[0] async for r in cursor]
-        return int(row[0]), talk_ids
+            for slug, talk_id in await cursor.fetchall():
+                found.setdefault(slug, []).append(int(talk_id))
+        return found
 
     async def list_events(self) -> list[tuple[Event, int]]:
         """Every event with its number of talks, parents before their co-located events."""
@@ -103,7 +106,7 @@ class CatalogueRepository:
             " ORDER BY COALESCE(pe.start_date, e.start_date) DESC, COALESCE(pe.name, e.name), e.parent_id IS NOT NULL,"
             " e.start_date, e.name"
         ) as cursor:
-            return [(_event(row), int(row[8])) async for row in cursor]
+            return [(_event(row), int(row[8])) for row in await cursor.fetchall()]
 
     async def list_topics(self) -> list[Count]:
         """Every topic with talks, most talks first."""
@@ -111,7 +114,7 @@ class CatalogueRepository:
             "SELECT t.slug, t.name, COUNT(tt.talk_id) AS n FROM topics t JOIN talk_topics tt ON tt.topic_id = t.id"
             " GROUP BY t.id ORDER BY n DESC, t.name"
         ) as cursor:
-            return [Count(slug, name, int(n)) async for slug, name, n in cursor]
+            return [Count(slug, name, int(n)) for slug, name, n in await cursor.fetchall()]
 
 
 def _event(row: Sequence[object]) -> Event:

@@ -69,14 +69,22 @@ class Analyzer:
 
     def __init__(self, vocabulary: Vocabulary | None = None) -> None:
         self.vocabulary = vocabulary or default_vocabulary()
+        self._stemmer = snowballstemmer.stemmer("english")
+        self._stems = _STEMS
+        phrases = self.vocabulary.phrases
         self._starts: dict[str, list[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
-        for phrase, terms in self.vocabulary.phrases.items():
+        for phrase, (canonical, *implied) in phrases.items():
+            # An implied term must be spelled as the text it stands for is: a group's canonical term when
+            # it names a group ("observability"), else its stem ("education" -> "educ"), or it matches nothing.
+            terms = (canonical, *(self._implied(term) for term in implied))
             self._starts.setdefault(phrase[0], []).append((len(phrase), phrase, terms))
         for options in self._starts.values():
             options.sort(key=lambda option: -option[0])  # longest phrase first
-        self._stemmer = snowballstemmer.stemmer("english")
-        self._stems = _STEMS
         self.stopwords = self.vocabulary.stopwords
+
+    def _implied(self, term: str) -> str:
+        group = self.vocabulary.phrases.get((term,))
+        return group[0] if group else self.stem(term)
 
     def stem(self, word: str) -> str:
         """The word's stem (cached for the process: vocabularies are small, texts are long).

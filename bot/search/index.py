@@ -68,7 +68,7 @@ SPARSE_TOP = 1 / 8  # below this share of talks matched, the best are picked amo
 SAMPLE_ABOVE = 8192  # above this many talks, the best are picked above a threshold read off a sample
 SAMPLE_SIZE = 1024
 SAMPLE_RANK = 4
-FORMAT = 4  # bump when the saved layout or the scoring changes
+FORMAT = 5  # bump when the saved layout, the scoring or the analysis changes
 
 
 @dataclass(frozen=True, slots=True)

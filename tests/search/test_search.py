@@ -190,3 +190,15 @@ async def test_any_string_is_safe_to_search_and_complete(catalogue: CatalogueSer
     for suggestion in catalogue.suggest_titles(text):
         assert len(suggestion.label) <= MAX_LABEL
     catalogue.engine.lookup_people(text)
+
+
+async def test_broader_terms_implied_by_the_vocabulary_reach_talks_filed_under_them(
+    catalogue: CatalogueService,
+) -> None:
+    # "A/B testing" implies experimentation; the talk says "experiments" and is filed under Experimentation.
+    assert (await slugs(catalogue, "a/b testing"))[0] == "rapid-experimentation-simplified-with-linkerd"
+    # "higher education" implies education, the topic of the Penn State and chaos-in-the-university talks.
+    assert set((await slugs(catalogue, "higher education"))[:3]) >= {
+        "scheduling-68k-covid-tests-with-linkerd",
+        "creating-chaos-in-the-university-with-linkerd-and-chaos-mesh",
+    }
