@@ -8,9 +8,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 from rich.console import Console
@@ -33,6 +34,9 @@ from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.search.corpus import load_engine
 from bot.services import CatalogueService
 from bot.ui import records, terminal
+
+if TYPE_CHECKING:
+    from bot.client import HighlightsBot
 
 log = logging.getLogger("bot")
 
@@ -222,8 +226,9 @@ def _require_token(settings: Settings) -> str:
     return settings.discord_token
 
 
-async def run_bot(settings: Settings) -> int:
-    """Connect to Discord and serve until stopped."""
+@asynccontextmanager
+async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsBot, str]]:
+    """The bot, pointed at the configured endpoints, with Discord's refusals turned into one clear line."""
     import aiohttp
     import discord
 
@@ -235,7 +240,7 @@ async def run_bot(settings: Settings) -> int:
     await asyncio.to_thread(ensure_catalogue, settings.database)
     try:
         async with HighlightsBot(settings) as bot:
-            await bot.start(token)
+            yield bot, token
     except discord.LoginFailure as exc:
         raise UserFacingError(
             "Discord refused DISCORD_TOKEN: copy the token again from the Bot page of your application "
@@ -245,28 +250,20 @@ async def run_bot(settings: Settings) -> int:
         raise UserFacingError("Discord refused the gateway intents this bot asked for.") from exc
     except aiohttp.ClientConnectorError as exc:
         raise UserFacingError(f"Cannot reach Discord at {settings.api_base_url}: {exc.os_error}.") from exc
+
+
+async def run_bot(settings: Settings) -> int:
+    """Connect to Discord and serve until stopped."""
+    async with discord_session(settings) as (bot, token):
+        await bot.start(token)
     return 0
 
 
 async def sync_commands(settings: Settings) -> int:
     """Publish the slash commands globally (Discord may take up to an hour to show changes everywhere)."""
-    import aiohttp
-    import discord
-
-    from bot.client import HighlightsBot
-    from bot.endpoints import point_discord_at
-
-    token = _require_token(settings)
-    point_discord_at(settings.api_base_url, settings.gateway_url)
-    await asyncio.to_thread(ensure_catalogue, settings.database)
-    try:
-        async with HighlightsBot(settings) as bot:
-            await bot.login(token)
-            synced = await bot.tree.sync()
-    except discord.LoginFailure as exc:
-        raise UserFacingError("Discord refused DISCORD_TOKEN: copy the token again from the Bot page.") from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise UserFacingError(f"Cannot reach Discord at {settings.api_base_url}: {exc.os_error}.") from exc
+    async with discord_session(settings) as (bot, token):
+        await bot.login(token)
+        synced = await bot.tree.sync()
     print(f"Synced {len(synced)} commands globally: " + ", ".join("/" + c.name for c in synced))  # noqa: T201
     return 0
 

@@ -79,3 +79,32 @@ async def test_a_refused_token_ends_with_one_clear_line(
     assert process.returncode == 1
     assert "error: Discord refused DISCORD_TOKEN" in text
     assert "Traceback" not in text and wrong not in text
+
+
+async def test_sync_publishes_the_commands_globally(
+    discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
+) -> None:
+    env = environment(discord_emulator, bundled_db, discord_emulator.token)
+    del env["DEV_GUILD_ID"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sync",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    names = {c["name"] for c in discord_emulator.commands()}
+    assert {
+        "recommend",
+        "talk",
+        "similar",
+        "speaker",
+        "highlight",
+        "highlights",
+        "topics",
+        "events",
+        "catalog",
+    } <= names
+    assert f"Synced {len(names)} commands globally" in out.decode()
+    assert (
+        discord_emulator.commands(discord_emulator.guild) == []
+    )  # a plain start never syncs; only DEV_GUILD_ID copies
