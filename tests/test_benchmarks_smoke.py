@@ -1,0 +1,48 @@
+"""The interaction and scheduler benchmarks, run at toy sizes so they keep working; correctness only, no timings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks import interaction_bench, scheduler_bench
+
+
+async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
+    config = interaction_bench.Config(samples=3, burst=12, large=300, validated=2)
+    report = await interaction_bench.measure(config, tmp_path, lambda _: None)
+
+    bundled, large, validated = report.runs
+    assert large.talks == 300
+    for run in report.runs:
+        assert run.unanswered == 0
+        for kind in (interaction_bench.FLOOR, *interaction_bench.KINDS):
+            latencies = run.kinds[kind]
+            assert len(latencies.samples) == (2 if run is validated else 3)
+            assert latencies.deferred == 0
+            assert all(seconds > 0 for seconds in latencies.samples)
+        assert run.kinds["/speaker"].errors < 3  # the mix draws names the catalogue has
+    for run in (bundled, large):
+        assert [burst.answered for burst in run.bursts] == [12, 12, 12]
+        assert all(len(burst.latencies) == 12 for burst in run.bursts)
+    assert validated.bursts == []
+    assert report.lines and not any("UNANSWERED" in line or "ONLY" in line for line in report.lines)
+
+
+async def test_scheduler_bench_posts_each_schedule_exactly_once(tmp_path: Path) -> None:
+    sizes = scheduler_bench.Sizes(servers=20, limited_posts=8, lifted_posts=20, profile_posts=12, wakes=5, reloads=2)
+    report = await scheduler_bench.measure(sizes, tmp_path, lambda _: None)
+
+    runs = {"lifted": report.lifted, "profiled": report.profiled, "limited": report.limited}
+    assert report.expected == {"lifted": 20, "profiled": 12, "limited": 8}
+    for name, run in runs.items():
+        assert run is not None
+        due = report.expected[name]
+        assert run.posts == due
+        assert run.duplicates == 0
+        assert run.missing == 0
+        assert run.sent_rows == due
+    assert len(report.wakes) == 5
+    assert len(report.reloads) == 2
+    assert report.held_bytes > 0
+    assert report.profile is not None and report.profile.own
+    assert not any("DUPLICATES" in line for line in report.lines)
