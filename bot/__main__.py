@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from rich.console import Console
 from rich.text import Text
 
@@ -102,6 +102,8 @@ def _positive(text: str) -> int:
 
 def ensure_catalogue(path: Path) -> ImportReport | None:
     """Create and migrate the database; load the bundled catalogue into an empty one. Returns what loading did."""
+    if not path.exists():
+        load_native(BUNDLED_CATALOGUE)  # a broken bundled file fails here, before a database file is created
     with sync_db(path) as conn:
         empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()[0]
         if not empty:
@@ -271,7 +273,7 @@ async def sync_commands(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the command; user-facing errors become one line and an exit status."""
     args = build_parser().parse_args(argv)
-    load_dotenv(override=False)
+    load_dotenv(find_dotenv(usecwd=True), override=False)  # the .env of the directory it is run from
     console = Console()
     errors = Console(stderr=True, soft_wrap=True)
     try:

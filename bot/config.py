@@ -47,7 +47,7 @@ class Settings:
         guild = get("DEV_GUILD_ID")
         if guild is not None and not (guild.isdigit() and 15 <= len(guild) <= 21):
             raise ConfigError(
-                "DEV_GUILD_ID must be a server id (a number of 17 to 20 digits): in Discord, enable "
+                "DEV_GUILD_ID must be a server id (a long number such as 81384788765712384): in Discord, enable "
                 "Developer Mode, right-click the server and choose 'Copy Server ID'."
             )
         level = (get("LOG_LEVEL") or "INFO").upper()

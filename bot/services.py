@@ -168,19 +168,20 @@ class CatalogueService:
         found = await self.repo.find_talk_id(text[:200])
         if found is not None:
             return found
+        nearest: list[str] = []
         if not _SLUG_LIKE.match(text):  # an id that is not there is not worth guessing about
             suggestions = self.engine.suggest_titles(text)
             if suggestions:
                 found = await self.repo.find_talk_id(suggestions[0].key)
                 if found is not None:
                     return found
-            outcome = self.engine.search(text, limit=1, diversify=False)
+            outcome = self.engine.search(text, limit=3, diversify=False)
             if outcome.hits and not outcome.plan.unknown:
                 return outcome.hits[0].talk_id
-        raise TalkNotFound(
-            f"No talk matches “{_quote(text)}”.",
-            tuple(s.label for s in self.engine.suggest_titles(text[:3])[:5]),
-        )
+            # Some words matched and some did not: offer what the known words found, never pick for the member.
+            titles = await self.repo.get_talks([hit.talk_id for hit in outcome.hits])
+            nearest = [titles[hit.talk_id].title for hit in outcome.hits if hit.talk_id in titles]
+        raise TalkNotFound(f"No talk matches “{_quote(text)}”.", tuple(nearest))
 
     async def similar(self, ident: str, limit: int = 5) -> tuple[Talk, list[Result]]:
         """A talk and the talks most like it (never itself)."""
@@ -231,7 +232,7 @@ class CatalogueService:
         if not entries:
             raise SpeakerNotFound(
                 f"Nobody called “{_quote(name)}” is in the catalogue.",
-                tuple(self.engine.people.nearest_names(name)),
+                tuple(self.engine.people.nearest_names(name, fallback=True)),
             )
         talk_ids = await self.repo.talk_ids_of_people([entry.slug for entry in entries])
         talks_by_id = await self.repo.get_talks([i for ids in talk_ids.values() for i in ids])

@@ -156,3 +156,25 @@ def test_a_broken_import_names_the_file_and_changes_nothing(
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT COUNT(*), (SELECT version FROM catalogue_state) FROM talks").fetchone() == before
     conn.close()
+
+
+def test_events_keep_every_id_whole_in_a_narrow_terminal(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["events"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for slug in ("kubecon-eu-2021", "servicemeshcon-eu-2021", "cloud-native-rust-day-2021"):
+        assert slug in out
+
+
+def test_a_broken_bundled_catalogue_creates_no_database(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "catalogue.toml"
+    broken.write_text("[[events]\nname = 'x'\n", encoding="utf-8")
+    monkeypatch.setattr("bot.__main__.BUNDLED_CATALOGUE", broken)
+    assert main(["search", "mtls"]) == 1
+    assert "catalogue.toml" in capsys.readouterr().err
+    assert not db.exists()

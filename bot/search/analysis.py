@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -14,6 +15,8 @@ import snowballstemmer
 from bot.domain.text import fold, words
 
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "vocabulary.toml"
+# Bump when the way text becomes terms changes in code, so that indexes saved by older versions are rebuilt.
+ANALYSIS_VERSION = 2
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -81,6 +84,12 @@ class Analyzer:
         for options in self._starts.values():
             options.sort(key=lambda option: -option[0])  # longest phrase first
         self.stopwords = self.vocabulary.stopwords
+        self.fingerprint = self._fingerprint()
+
+    def _fingerprint(self) -> str:
+        """What the terms depend on, hashed: an index saved under another fingerprint is stale."""
+        recipe = repr((ANALYSIS_VERSION, sorted(self.vocabulary.phrases.items()), sorted(self.stopwords)))
+        return hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:16]
 
     def _implied(self, term: str) -> str:
         group = self.vocabulary.phrases.get((term,))

@@ -120,7 +120,7 @@ def load_engine(
     analyzer = analyzer or Analyzer()
     version = catalogue_version(conn)
     saved = _read_cache(conn, version)
-    parts = _restore(saved) if saved is not None else None
+    parts = _restore(saved, analyzer) if saved is not None else None
     rebuilt = parts is None
     if parts is None:
         index = SearchIndex.build(iter_talks(conn), analyzer)
@@ -134,7 +134,7 @@ def load_engine(
         )
         speakers = Completer(speaker_entries(people))
         if save:
-            _save(conn, version, index, people, titles, speakers)
+            _save(conn, version, analyzer, index, people, titles, speakers)
     else:
         index, people, titles, speakers = parts
     topics = [
@@ -171,8 +171,13 @@ def _read_people(conn: sqlite3.Connection) -> list[PersonEntry]:
     ]
 
 
-def _restore(data: Unpacked) -> tuple[SearchIndex, list[PersonEntry], Completer, Completer] | None:
+def _restore(
+    data: Unpacked, analyzer: Analyzer
+) -> tuple[SearchIndex, list[PersonEntry], Completer, Completer] | None:
     try:
+        if data.text_list("analysis") != [analyzer.fingerprint]:
+            log.info("The vocabulary or the analysis changed since the search index was saved; rebuilding it")
+            return None
         index = SearchIndex.unpack(data)
         if index is None:
             return None
@@ -214,6 +219,7 @@ def _read_cache(conn: sqlite3.Connection, version: int) -> Unpacked | None:
 def _save(
     conn: sqlite3.Connection,
     version: int,
+    analyzer: Analyzer,
     index: SearchIndex,
     people: list[PersonEntry],
     titles: Completer,
@@ -221,6 +227,7 @@ def _save(
 ) -> None:
     packed = Packed()
     index.pack(packed)
+    packed.add_texts("analysis", [analyzer.fingerprint])
     packed.add("people.ids", np.array([p.person_id for p in people], dtype=np.int64))
     packed.add("people.talks", np.array([p.talks for p in people], dtype=np.int64))
     packed.add_texts("people.slugs", [p.slug for p in people])

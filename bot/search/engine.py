@@ -18,7 +18,8 @@ from bot.search.people import PeopleIndex, PersonEntry, PersonMatch
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 16
 MLT_TERMS = 16
-PERSON_PENALTY = 0.75  # a page's second talk by the same first speaker keeps 75% of its score
+MLT_LABEL_TERMS = 24
+PERSON_PENALTY = 0.85  # a page's second talk by the same first speaker keeps 85% of its score
 EVENT_PENALTY = 0.9
 
 
@@ -57,6 +58,13 @@ def speaker_entries(people: Sequence[PersonEntry]) -> list[tuple[str, str, float
     return [(p.slug, p.name, float(p.talks)) for p in people]
 
 
+def _event_label(event: Label) -> str:
+    """An event's name, with its short name when that says something more."""
+    if event.short_name and event.short_name != event.name:
+        return f"{event.name} ({event.short_name})"
+    return event.name
+
+
 class SearchEngine:
     """Everything needed to answer queries over one version of the catalogue."""
 
@@ -92,12 +100,7 @@ class SearchEngine:
         self.titles = title_completer or Completer(titles)
         self.speaker_names = speaker_completer or Completer(speaker_entries(people))
         self.topic_names = Completer([(t.slug, t.name, float(t.talks)) for t in topics])
-        self.event_names = Completer(
-            [
-                (e.slug, e.name if not e.short_name else f"{e.name} ({e.short_name})", float(e.talks))
-                for e in events
-            ]
-        )
+        self.event_names = Completer([(e.slug, _event_label(e), float(e.talks)) for e in events])
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -155,6 +158,7 @@ class SearchEngine:
         """Talks most like `talk` (shared topics, speakers, organisations, words), never `talk` itself."""
         index = self.index
         weights: dict[int, float] = {}
+        labelled: set[int] = set()  # terms of the talk's topics, speakers and organisations
         fields = (
             ("title", talk.title), ("topics", " ; ".join(talk.topics)), ("speakers", " ; ".join(talk.speakers)),
             ("organizations", " ; ".join(talk.organizations)), ("summary", talk.summary),
@@ -164,7 +168,13 @@ class SearchEngine:
                 tid = index.terms.get(term)
                 if tid is not None:
                     weights[tid] = weights.get(tid, 0.0) + FIELD_WEIGHTS[name]
-        chosen = sorted(weights, key=lambda tid: (-weights[tid] * index.idf(tid), tid))[:MLT_TERMS]
+                    if name in ("topics", "speakers", "organizations"):
+                        labelled.add(tid)
+        # The labels always count, however common: in a small catalogue the rarest words of a summary are
+        # incidental ("cut", "per") while a shared topic or organisation is what makes two talks alike.
+        by_rarity = sorted(weights, key=lambda tid: (-weights[tid] * index.idf(tid), tid))
+        chosen = sorted(labelled, key=by_rarity.index)[:MLT_LABEL_TERMS]
+        chosen += [tid for tid in by_rarity if tid not in labelled][:MLT_TERMS]
         top_weight = max((weights[t] for t in chosen), default=1.0)
         scores = index.score({tid: math.sqrt(weights[tid] / top_weight) for tid in chosen})
         candidates = index.candidates(chosen)
@@ -213,6 +223,9 @@ class SearchEngine:
                 for suggestion in self.topic_names.suggest(candidate[1], 2):
                     found.append(suggestion.label)
         found.extend(self.people.nearest_names(text[:MAX_QUERY_CHARS]))
+        if not found:  # nothing is close: the catalogue's biggest topics are still a better answer than none
+            biggest = sorted((t for t in self.topics.values() if t.talks), key=lambda t: (-t.talks, t.name))
+            found = [topic.name for topic in biggest]
         return list(dict.fromkeys(found))[:limit]
 
     # -- helpers -----------------------------------------------------------------------------------------

@@ -129,8 +129,8 @@ class PeopleIndex:
         order = np.lexsort((self._name_rank[people], -self._talks[people], -totals))[:limit]
         return [PersonMatch(self.people[int(people[i])], float(totals[i])) for i in order]
 
-    def nearest_names(self, query: str, limit: int = 5) -> list[str]:
-        """Names close to a query that matched nobody, for 'did you mean'."""
+    def nearest_names(self, query: str, limit: int = 5, *, fallback: bool = False) -> list[str]:
+        """Names close to a query that matched nobody, for 'did you mean' (or, with `fallback`, the busiest)."""
         names: list[str] = []
         for token in words(query):
             for _, word in self._corrector.candidates(token)[:3]:
@@ -138,4 +138,7 @@ class PeopleIndex:
                 for position in self._people_of(at, at + 1)[:2].tolist():
                     if self.people[position].name not in names:
                         names.append(self.people[position].name)
+        if not names and fallback:  # nobody is close: the most frequent speakers are still a better answer than none
+            busiest = sorted((p for p in self.people if p.talks), key=lambda p: (-p.talks, p.name))
+            names = [person.name for person in busiest[:limit]]
         return names[:limit]

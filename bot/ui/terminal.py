@@ -107,16 +107,22 @@ def print_profiles(console: Console, profiles: list[PersonProfile]) -> None:
 
 
 def print_events(console: Console, events: list[tuple[Event, int]]) -> None:
-    """Events, co-located ones indented under their parent."""
+    """Events, co-located ones indented under their parent; the id (what a member types) is never cut."""
+    narrow = console.width < 110  # then each id goes under its event's name instead of in a column
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("Event", overflow="fold")
-    table.add_column("Dates")
-    table.add_column("Where")
-    table.add_column("Talks", justify="right")
-    table.add_column("Id", style="cyan")
+    table.add_column("Dates", no_wrap=True)
+    table.add_column("Where", overflow="fold")
+    table.add_column("Talks", justify="right", no_wrap=True)
+    if not narrow:
+        table.add_column("Id", style="cyan", no_wrap=True)
     for event, count in events:
-        name = ("  └ " if event.parent else "") + event.name
-        table.add_row(Text(name), event_dates(event), Text(event.location or ""), str(count), Text(event.slug))
+        indent = "  └ " if event.parent else ""
+        name = Text(indent + event.name)
+        if narrow:
+            name.append("\n" + " " * len(indent) + event.slug, style="cyan")
+        cells: list[Text | str] = [name, event_dates(event), Text(event.location or ""), str(count)]
+        table.add_row(*cells, *([] if narrow else [Text(event.slug)]))
     console.print(table)
 
 

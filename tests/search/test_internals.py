@@ -13,7 +13,7 @@ from bot.catalogue.native import load_native
 from bot.db.connection import sync_db
 from bot.db.writer import apply_document
 from bot.domain.text import fold, words
-from bot.search.analysis import Analyzer, fast_fold, fast_words
+from bot.search.analysis import Analyzer, Vocabulary, fast_fold, fast_words
 from bot.search.corpus import load_engine
 from bot.search.index import IndexedTalk, SearchIndex
 
@@ -47,6 +47,21 @@ def test_an_engine_restored_from_its_saved_state_answers_exactly_as_the_built_on
             assert [m.person.slug for m in built.lookup_people(query)] == [
                 m.person.slug for m in restored.lookup_people(query)
             ]
+    finally:
+        conn.close()
+
+
+def test_a_saved_index_is_rebuilt_when_the_vocabulary_changes(tmp_path: Path) -> None:
+    conn = kubecon(tmp_path)
+    try:
+        assert not load_engine(conn).search("zorblat").hits  # not a word of any talk
+        bundled = Analyzer().vocabulary
+        extended = Vocabulary(
+            {**bundled.phrases, ("zorblat",): ("kubernetes",)}, bundled.stopwords
+        )
+        engine = load_engine(conn, analyzer=Analyzer(extended))  # the saved index knows nothing of the new phrase
+        assert engine.search("zorblat").hits
+        assert len(engine.search("zorblat", limit=10).hits) == len(engine.search("kubernetes", limit=10).hits)
     finally:
         conn.close()
 

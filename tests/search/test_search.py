@@ -202,3 +202,35 @@ async def test_broader_terms_implied_by_the_vocabulary_reach_talks_filed_under_t
         "scheduling-68k-covid-tests-with-linkerd",
         "creating-chaos-in-the-university-with-linkerd-and-chaos-mesh",
     }
+
+
+async def test_words_that_match_nothing_still_get_suggestions(catalogue: CatalogueService) -> None:
+    page = await catalogue.search("serverless")
+    assert page.results == ()
+    assert "Linkerd" in page.suggestions  # nothing is close, so the biggest topics are offered
+    with pytest.raises(SpeakerNotFound) as caught:
+        await catalogue.speakers("zzzzqqq")
+    assert "William Morgan" in caught.value.suggestions
+
+
+async def test_a_sentence_of_common_words_is_no_talk(catalogue: CatalogueService) -> None:
+    with pytest.raises(TalkNotFound) as caught:
+        await catalogue.talk("no such talk at all")
+    assert caught.value.suggestions == ()
+
+
+async def test_a_title_with_an_unknown_word_offers_but_does_not_pick(catalogue: CatalogueService) -> None:
+    with pytest.raises(TalkNotFound) as caught:
+        await catalogue.talk("linkerd xyzzyq")
+    assert "Overview and State of Linkerd" in caught.value.suggestions
+
+
+@pytest.mark.parametrize("slug", ["tap-tap-debugging-an-app-with-your-service-mesh", "overview-and-state-of-linkerd"])
+async def test_more_like_this_fills_a_page_through_shared_topics_and_people(
+    catalogue: CatalogueService, slug: str
+) -> None:
+    talk, results = await catalogue.similar(slug)
+    assert len(results) == 5
+    assert all(result.reasons for result in results)  # each shares a topic or a person with the talk
+    topics, people = {t.slug for t in talk.topics}, {c.person for c in talk.credits}
+    assert all({t.slug for t in r.talk.topics} & topics or {c.person for c in r.talk.credits} & people for r in results)
