@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiosqlite
@@ -66,7 +67,9 @@ class HighlightsBot(commands.Bot):
         self.settings = settings
         self.view_timeout = view_timeout
         self.clock: Clock = clock or SystemClock()
-        self.scheduler_config = scheduler_config or SchedulerConfig()
+        self.scheduler_config = scheduler_config or SchedulerConfig(
+            grace=timedelta(minutes=settings.highlight_grace_minutes), max_failures=settings.highlight_max_failures
+        )
         self._resources = AsyncExitStack()
         self.db: aiosqlite.Connection | None = None
         self._services: Services | None = None

@@ -29,6 +29,8 @@ class Settings:
     log_level: str = "INFO"
     api_base_url: str = DISCORD_API_BASE_URL
     gateway_url: str = DISCORD_GATEWAY_URL
+    highlight_grace_minutes: int = 60  # a scheduled post missed for longer than this is skipped, not sent late
+    highlight_max_failures: int = 5  # failures in a row before a schedule pauses itself
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, database: str | None = None) -> Settings:
@@ -55,6 +57,8 @@ class Settings:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r}).")
         api = _url(get("DISCORD_API_BASE_URL"), "DISCORD_API_BASE_URL", ("http", "https"))
         gateway = _url(get("DISCORD_GATEWAY_URL"), "DISCORD_GATEWAY_URL", ("ws", "wss"))
+        grace = _whole(get("HIGHLIGHT_GRACE_MINUTES"), "HIGHLIGHT_GRACE_MINUTES", 0, 7 * 24 * 60, "minutes")
+        failures = _whole(get("HIGHLIGHT_MAX_FAILURES"), "HIGHLIGHT_MAX_FAILURES", 1, 1000, "failures")
         db = database or get("BOT_DATABASE")
         return cls(
             database=Path(db) if db else DEFAULT_DATABASE,
@@ -63,12 +67,22 @@ class Settings:
             log_level=level,
             api_base_url=(api or DISCORD_API_BASE_URL).rstrip("/"),
             gateway_url=gateway or DISCORD_GATEWAY_URL,
+            highlight_grace_minutes=60 if grace is None else grace,
+            highlight_max_failures=5 if failures is None else failures,
         )
 
     @property
     def log_level_number(self) -> int:
         """The log level as the `logging` module's number."""
         return int(logging.getLevelName(self.log_level))
+
+
+def _whole(value: str | None, key: str, low: int, high: int, unit: str) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{key} must be a whole number of {unit} from {low} to {high} (got {value!r}).")
+    return int(value)
 
 
 def _url(value: str | None, key: str, schemes: tuple[str, ...]) -> str | None:

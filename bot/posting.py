@@ -17,6 +17,7 @@ from bot.scheduling.ports import (
     MissingPermissions,
     PostResult,
     Schedule,
+    TalkGone,
     TransientError,
     UnknownOutcome,
 )
@@ -48,6 +49,9 @@ def permission_names(missing: tuple[str, ...]) -> str:
     return ", ".join(name.replace("_", " ").title() for name in missing)
 
 
+_BUTTON_SLUG = re.compile(r"[a-z0-9-]{1,90}")
+
+
 class MoreLikeThisButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"more:(?P<slug>[a-z0-9-]{1,90})"
 ):
@@ -70,18 +74,26 @@ class MoreLikeThisButton(
         """Show the clicker, privately, the talks like this one."""
         client: HighlightsBot = interaction.client  # type: ignore[assignment]
         catalogue = client.services.catalogue
+        if await catalogue.stale():  # the answer waits for a reload: defer, Discord allows 3 seconds
+            await interaction.response.defer(ephemeral=True, thinking=True)
         source, results = await catalogue.similar(self.slug, limit=15)
         view = TalkPager(
             interaction.user.id, f"More like “{source.title}”", results,
             lambda i, slug: MoreLikeThisButton(slug).callback(i), timeout=client.view_timeout,
         )  # fmt: skip
-        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+        if interaction.response.is_done():
+            view.message = await interaction.followup.send(embed=view.embed(), view=view, ephemeral=True, wait=True)
+        else:
+            await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
 
 
 def highlight_view(slug: str) -> discord.ui.View:
-    """The controls under a posted highlight."""
+    """The controls under a posted highlight (none for an id too long for a button's custom id)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(MoreLikeThisButton(slug))
+    if _BUTTON_SLUG.fullmatch(slug):
+        view.add_item(MoreLikeThisButton(slug))
+    else:  # Discord would refuse the whole message over one custom id longer than 100 characters
+        log.warning("talk %r: its id does not fit a button; posting its highlight without 'More like this'", slug)
     return view
 
 
@@ -94,9 +106,16 @@ class DiscordPoster:
 
     async def post(self, schedule: Schedule, talk: str, nonce: str) -> PostResult:
         """Post with the slot's nonce (Discord drops a repeat); map Discord's answers to PostFailures."""
+        if not self.bot.is_ready():  # after a fresh session the servers stream in again: wait, do not fail
+            try:
+                await asyncio.wait_for(self.bot.wait_until_ready(), POST_TIMEOUT)
+            except TimeoutError:
+                raise TransientError("the bot is not connected to Discord yet") from None
         guild = self.bot.get_guild(schedule.guild_id)
         if guild is None:
             raise GuildGone
+        if guild.unavailable:
+            raise TransientError("Discord reports this server as temporarily unavailable")
         channel = guild.get_channel(schedule.channel_id)
         if channel is None:
             raise ChannelGone
@@ -105,7 +124,9 @@ class DiscordPoster:
         missing = missing_permissions(channel, guild.me)
         if missing:
             raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
-        found = await self.catalogue.talk(talk)
+        found = await self.catalogue.talk_by_slug(talk)
+        if found is None:
+            raise TalkGone(talk)
         embed = embeds.talk_embed(found, heading=heading_for(schedule.rule))
         try:
             message = await asyncio.wait_for(

@@ -161,6 +161,14 @@ class CatalogueService:
         talks = await self.repo.get_talks([talk_id])
         return talks[talk_id]
 
+    async def talk_by_slug(self, slug: str) -> Talk | None:
+        """Exactly the talk with this id, or None: no guessing, for callers that hold an id."""
+        await self.refresh()
+        talk_id = await self.repo.find_talk_id(slug)
+        if talk_id is None:
+            return None
+        return (await self.repo.get_talks([talk_id])).get(talk_id)
+
     async def _talk_id(self, ident: str) -> int:
         text = ident.strip()
         if not text:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -47,6 +49,8 @@ class HighlightCog(commands.Cog):
         self, interaction: discord.Interaction, topic: str | None = None, event: str | None = None
     ) -> None:
         """Show a talk highlight now; no repeats here until every talk has had its turn."""
+        # It records what was shown, a write that may wait behind an import: defer, Discord allows 3 seconds.
+        await interaction.response.defer(thinking=True)
         scope = f"channel:{interaction.channel_id}" if interaction.guild_id else f"user:{interaction.user.id}"
         talk = await self.highlights.adhoc(scope, topic, event)
         await send(interaction, embed=embeds.talk_embed(talk, heading="Highlight"), view=highlight_view(talk.slug))
@@ -72,14 +76,24 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         self.catalogue = catalogue
         self.scheduler = scheduler
         self.poster = poster
+        self._starting: asyncio.Task[None] | None = None
         super().__init__()
 
     async def cog_load(self) -> None:
-        """Start posting on schedule."""
+        """Start posting on schedule once the bot knows its servers (not before: every post would fail)."""
+        self._starting = asyncio.create_task(self._start_when_ready(), name="highlight-scheduler-start")
+
+    async def _start_when_ready(self) -> None:
+        await self.poster.bot.wait_until_ready()
         await self.scheduler.start()
 
     async def cog_unload(self) -> None:
         """Stop posting; a post in flight is settled on the next start."""
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+            self._starting = None
         await self.scheduler.stop()
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:

@@ -313,7 +313,8 @@ class SqliteScheduleStore:
     async def rotation(self, schedule_id: int) -> RotationState:
         """The schedule's pool (its topic and event filter over the catalogue), round and posted talks."""
         async with _lock(self.conn):
-            return await _rotation(self.conn, self.pool, schedule_id)
+            # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
+            return await _rotation(self.conn, self.pool, schedule_id, include_sending=True)
 
     async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
         """Record a sending attempt, in one upsert; None if the slot is sending or sent, or the schedule not enabled."""
@@ -354,13 +355,20 @@ class SqliteScheduleStore:
                 (reason, reason, to_db_instant(self.clock.now()), schedule_id),
             )
 
-    async def advance(self, schedule_id: int, next_slot: Slot) -> None:
-        """Move past the current slot without posting it, keeping the failure count."""
+    async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
+        """Move past the current slot without posting it, keeping the failure count; `skipped` shows in status."""
         async with _lock(self.conn):
-            await self.conn.execute(
-                "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL WHERE id = ?",
-                (*_slot_values(next_slot), schedule_id),
-            )
+            if skipped is None:
+                await self.conn.execute(
+                    "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL WHERE id = ?",
+                    (*_slot_values(next_slot), schedule_id),
+                )
+            else:
+                await self.conn.execute(
+                    "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL,"
+                    " last_failure = ?, last_failure_at = ? WHERE id = ?",
+                    (*_slot_values(next_slot), skipped, to_db_instant(self.clock.now()), schedule_id),
+                )
 
 
 # -- the commands' repository -------------------------------------------------------------------------------
@@ -529,11 +537,19 @@ class ScheduleRepository:
         )
 
     async def resume(self, guild_id: int, schedule_id: int, next_slot: Slot) -> bool:
-        """Enable a paused or disabled schedule from `next_slot`, clearing failures; False if there is none."""
+        """Enable a paused or disabled schedule from `next_slot`, clearing failures; False if there is none.
+
+        A schedule that is enabled but failing keeps its slot and is retried at once, its failures forgotten.
+        """
+        day, due, key = _slot_values(next_slot)
+        # SET expressions read the row as it was, so `state` below is the state before this update.
         return await self._update(
             "UPDATE schedules SET state = 'enabled', paused_reason = NULL, failures = 0, retry_at = NULL,"
-            " next_day = ?, next_due = ?, next_key = ? WHERE id = ? AND guild_id = ? AND state != 'enabled'",
-            (*_slot_values(next_slot), schedule_id, guild_id),
+            " next_day = CASE WHEN state = 'enabled' THEN next_day ELSE ? END,"
+            " next_due = CASE WHEN state = 'enabled' THEN next_due ELSE ? END,"
+            " next_key = CASE WHEN state = 'enabled' THEN next_key ELSE ? END"
+            " WHERE id = ? AND guild_id = ? AND (state != 'enabled' OR failures > 0)",
+            (day, due, key, schedule_id, guild_id),
         )
 
     async def remove(self, guild_id: int, schedule_id: int) -> bool:

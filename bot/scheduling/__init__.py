@@ -16,6 +16,7 @@ from bot.scheduling.ports import (
     RotationState,
     Schedule,
     ScheduleStore,
+    TalkGone,
     TransientError,
     UnknownOutcome,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Scheduler",
     "SchedulerConfig",
     "SystemClock",
+    "TalkGone",
     "TransientError",
     "UnknownOutcome",
 ]

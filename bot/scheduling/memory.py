@@ -98,10 +98,12 @@ class InMemoryScheduleStore:
         self.reasons[schedule_id] = reason
         self.paused[schedule_id] = reason
 
-    async def advance(self, schedule_id: int, next_slot: Slot) -> None:
+    async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
         """Move past the current slot without posting it."""
         if (schedule := self.schedules.get(schedule_id)) is not None:
             self.schedules[schedule_id] = replace(schedule, next_slot=next_slot, retry_at=None)
+            if skipped is not None:
+                self.reasons[schedule_id] = skipped
 
     def _view(self, schedule: Schedule) -> Schedule:
         row = self._rows.get((schedule.id, schedule.next_slot.key))

@@ -127,6 +127,14 @@ class RateLimited(PostFailure):
         self.is_global = is_global
 
 
+class TalkGone(PostFailure):
+    """The talk picked for the slot left the catalogue before it was sent; nothing was posted."""
+
+    def __init__(self, talk: str) -> None:
+        super().__init__(f"the talk picked ({talk}) was removed from the catalogue; another will be picked")
+        self.talk = talk
+
+
 class TransientError(PostFailure):
     """Discord answered with a server error; nothing was posted."""
 
@@ -216,6 +224,9 @@ class ScheduleStore(Protocol):
         """Stop the schedule until someone resumes it, keeping the reason; `release` as for mark_failed."""
         ...
 
-    async def advance(self, schedule_id: int, next_slot: Slot) -> None:
-        """Move past the current slot without posting it, keeping the failure count; clears the retry time."""
+    async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
+        """Move past the current slot without posting it, keeping the failure count; clears the retry time.
+
+        `skipped` says why a slot was not posted, for the schedule's status (kept as its last failure).
+        """
         ...

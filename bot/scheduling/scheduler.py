@@ -22,6 +22,7 @@ from bot.scheduling.ports import (
     RateLimited,
     Schedule,
     ScheduleStore,
+    TalkGone,
     UnknownOutcome,
 )
 
@@ -43,6 +44,15 @@ class SchedulerConfig:
     def retry_delay(self, failures: int) -> timedelta:
         """The wait after the `failures`-th failure in a row."""
         return min(self.max_backoff, self.backoff * (1 << min(failures - 1, 32)))
+
+
+def _span(delta: timedelta) -> str:
+    """'1 hour', '90 minutes', '2 hours' for a grace period."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0 and minutes:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class Scheduler:
@@ -189,7 +199,11 @@ class Scheduler:
                 slot.due.isoformat(),
                 self._config.grace,
             )
-            await self._store.advance(schedule.id, next_slot(schedule.rule, now))
+            skipped = (
+                f"the post due at {slot.due:%Y-%m-%d %H:%M} UTC was skipped: it was more than"
+                f" {_span(self._config.grace)} late (the bot was not running)"
+            )
+            await self._store.advance(schedule.id, next_slot(schedule.rule, now), skipped=skipped)
             return
         await self._limiter.acquire()
         attempt = schedule.attempt
@@ -203,6 +217,14 @@ class Scheduler:
                 if attempt is None:
                     return
             result = await self._send(schedule, attempt, fresh=fresh)
+        except TalkGone as gone:
+            if attempt is None or not fresh:  # an earlier send of this slot may be out: never a second talk
+                if attempt is not None:
+                    await self._give_up(schedule, attempt)
+                return
+            log.info("schedule %s: %s", schedule.id, gone.reason)
+            await self._store.mark_failed(schedule.id, gone.reason, self._clock.now(), release=attempt)
+            return
         except PostFailure as failure:
             await self._failed(schedule, failure, attempt if fresh and failure.certain else None)
             return
@@ -255,7 +277,11 @@ class Scheduler:
             attempt.slot_key,
             attempt.claimed_at.isoformat(),
         )
-        await self._store.advance(schedule.id, next_slot(schedule.rule, self._clock.now()))
+        skipped = (
+            f"the post due at {schedule.next_slot.due:%Y-%m-%d %H:%M} UTC may not have gone out (the bot stopped"
+            " while sending it); it was not sent again, to avoid a double post"
+        )
+        await self._store.advance(schedule.id, next_slot(schedule.rule, self._clock.now()), skipped=skipped)
 
     async def _failed(self, schedule: Schedule, failure: PostFailure, release: Attempt | None) -> None:
         failures = schedule.failures + 1

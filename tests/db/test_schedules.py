@@ -15,8 +15,9 @@ import pytest
 from bot.db.connection import open_db, sync_db
 from bot.db.migrations import current_version, latest_version
 from bot.db.schedules import CataloguePool, ScheduleRepository, SqliteScheduleStore, to_db_instant
-from bot.domain.rotation import Pick
+from bot.domain.rotation import Pick, next_talk
 from bot.domain.schedule import ScheduleRule, Slot, next_slot
+from bot.highlights import HighlightService
 from bot.scheduling import FakeClock, MissingPermissions, RotationState, Scheduler, TransientError
 from tests.scheduling.conftest import START, FakeDiscord
 
@@ -458,3 +459,11 @@ async def test_a_slot_missed_within_grace_is_posted_once_and_beyond_grace_skippe
         (NINE + DAY, 1),
         (NINE + DAY, 2),
     ]
+
+
+async def test_a_talk_being_posted_by_hand_is_not_picked_by_the_scheduler_too(repo, store, catalogue):
+    schedule_id = await add(repo, 10)
+    manual = await HighlightService(catalogue, repo).pick_now(1, schedule_id, "req-1", START)  # still sending
+    state = await store.rotation(schedule_id)  # what the scheduler reads before it claims a slot
+    scheduled = next_talk(state.pool, state.posted, state.round, schedule_id, state.last)
+    assert scheduled is not None and manual.attempt.talk != scheduled.talk

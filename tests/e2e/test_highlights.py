@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.emulator.model import Permission, User
+from bot.emulator.model import Permission, StoredMessage, User
 from bot.emulator.server import DiscordEmulator
 from bot.scheduling.clock import FakeClock
 from bot.scheduling.scheduler import SchedulerConfig
 from tests.e2e.conftest import StartBot, component
 
 EPHEMERAL = 64
+DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 START = datetime(2026, 3, 28, 7, 0, tzinfo=UTC)  # a Saturday; Berlin springs forward the next night
 
 
@@ -30,20 +31,21 @@ def data(body: dict) -> dict:
 async def test_highlight_never_repeats_until_every_talk_has_had_its_turn(
     discord_emulator: DiscordEmulator, start_bot: StartBot
 ) -> None:
+    async def highlight(options: dict | None = None) -> tuple[str, StoredMessage]:
+        handle = await discord_emulator.slash("highlight", options or {})
+        assert (await handle.response())["type"] == DEFERRED  # it records what it showed: a write, deferred
+        shown = await handle.followup()
+        return shown.payload["embeds"][0]["title"], shown
+
     async with start_bot():
         seen = []
         for _ in range(11):
-            handle = await discord_emulator.slash("highlight")
-            body = await handle.response()
-            seen.append(data(body)["embeds"][0]["title"])
-            assert component(handle.original, label="More like this")
+            title, shown = await highlight()
+            seen.append(title)
+            assert component(shown, label="More like this")
         assert len(set(seen)) == 11
-        again = await discord_emulator.slash("highlight")
-        assert data(await again.response())["embeds"][0]["title"] in seen
-        rust = [
-            data(await (await discord_emulator.slash("highlight", {"topic": "rust"})).response())["embeds"][0]["title"]
-            for _ in range(2)
-        ]
+        assert (await highlight())[0] in seen
+        rust = [(await highlight({"topic": "rust"}))[0] for _ in range(2)]
         assert len(set(rust)) == 2
 
 
@@ -279,3 +281,26 @@ async def test_highlight_options_autocomplete(discord_emulator: DiscordEmulator,
         )["choices"]
         assert {"name": "Europe/Berlin", "value": "Europe/Berlin"} in zones
         assert len(zones) <= 25
+
+
+async def test_a_slot_missed_while_down_is_posted_once_the_bot_knows_its_servers(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with start_bot(clock=FakeClock(START)):
+        await (
+            await discord_emulator.slash(
+                "highlights setup",
+                {"channel": discord_emulator.channel, "time": "07:30", "timezone": "UTC"},
+                user=admin(discord_emulator),
+            )
+        ).response()
+
+    async def slow_identify(shard_id: int | None, *, initial: bool = False) -> None:
+        await asyncio.sleep(0.5)  # a real gateway handshake takes a moment; the servers arrive after it
+
+    monkeypatch.setattr("bot.emulator.harness.no_identify_delay", slow_identify)
+    async with start_bot(clock=FakeClock(START + timedelta(minutes=40))) as bot:  # back at 07:40, within grace
+        await discord_emulator.next_post(discord_emulator.channel, timeout=5)
+        info = await bot.services.highlights.status(discord_emulator.guild.id, 1)
+        assert info.failures == 0 and info.last_failure is None  # not one attempt before the servers were known
+        assert len(discord_emulator.posts(discord_emulator.channel)) == 1

@@ -15,6 +15,7 @@ from bot.scheduling import (
     RateLimited,
     Scheduler,
     SchedulerConfig,
+    TalkGone,
     TransientError,
     UnknownOutcome,
 )
@@ -155,6 +156,7 @@ async def test_a_restart_long_after_a_crash_mid_send_does_not_resend(scheduler, 
     assert len(discord.calls) == 1
     assert "may or may not have been posted" in caplog.text
     assert store.schedules[1].next_slot.key == "2025-01-07"
+    assert "may not have gone out" in store.reasons[1]  # the admins see it in /highlights status
     await clock.advance(DAY)
     assert [m.at for m in discord.messages] == [NINE, NINE + DAY]
     await restarted.stop()
@@ -195,6 +197,7 @@ async def test_an_unknown_outcome_is_given_up_after_the_nonce_window(store, disc
     assert len(discord.messages) == 1
     assert "may or may not have been posted" in caplog.text
     assert store.schedules[1].next_slot.key == "2025-01-07"
+    assert "may not have gone out" in store.reasons[1]  # the admins see it in /highlights status
 
 
 # --- failures ------------------------------------------------------------------------------------
@@ -303,6 +306,9 @@ async def test_a_slot_missed_beyond_grace_is_skipped_and_logged(scheduler, store
         await start(scheduler, clock)
     assert discord.messages == []
     assert "slot 2025-01-06 was due at 2025-01-06T09:00:00+00:00, more than 1:00:00 ago; skipped" in caplog.text
+    assert store.reasons[1] == (
+        "the post due at 2025-01-06 09:00 UTC was skipped: it was more than 1 hour late (the bot was not running)"
+    )
     await clock.advance_to(NINE + DAY)
     assert [m.at for m in discord.messages] == [NINE + DAY]
 
@@ -359,3 +365,14 @@ async def test_with_the_limit_lifted_all_due_posts_go_out_at_once(store, discord
     await scheduler.stop()
     assert {m.at for m in discord.messages} == {NINE}
     assert len(discord.messages) == 1000
+
+
+async def test_a_talk_removed_before_its_post_is_replaced_by_another_at_once(scheduler, store, discord, clock):
+    store.add(make_schedule(1))
+    await start(scheduler, clock)
+    discord.fail_once[1] = [TalkGone("gone-talk")]  # the picked talk left the catalogue between pick and send
+    await clock.advance_to(NINE + timedelta(seconds=1))
+    assert len(discord.calls) == 2 and [m.at for m in discord.messages] == [NINE]
+    assert store.schedules[1].failures == 0  # the post went out: no failure is left counting
+    await clock.advance_to(NINE + DAY)
+    assert [m.at for m in discord.messages] == [NINE, NINE + DAY]
