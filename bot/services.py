@@ -103,10 +103,10 @@ class CatalogueService:
 
     async def recommend(self, topic_or_text: str, *, event: str | None = None, limit: int = 25) -> SearchPage:
         """Recommendations for a topic (its id or name) or any free text."""
+        await self.refresh()  # first: a topic added by an import must be known when the text is read
         slug = self._topic_slug(topic_or_text)
         if slug is not None:
             name = self.engine.topics[slug].name
-            await self.refresh()
             events = [self.resolve_event(event).slug] if event else []
             outcome = self.engine.search(name, topics=[slug], events=events, limit=limit)
             if outcome.hits:

@@ -1,6 +1,8 @@
 """Search, more-like-this, speaker lookup and autocomplete over the bundled catalogue."""
 
+import sqlite3
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -234,3 +236,22 @@ async def test_more_like_this_fills_a_page_through_shared_topics_and_people(
     assert all(result.reasons for result in results)  # each shares a topic or a person with the talk
     topics, people = {t.slug for t in talk.topics}, {c.person for c in talk.credits}
     assert all({t.slug for t in r.talk.topics} & topics or {c.person for c in r.talk.credits} & people for r in results)
+
+
+async def test_a_topic_added_by_an_import_is_recommended_by_on_the_first_ask(
+    catalogue: CatalogueService, bundled_db: Path
+) -> None:
+    await catalogue.search("linkerd")  # the engine is built and current
+    conn = sqlite3.connect(bundled_db)
+    conn.execute("INSERT INTO topics (slug, name) VALUES ('quokkas', 'Quokkas')")
+    conn.execute(
+        "INSERT INTO talk_topics (talk_id, topic_id) SELECT t.id, q.id FROM talks t, topics q"
+        " WHERE t.slug = ? AND q.slug = 'quokkas'",
+        (FINLEAP,),
+    )
+    conn.execute("UPDATE talks SET summary = summary || ' Quokkas!' WHERE slug = ?", (MULTI,))  # the word, not the topic
+    conn.execute("UPDATE catalogue_state SET version = version + 1")
+    conn.commit()
+    conn.close()
+    page = await catalogue.recommend("quokkas")
+    assert [r.talk.slug for r in page.results] == [FINLEAP]
