@@ -228,6 +228,9 @@ def _require_token(settings: Settings) -> str:
     return settings.discord_token
 
 
+_GATEWAY_AUTHENTICATION_FAILED = 4004
+
+
 @asynccontextmanager
 async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsBot, str]]:
     """The bot, pointed at the configured endpoints, with Discord's refusals turned into one clear line."""
@@ -252,6 +255,22 @@ async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsB
         raise UserFacingError("Discord refused the gateway intents this bot asked for.") from exc
     except aiohttp.ClientConnectorError as exc:
         raise UserFacingError(f"Cannot reach Discord at {settings.api_base_url}: {exc.os_error}.") from exc
+    except discord.ConnectionClosed as exc:
+        if exc.code == _GATEWAY_AUTHENTICATION_FAILED:  # a REST proxy may accept a token the gateway refuses
+            raise UserFacingError(
+                "Discord's gateway refused DISCORD_TOKEN: copy the token again from the Bot page of your "
+                "application (Reset Token if needed) and put it in .env."
+            ) from exc
+        raise UserFacingError(
+            f"Discord's gateway closed the connection for good (code {exc.code}"
+            f"{': ' + exc.reason if exc.reason else ''}); try again later."
+        ) from exc
+    except discord.DiscordServerError as exc:
+        raise UserFacingError(
+            f"Discord is having trouble (it answered {exc.status} at {settings.api_base_url}); try again later."
+        ) from exc
+    except discord.HTTPException as exc:
+        raise UserFacingError(f"Discord refused to start the bot ({exc.status}: {exc.text[:200]}).") from exc
 
 
 async def run_bot(settings: Settings) -> int:

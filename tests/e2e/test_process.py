@@ -81,6 +81,41 @@ async def test_a_refused_token_ends_with_one_clear_line(
     assert "Traceback" not in text and wrong not in text
 
 
+async def test_discord_failing_at_login_ends_with_one_clear_line(
+    discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
+) -> None:
+    discord_emulator.faults.fail("GET", "/users/@me", 500, times=10)  # discord.py retries a 5xx a few times
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    text = err.decode()
+    assert process.returncode == 1
+    assert "error: Discord is having trouble (it answered 500" in text
+    assert "Traceback" not in text and discord_emulator.token not in text
+
+
+async def test_the_gateway_refusing_the_session_ends_with_one_clear_line(
+    discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    log: list[str] = []
+    await read_until(process.stderr, "Ready as", log, timeout=30)
+    await discord_emulator.faults.close_gateway(4004)  # what a gateway does with a token it will not take
+    _, rest = await asyncio.wait_for(process.communicate(), 30)
+    text = "".join(log) + rest.decode()
+    assert process.returncode == 1
+    assert "error: Discord's gateway refused DISCORD_TOKEN" in text
+    assert "Traceback" not in text and discord_emulator.token not in text
+
+
 async def test_sync_publishes_the_commands_globally(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
