@@ -134,6 +134,47 @@ class TalkPager(OwnedView):
         await self.on_pick(interaction, select.values[0])
 
 
+class PagedList(OwnedView):
+    """A list of pages (topics, events) with previous/next buttons; `render(page)` draws page 1..pages."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        render: Callable[[int], discord.Embed],
+        pages: int,
+        *,
+        page: int = 1,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.render = render
+        self.pages = max(1, pages)
+        self.page = min(max(1, page), self.pages)
+        self._sync_controls()
+
+    def embed(self) -> discord.Embed:
+        """The current page as an embed."""
+        return self.render(self.page)
+
+    def _sync_controls(self) -> None:
+        self.previous.disabled = self.page <= 1
+        self.next.disabled = self.page >= self.pages
+
+    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[PagedList]) -> None:
+        """Show the previous page."""
+        self.page = max(1, self.page - 1)
+        self._sync_controls()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[PagedList]) -> None:
+        """Show the next page."""
+        self.page = min(self.pages, self.page + 1)
+        self._sync_controls()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+
 class MoreLikeThis(OwnedView):
     """A single "More like this" button under one talk."""
 
