@@ -17,7 +17,7 @@ from bot.posting import DiscordPoster, highlight_view, missing_permissions, perm
 from bot.scheduling.scheduler import Scheduler
 from bot.services import CatalogueService
 from bot.ui import embeds
-from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, send
+from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, fail_soft, send
 
 if TYPE_CHECKING:
     from bot.client import HighlightsBot
@@ -56,10 +56,12 @@ class HighlightCog(commands.Cog):
         await send(interaction, embed=embeds.talk_embed(talk, heading="Highlight"), view=highlight_view(talk.slug))
 
     @highlight.autocomplete("topic")
+    @fail_soft
     async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
 
     @highlight.autocomplete("event")
+    @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
 
@@ -212,6 +214,7 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
     @status.autocomplete("schedule")
     @preview.autocomplete("schedule")
     @now.autocomplete("schedule")
+    @fail_soft
     async def _schedules(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         if interaction.guild_id is None:
             return []
@@ -223,14 +226,17 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         ][:25]
 
     @setup_schedule.autocomplete("timezone")
+    @fail_soft
     async def _zones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=zone, value=zone) for zone in suggest_zones(current)]
 
     @setup_schedule.autocomplete("topic")
+    @fail_soft
     async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
 
     @setup_schedule.autocomplete("event")
+    @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import discord
+from discord import app_commands
 
 from bot.services import CatalogueService
 from bot.ui.views import OwnedView
+
+log = logging.getLogger(__name__)
+
+ChoiceT = TypeVar("ChoiceT", str, int, float)
+Suggest = Callable[[Any, discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[ChoiceT]]]]
 
 READ_ONLY_INSTALLS = {"guilds": True, "users": True}
 READ_ONLY_CONTEXTS = {"guilds": True, "dms": True, "private_channels": True}
@@ -31,3 +40,20 @@ async def send(interaction: discord.Interaction, *, view: discord.ui.View | None
         callback = await interaction.response.send_message(**payload)
         if isinstance(view, OwnedView) and isinstance(callback.resource, discord.InteractionMessage):
             view.message = callback.resource
+
+
+def fail_soft(callback: Suggest[ChoiceT]) -> Suggest[ChoiceT]:
+    """An autocomplete that fails offers nothing (and is logged) instead of leaving the member waiting.
+
+    discord.py logs an autocomplete's exception and sends no answer at all; typing then seems to hang.
+    """
+
+    @functools.wraps(callback)
+    async def suggest(cog: Any, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[ChoiceT]]:
+        try:
+            return await callback(cog, interaction, current)
+        except Exception:
+            log.exception("Autocomplete %s failed (interaction %s)", callback.__qualname__, interaction.id)
+            return []
+
+    return suggest

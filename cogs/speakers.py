@@ -12,7 +12,7 @@ from bot.domain.models import PersonProfile
 from bot.services import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import PersonPicker
-from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, send
+from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
     from bot.client import HighlightsBot
@@ -43,6 +43,7 @@ class SpeakersCog(commands.Cog):
         await interaction.response.send_message(embed=embeds.speaker_embed(profile))
 
     @speaker.autocomplete("name")
+    @fail_soft
     async def _names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=s.label, value=s.key)

@@ -12,7 +12,7 @@ from bot.errors import NotFoundError
 from bot.services import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import MoreLikeThis, TalkPager
-from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, send
+from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
     from bot.client import HighlightsBot
@@ -85,15 +85,18 @@ class TalksCog(commands.Cog):
         await send(interaction, embed=view.embed(), view=view)
 
     @recommend.autocomplete("topic")
+    @fail_soft
     async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_topics(current)])
 
     @recommend.autocomplete("event")
+    @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
 
     @talk.autocomplete("title")
     @similar.autocomplete("title")
+    @fail_soft
     async def _titles(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_titles(current)])
 
