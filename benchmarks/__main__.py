@@ -1,34 +1,40 @@
-"""`python -m benchmarks`: every figure in one run (`--quick`: 1,000 and 10,000 talks only).
+"""`python -m benchmarks`: every figure in one run (`--quick`: smaller sizes, for a first look).
 
-Search speed and memory (`benchmarks.search_bench`), import speed (`benchmarks.import_bench`, when
-present) and search quality (`benchmarks.evaluate`).
+In order: search quality (`benchmarks.evaluate`), search speed and memory against three peers
+(`benchmarks.search_bench`), import speed (`benchmarks.import_bench`), interaction latency through the real
+client and the emulator (`benchmarks.interaction_bench`) and scheduled posting at scale
+(`benchmarks.scheduler_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 
-from benchmarks import evaluate, search_bench
+from benchmarks import evaluate, import_bench, interaction_bench, scheduler_bench, search_bench
 
 
 def main(argv: list[str]) -> None:
     """Run everything and print the figures as they come."""
     quick = "--quick" in argv
     started = time.perf_counter()
-    print("# Search quality (python -m benchmarks.evaluate)\n", flush=True)
-    for line in evaluate.run():
-        print(line, flush=True)
-    print("\n# Search speed and memory (python -m benchmarks.search_bench)\n", flush=True)
-    search_bench.run(search_bench.QUICK_SIZES if quick else search_bench.SIZES, echo=lambda s: print(s, flush=True))
-    if importlib.util.find_spec("benchmarks.import_bench") is not None:
-        from benchmarks import import_bench
 
-        print("# Import speed (benchmarks.import_bench)\n", flush=True)
-        for line in import_bench.run((10_000,) if quick else (100_000,)):
-            print(line, flush=True)
-    print(f"\nwhole run: {time.perf_counter() - started:.0f} s", flush=True)
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    say("# Search quality (python -m benchmarks.evaluate)\n")
+    for line in evaluate.run():
+        say(line)
+    say("\n# Search speed and memory (python -m benchmarks.search_bench)\n")
+    search_bench.run(search_bench.QUICK_SIZES if quick else search_bench.SIZES, echo=say)
+    say("\n# Import speed (python -m benchmarks.import_bench)\n")
+    for line in import_bench.run((10_000,) if quick else (100_000,)):
+        say(line)
+    say("\n# Interaction latency (python -m benchmarks.interaction_bench)\n")
+    interaction_bench.run(quick, echo=say)
+    say("\n# Scheduled posts (python -m benchmarks.scheduler_bench)\n")
+    scheduler_bench.run(quick, echo=say)
+    say(f"\nwhole run: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
