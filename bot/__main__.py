@@ -20,6 +20,7 @@ from rich.text import Text
 from bot.catalogue.importer import (
     add_export_arguments,
     add_import_arguments,
+    database_for_import,
     export_file,
     format_report,
     import_file,
@@ -166,8 +167,10 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
 def run_import(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Import a schedule file in one transaction and say what changed (or, with --dry-run, would)."""
     options = options_from_arguments(args)
-    ensure_catalogue(settings.database)
-    with sync_db(settings.database) as conn:
+    with (
+        database_for_import(settings.database, ensure_catalogue, keep=not args.dry_run) as database,
+        sync_db(database) as conn,
+    ):
         with make_progress(console) as progress:
             report = import_file(conn, args.path, options, args.dry_run, progress)
         for line in format_report(report):
@@ -184,7 +187,9 @@ def run_export(args: argparse.Namespace, settings: Settings, console: Console) -
     ensure_catalogue(settings.database)
     with sync_db(settings.database) as conn:
         document = export_file(conn, args.path, args.event)
-    console.print(Text(f"Wrote {len(document.talks)} talks of {len(document.events)} events to {args.path}."))
+    talks, events = len(document.talks), len(document.events)
+    written = f"{talks} talk{'s' * (talks != 1)} of {events} event{'s' * (events != 1)}"
+    console.print(Text(f"Wrote {written} to {args.path}."))
     return 0
 
 

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalogue.formats import csv_table
 from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report, import_data
 from bot.db.connection import sync_db
 from bot.db.writer import ImportReport
@@ -58,6 +59,11 @@ class CatalogCog(
         dry_run="Only say what would change",
         event="The event's name, for formats that do not carry one (Sessionize, CSV)",
         timezone="The time zone of times without an offset, such as Europe/London",
+        track_group="Sessionize: the category group that holds the tracks (its title or id)",
+        recording_question="Sessionize: the custom question that holds recording links (its title or id)",
+        columns="CSV: which column holds a field, as field=column pairs joined by commas (title=Session name)",
+        separator="CSV: what separates the speakers and topics in one cell (default ;)",
+        allow_empty="Let the file remove every talk of an event the catalogue has (an empty export is refused)",
     )
     async def import_file(
         self,
@@ -67,15 +73,31 @@ class CatalogCog(
         dry_run: bool = False,
         event: app_commands.Range[str, 1, 200] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
+        track_group: app_commands.Range[str, 1, 200] | None = None,
+        recording_question: app_commands.Range[str, 1, 200] | None = None,
+        columns: app_commands.Range[str, 1, 1000] | None = None,
+        separator: app_commands.Range[str, 1, 10] = ";",
+        allow_empty: bool = False,
     ) -> None:
         """Import talks from an uploaded schedule export (all or nothing)."""
         if file.size > MAX_FILE_BYTES:
             raise UserFacingError(
                 f"{file.filename} is {file.size:,} bytes; at most {MAX_FILE_BYTES:,} can be imported."
             )
+        options = ImportOptions(
+            format=format,
+            event=event,
+            timezone=timezone,
+            track_group=track_group,
+            recording_question=recording_question,
+            csv_map=csv_table.parse_map([columns] if columns else [], option="columns"),
+            separator=separator,
+            allow_empty=allow_empty,
+            interface="discord",
+        )
+        options.zone()  # a misspelt zone fails before the upload is fetched
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
-        options = ImportOptions(format=format, event=event, timezone=timezone)
         report = await asyncio.to_thread(_import, self.catalogue.path, data, file.filename, options, dry_run)
         await self.catalogue.refresh()
         text = "\n".join(format_report(report, limit=10))

@@ -7,16 +7,22 @@ process, leaves the catalogue exactly as it was. Importing the same file again c
 
 For formats other than the bundled one, an event the catalogue already knows keeps what the file
 does not say (its dates, place, link and parent event); `--event` may name it by id, name or short name.
+A file that lists no talk of an event the catalogue holds talks of is refused unless `--allow-empty`:
+an empty export (a schedule with no days yet) would otherwise withdraw the whole event.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import re
+import secrets
 import sqlite3
-import tempfile
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -34,7 +40,7 @@ from bot.catalogue.formats.fields import MAX_LINE, MAX_SUMMARY, MAX_TITLE, MAX_U
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.native import dump_native, parse_native
 from bot.db.export import export_document, resolve_event
-from bot.db.writer import ImportReport, apply_document
+from bot.db.writer import ImportReport, WouldEmptyEvents, apply_document
 from bot.domain.text import fold
 from bot.errors import CatalogueFormatError, ConfigError, DatabaseError, EventNotFound
 
@@ -45,6 +51,7 @@ __all__ = [
     "Progress",
     "add_export_arguments",
     "add_import_arguments",
+    "database_for_import",
     "detect_format",
     "export_file",
     "format_report",
@@ -61,7 +68,7 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 100,000-talk CSV with abstracts is about 60 MB
 PROGRESS_MIN_BYTES = 1024 * 1024  # smaller files import in well under a second: no progress shown
 _NATIVE = re.compile(
-    r"^[ \t]*(?:\[\[?[ \t]*(?:talks|events|readings|topics)[ \t]*\]\]?|(?:talks|events|topics|readings)[ \t]*=)", re.M
+    r"(?:\[\[?[ \t]*(?:talks|events|readings|topics)[ \t]*\]\]?|(?:talks|events|topics|readings)[ \t]*=)"
 )
 
 
@@ -71,14 +78,15 @@ def detect_format(data: bytes, filename: str = "<input>") -> str:
     return _detect(data, filename)[0]
 
 
-def _detect(data: bytes, filename: str) -> tuple[str, object | None]:
+def _detect(data: bytes, filename: str, options: ImportOptions | None = None) -> tuple[str, object | None]:
+    """The format, from the file's opening only: what comes later may be any text (a CSV cell, a summary)."""
     head = data[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         raise CatalogueFormatError(f"{filename}: the file is empty")
     text = head.decode("utf-8", errors="replace")
     if head.startswith(b"<"):
         return "schedule-xml", None
-    if _NATIVE.match(text):  # before JSON: a TOML file may open with [[events]] too
+    if _NATIVE.match(_first_statement(text)):  # before JSON: a TOML file may open with [[events]] too
         return "native", None
     if head.startswith((b"{", b"[")):
         root = load_json(data, filename)
@@ -92,14 +100,22 @@ def _detect(data: bytes, filename: str) -> tuple[str, object | None]:
             f"{filename}: JSON, but neither a frab/pretalx schedule.json (no 'schedule' object) "
             "nor a Sessionize export (no 'sessions' list)"
         )
-    if _NATIVE.search(text):
-        return "native", None
     first_line = text.split("\n", 1)[0]
     if any(delimiter in first_line for delimiter in (",", ";", "\t")):
         return "csv", None
+    option = (options or ImportOptions()).option("format")
     raise CatalogueFormatError(
-        f"{filename}: cannot tell the format from the content; pass --format ({', '.join(FORMATS)})"
+        f"{filename}: cannot tell the format from the content; pass {option} ({', '.join(FORMATS)})"
     )
+
+
+def _first_statement(text: str) -> str:
+    """The first line that is neither blank nor a comment: a bundled file opens with comments."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped
+    return ""
 
 
 def parse_document(
@@ -110,9 +126,9 @@ def parse_document(
     chosen = options.format
     parsed: object | None = None
     if chosen == "auto":
-        chosen, parsed = _detect(data, filename)
+        chosen, parsed = _detect(data, filename, options)
     elif chosen not in FORMATS:
-        raise ConfigError(f"--format {chosen!r}: use auto or one of {', '.join(FORMATS)}")
+        raise ConfigError(f"{options.option('format')} {chosen!r}: use auto or one of {', '.join(FORMATS)}")
     if chosen == "native":
         document = _native(data, filename, options)
     elif chosen == "schedule-json":
@@ -173,7 +189,7 @@ def _native(data: bytes, filename: str, options: ImportOptions) -> CatalogueDocu
     if root is None:
         names = ", ".join(e.slug for e in document.events) or "none"
         raise CatalogueFormatError(
-            f"{filename}: --event {options.event!r}: no such event in the file (events: {names})"
+            f"{filename}: {options.option('event')} {options.event!r}: no such event in the file (events: {names})"
         )
     chosen = {root}
     while True:
@@ -265,7 +281,13 @@ def import_data(
     if progress is not None:
         progress("write", 0, None)
     try:
-        report = apply_document(conn, document, dry_run=dry_run)
+        report = apply_document(conn, document, dry_run=dry_run, allow_empty=options.allow_empty)
+    except WouldEmptyEvents as exc:
+        allow = "--allow-empty" if options.interface == "cli" else f"{options.option('allow_empty')}: True"
+        raise CatalogueFormatError(
+            f"{path}: {exc.message}. Nothing was changed; if the event really has no talks now, import "
+            f"again with {allow}."
+        ) from exc
     except sqlite3.Error as exc:
         raise DatabaseError(f"{path}: the import failed and nothing was changed ({exc}).") from exc
     if progress is not None:
@@ -348,6 +370,15 @@ def format_report(report: ImportReport, *, limit: int = 20) -> list[str]:
     extras = []
     if report.events_added:
         extras.append(f"new events: {', '.join(report.events_added)}")
+    if report.events_changed:
+        label = "events that would change" if report.dry_run else "changed events"
+        extras.append(f"{label}: {', '.join(report.events_changed)}")
+    if report.topics_added:
+        extras.append(_counted(len(report.topics_added), "new topic"))
+    if report.topics_renamed:
+        extras.append(f"renamed topics: {', '.join(report.topics_renamed)}")
+    if report.readings_changed:
+        extras.append(_counted(len(report.readings_changed), "new or changed reading"))
     if report.people_added:
         extras.append(f"{report.people_added} new people")
     lines = [
@@ -370,6 +401,10 @@ def format_report(report: ImportReport, *, limit: int = 20) -> list[str]:
     if not report.touched:
         lines.append("Nothing to change: the catalogue already matches the file.")
     return lines
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # Progress on the command line.
@@ -455,15 +490,78 @@ def export_file(conn: sqlite3.Connection, path: Path, event: str | None = None) 
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file beside `path`, so a reader never sees half a file.
+
+    The file gets the mode an ordinary new file gets (0666 less the umask), or keeps the mode of the
+    file it replaces: exports are meant to be committed and shared, which mkstemp's 0600 would hinder.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = _create_beside(path, ".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            with suppress(FileNotFoundError):
+                os.fchmod(stream.fileno(), stat.S_IMODE(path.stat().st_mode))
             stream.write(text)
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _create_beside(path: Path, suffix: str) -> tuple[int, Path]:
+    """Create a new, hidden file with a random name in `path`'s folder; mode 0666 less the umask."""
+    while True:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), candidate
+        except FileExistsError:
+            continue
+
+
+# The database an import works on.
+@contextmanager
+def database_for_import(path: Path, prepare: Callable[[Path], object], *, keep: bool = True) -> Iterator[Path]:
+    """The database an import works on, made ready by `prepare` (migrations, the bundled catalogue).
+
+    A database that exists is used where it is: the import's one transaction keeps it whole. One that
+    does not exist yet is built under a temporary name beside it, and takes its name only when the block
+    ends without an error and `keep` is true (it is not for a dry run): neither a failed import nor a dry
+    run leaves a new database behind. Connections to it must be closed when the block ends.
+    """
+    if path.exists():
+        prepare(path)
+        yield path
+        return
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    kept = False
+    try:
+        prepare(temporary)
+        yield temporary
+        if keep:
+            _claim(temporary, path)
+            kept = True
+    finally:
+        for leftover in (temporary, *(Path(f"{temporary}{end}") for end in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)
+        if not kept:
+            for folder in created:  # innermost first; only the empty ones this call made
+                with suppress(OSError):
+                    folder.rmdir()
+
+
+def _claim(temporary: Path, path: Path) -> None:
+    """Give the finished database its name, unless a database of that name appeared meanwhile."""
+    try:
+        os.link(temporary, path)  # unlike a rename, fails rather than replace a file made meanwhile
+    except FileExistsError:
+        raise DatabaseError(
+            f"{path} was created by something else during the import; nothing was imported. Import again."
+        ) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        temporary.replace(path)  # a file system without hard links
 
 
 # The command line's options.
@@ -506,6 +604,12 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         "--separator", default=";", metavar="TEXT", help="CSV: what separates speakers and topics in a cell (default ;)"
     )
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="let the file remove every talk of an event the catalogue has (refused otherwise, "
+        "as an empty export is usually a mistake)",
+    )
 
 
 def options_from_arguments(args: argparse.Namespace) -> ImportOptions:
@@ -518,6 +622,7 @@ def options_from_arguments(args: argparse.Namespace) -> ImportOptions:
         recording_question=args.recording_question,
         csv_map=csv_table.parse_map(args.map),
         separator=args.separator,
+        allow_empty=args.allow_empty,
     )
     options.zone()  # fail now on a misspelt zone, before any file is read
     return options

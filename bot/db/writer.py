@@ -9,7 +9,8 @@ sides name an organisation and no talk ever credited that person with it: then t
 different people with the same name, and the newcomer gets an id that adds the organisation. When one
 side names no organisation we cannot tell, and merge: splitting one person in two hides their talks,
 while a wrong merge shows in the profile's list of organisations, where an organiser can see and fix it
-(by giving the speaker an explicit id in the bundled format).
+(by giving the speaker an explicit id in the bundled format). Readers give explicit ids to namesakes
+that the source itself keeps apart by its own person ids (see `fields.source_person_keys`).
 """
 
 from __future__ import annotations
@@ -17,31 +18,55 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from bot.catalogue.document import CatalogueDocument, SpeakerRecord, TalkRecord
 from bot.domain.text import name_key, slugify
+from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import added, changed and removed (by talk id and title)."""
+    """What an import added, changed and removed: talks by id and title, events, topics and readings by id."""
 
     added: list[tuple[str, str]] = field(default_factory=list)
     changed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
     events_added: list[str] = field(default_factory=list)
+    events_changed: list[str] = field(default_factory=list)
+    topics_added: list[str] = field(default_factory=list)
+    topics_renamed: list[str] = field(default_factory=list)
+    readings_changed: list[str] = field(default_factory=list)  # added or changed
     people_added: int = 0
     dry_run: bool = False
 
     @property
     def touched(self) -> bool:
         """Whether anything in the catalogue changed (or would have)."""
-        return bool(self.added or self.changed or self.removed or self.events_added or self.people_added)
+        return bool(
+            self.added
+            or self.changed
+            or self.removed
+            or self.events_added
+            or self.events_changed
+            or self.topics_added
+            or self.topics_renamed
+            or self.readings_changed
+            or self.people_added
+        )
+
+
+class WouldEmptyEvents(UserFacingError):
+    """The import would remove every talk of an event the catalogue holds and add none in their place."""
+
+    def __init__(self, events: list[tuple[str, str, int]]) -> None:
+        self.events = events  # (id, name, talks in the catalogue)
+        listed = "; ".join(f"{name!r} ({slug}, {count} talks in the catalogue)" for slug, name, count in events)
+        super().__init__(f"the file lists no talks of {listed}: importing it would remove them all")
 
 
 _Signature = tuple[object, ...]
@@ -98,16 +123,19 @@ class _People:
         return person_id
 
 
-def apply_document(conn: sqlite3.Connection, document: CatalogueDocument, *, dry_run: bool = False) -> ImportReport:
+def apply_document(
+    conn: sqlite3.Connection, document: CatalogueDocument, *, dry_run: bool = False, allow_empty: bool = False
+) -> ImportReport:
     """Upsert the document's events, talks, people and topics; remove its events' talks it no longer lists.
 
     Everything happens in one transaction; with `dry_run` the transaction is rolled back after the
-    report is made, so the report is exactly what a real run would do.
+    report is made, so the report is exactly what a real run would do. A document that lists no talk
+    of an event the catalogue holds talks of raises WouldEmptyEvents (a dry run too), unless `allow_empty`.
     """
     report = ImportReport(dry_run=dry_run)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        _apply(conn, document, report)
+        _apply(conn, document, report, allow_empty=allow_empty)
     except BaseException:
         conn.rollback()
         raise
@@ -118,12 +146,14 @@ def apply_document(conn: sqlite3.Connection, document: CatalogueDocument, *, dry
     return report
 
 
-def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: ImportReport) -> None:
-    topics = _upsert_topics(conn, document)
+def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: ImportReport, *, allow_empty: bool) -> None:
+    topics = _upsert_topics(conn, document, report)
     events = _upsert_events(conn, document, report)
     orgs: dict[str, int] = {slug: oid for oid, slug in conn.execute("SELECT id, slug FROM organizations")}
     people = _People(conn)
     existing = _existing_talks(conn)
+    if not allow_empty:
+        _refuse_emptying(document, events, existing)
 
     def org_id(name: str | None) -> int | None:
         if not name:
@@ -178,10 +208,12 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             conn.execute("DELETE FROM talks WHERE id = ?", (talk_id,))
             report.removed.append((slug, str(signature[1])))
     for reading in document.readings:
-        conn.execute(
+        cursor = conn.execute(
             "INSERT INTO readings (slug, title, url, author, summary, topics) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (slug) DO UPDATE SET title = excluded.title, url = excluded.url,"
-            " author = excluded.author, summary = excluded.summary, topics = excluded.topics",
+            " author = excluded.author, summary = excluded.summary, topics = excluded.topics"
+            " WHERE (title, url, author, summary, topics)"
+            " IS NOT (excluded.title, excluded.url, excluded.author, excluded.summary, excluded.topics)",
             (
                 reading.slug,
                 reading.title,
@@ -191,6 +223,8 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
                 ",".join(reading.topics),
             ),
         )
+        if cursor.rowcount:
+            report.readings_changed.append(reading.slug)
     # People and organisations no talk credits any more would linger in lookups; drop them.
     conn.execute("DELETE FROM people WHERE id NOT IN (SELECT person_id FROM talk_speakers)")
     conn.execute(
@@ -200,6 +234,25 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
     report.people_added = people.added
     if report.touched:
         conn.execute("UPDATE catalogue_state SET version = version + 1 WHERE id = 1")
+
+
+def _refuse_emptying(
+    document: CatalogueDocument, events: dict[str, int], existing: dict[str, tuple[int, _Signature]]
+) -> None:
+    """Raise WouldEmptyEvents when the document lists no talk of an event that has talks now.
+
+    An empty but valid export (a schedule with no days, a Sessionize file before the programme is out)
+    would otherwise withdraw a whole event; the one who imports must say that this is meant.
+    """
+    listed = {talk.event for talk in document.talks}
+    held = Counter(signature[4] for _, signature in existing.values())
+    emptied = [
+        (event.slug, event.name, held[events[event.slug]])
+        for event in document.events
+        if event.slug not in listed and held[events[event.slug]]
+    ]
+    if emptied:
+        raise WouldEmptyEvents(emptied)
 
 
 def _slug(name: str, kind: str) -> str:
@@ -250,7 +303,7 @@ def _existing_talks(conn: sqlite3.Connection) -> dict[str, tuple[int, _Signature
     return found
 
 
-def _upsert_topics(conn: sqlite3.Connection, document: CatalogueDocument) -> dict[str, int]:
+def _upsert_topics(conn: sqlite3.Connection, document: CatalogueDocument, report: ImportReport) -> dict[str, int]:
     known = {slug: (tid, name) for tid, slug, name in conn.execute("SELECT id, slug, name FROM topics")}
     wanted = dict(document.topics)
     for talk in document.talks:
@@ -261,10 +314,12 @@ def _upsert_topics(conn: sqlite3.Connection, document: CatalogueDocument) -> dic
         if slug not in known:
             cursor = conn.execute("INSERT INTO topics (slug, name) VALUES (?, ?)", (slug, name))
             ids[slug] = int(cursor.lastrowid or 0)
+            report.topics_added.append(slug)
         else:
             tid, old_name = known[slug]
             if slug in document.topics and old_name != name:
                 conn.execute("UPDATE topics SET name = ? WHERE id = ?", (name, tid))
+                report.topics_renamed.append(slug)
             ids[slug] = tid
     return ids
 
@@ -281,13 +336,15 @@ def _upsert_events(conn: sqlite3.Connection, document: CatalogueDocument, report
             event.url,
         )
         if event.slug in ids:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE events SET name = ?, short_name = ?, start_date = ?, end_date = ?, location = ?,"
                 " url = ?"
                 " WHERE id = ? AND (name, short_name, start_date, end_date, location, url)"
                 " IS NOT (?, ?, ?, ?, ?, ?)",
                 (*values, ids[event.slug], *values),
             )
+            if cursor.rowcount:
+                report.events_changed.append(event.slug)
         else:
             cursor = conn.execute(
                 "INSERT INTO events (slug, name, short_name, start_date, end_date, location, url)"
@@ -300,8 +357,11 @@ def _upsert_events(conn: sqlite3.Connection, document: CatalogueDocument, report
         if event.parent is None:  # a file of one co-located event may not name its parent; keep the link
             continue
         parent = ids.get(event.parent)
-        conn.execute(
+        cursor = conn.execute(
             "UPDATE events SET parent_id = ? WHERE id = ? AND parent_id IS NOT ?",
             (parent, ids[event.slug], parent),
         )
+        changed = report.events_changed + report.events_added
+        if cursor.rowcount and event.slug not in changed:
+            report.events_changed.append(event.slug)
     return ids

@@ -241,3 +241,42 @@ def test_event_option_naming_a_known_event_joins_it_under_its_id(conn: sqlite3.C
     again = import_file(conn, XML, ImportOptions(event="31. Chaos Communication Congress"))
     assert not again.touched
     assert snapshot(conn) == before
+
+
+def test_namesakes_with_their_own_frab_ids_stay_two_people(conn: sqlite3.Connection) -> None:
+    import_file(conn, FRAB)
+    rows = conn.execute(
+        "SELECT p.slug, p.name, t.source_id FROM people p JOIN talk_speakers ts ON ts.person_id = p.id"
+        " JOIN talks t ON t.id = ts.talk_id WHERE p.name_key = 'mo' ORDER BY p.slug"
+    ).fetchall()
+    # Camp 2019's "mo" (frab person 3988) spoke on mix networks, "Mo" (9029) on the Cyborg Foundation.
+    assert [(slug, name) for slug, name, _ in rows] == [("mo", "mo"), ("mo-9029", "Mo")]
+    titles = {
+        slug: conn.execute("SELECT title FROM talks WHERE source_id = ?", (source,)).fetchone()[0]
+        for slug, _, source in rows
+    }
+    assert titles["mo"].startswith("Introduction to Mix Networks") and titles["mo-9029"].startswith("Cyborg")
+
+
+@pytest.mark.parametrize("ids", [(None, None), (42, 42)])
+def test_one_name_written_two_ways_with_no_ids_or_one_id_is_one_person(
+    conn: sqlite3.Connection, tmp_path: Path, ids: tuple[int | None, int | None]
+) -> None:
+    data = _load(FRAB)
+    events = _events(data)
+    for event, name, ident in zip(events[:2], ("William Morgan", "william morgan"), ids, strict=True):
+        event["persons"] = [{"public_name": name} | ({"id": ident} if ident else {})]
+    import_file(conn, _write(tmp_path, data))
+    assert conn.execute("SELECT count(*) FROM people WHERE name_key = 'william morgan'").fetchone() == (1,)
+
+
+def test_two_ids_for_one_name_in_xml_or_pretalx_codes_are_kept_apart_too(tmp_path: Path) -> None:
+    document = read_document(XML)
+    keys = {s.key for t in document.talks for s in t.speakers if s.name == "Laura Poitras"}
+    assert keys == {"laura-poitras", "laura-poitras-5258"}  # frab lists her twice, as persons 3669 and 5258
+    data = _load(PRETALX)
+    first, second = _events(data)[:2]
+    first["persons"] = [{"code": "ABCDEF", "public_name": "Sam"}]
+    second["persons"] = [{"code": "ZYXWVU", "public_name": "sam"}]
+    keys = {s.key for t in read_document(_write(tmp_path, data)).talks for s in t.speakers if s.name in ("Sam", "sam")}
+    assert keys == {"sam", "sam-zyxwvu"}

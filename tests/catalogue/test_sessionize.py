@@ -169,3 +169,30 @@ def test_an_export_without_event_name_or_in_the_sessions_view_is_explained(tmp_p
         _parse(_load(AZURE), ImportOptions())
     with pytest.raises(CatalogueFormatError, match="Sessions' view; export the 'All data' view"):
         _parse([{"groupId": None, "groupName": "All", "sessions": []}])
+
+
+@pytest.mark.parametrize(
+    ("filename", "suggested"),
+    [
+        ("downloads/ndc-oslo-2024.json", "--event 'Ndc Oslo 2024'"),
+        ("sessionize-All (1).json", "--event 'Conference Name 2024'"),  # the year of the first session
+        ("jl4ktls0.json", "--event 'Conference Name 2024'"),
+    ],
+)
+def test_the_missing_event_error_suggests_a_name_from_the_file_not_another_conference(
+    filename: str, suggested: str
+) -> None:
+    with pytest.raises(CatalogueFormatError) as failure:
+        sessionize.parse(AZURE.read_bytes(), filename, ImportOptions())
+    assert failure.value.message.endswith(f"pass --event NAME (for example {suggested})")
+    assert "Scottish" not in failure.value.message
+
+
+def test_options_are_named_as_in_discord_when_the_import_comes_from_there() -> None:
+    options = ImportOptions(event="E", track_group="Flavour", interface="discord")
+    with pytest.raises(CatalogueFormatError, match=r"sessionize.json: track_group 'Flavour': no session category"):
+        _parse(_load(SCOTTISH), options)
+    with pytest.raises(CatalogueFormatError, match=r"sessionize.json: recording_question 'Film': no question"):
+        _parse(_load(AZURE), ImportOptions(event="E", recording_question="Film", interface="discord"))
+    with pytest.raises(CatalogueFormatError, match=r"does not name its event; pass event NAME"):
+        _parse(_load(AZURE), ImportOptions(interface="discord"))

@@ -81,17 +81,20 @@ _EMPTY = {"", "-", "–", "n/a", "na", "none", "null", "tba", "tbd"}
 _WITH_ORG = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
-def parse_map(values: list[str] | tuple[str, ...] | None) -> dict[str, str]:
-    """`--map` values ("title=Session name", or several joined by commas) as field -> column."""
+def parse_map(values: list[str] | tuple[str, ...] | None, option: str = "--map") -> dict[str, str]:
+    """`--map` values ("title=Session name", or several joined by commas) as field -> column.
+
+    `option` is the option's name as the person typed it, for the errors.
+    """
     mapping: dict[str, str] = {}
     for value in values or ():
         for pair in value.split(","):
             field, equals, column = pair.partition("=")
             field = field.strip().lower().replace("-", "_")
             if not equals or not column.strip():
-                raise ConfigError(f"--map {value!r}: write FIELD=COLUMN, for example --map title='Session name'")
+                raise ConfigError(f"{option} {value!r}: write FIELD=COLUMN, for example {option} title='Session name'")
             if field not in COLUMNS:
-                raise ConfigError(f"--map {value!r}: {field!r} is not a field; the fields are {', '.join(COLUMNS)}")
+                raise ConfigError(f"{option} {value!r}: {field!r} is not a field; the fields are {', '.join(COLUMNS)}")
             mapping[field] = column.strip()
     return mapping
 
@@ -126,6 +129,9 @@ def parse(
     text = decode(data, filename)
     if "\x00" in text:
         raise CatalogueFormatError(f"{filename}: not a CSV: it holds NUL bytes (a binary file?)")
+    # The csv module's own limit (131,072 characters) fails naming neither row nor field; no field can be
+    # longer than the file, and the readers' per-field limits then say which field of which row is too long.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     # strict: a file cut off inside a quoted field fails instead of ending in a half-read row.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0]), strict=True)
     try:
@@ -134,7 +140,7 @@ def parse(
         raise CatalogueFormatError(f"{filename}: the file is empty; a CSV needs a header row") from None
     except csv.Error as exc:
         raise CatalogueFormatError(f"{filename}: line 1: not valid CSV: {exc}") from None
-    columns = _columns(header, options.csv_map, filename)
+    columns = _columns(header, options, filename)
     separator = options.separator or ";"
     zone = options.zone()
     document = CatalogueDocument(source=SOURCE)
@@ -177,13 +183,13 @@ def parse(
     return document
 
 
-def _columns(header: list[str], mapping: Mapping[str, str], filename: str) -> dict[str, int]:
+def _columns(header: list[str], options: ImportOptions, filename: str) -> dict[str, int]:
     keys = [_header_key(name) for name in header]
     found: dict[str, int] = {}
-    for field, column in mapping.items():
+    for field, column in options.csv_map.items():
         if _header_key(column) not in keys:
             raise CatalogueFormatError(
-                f"{filename}: --map {field}={column!r}: the header has no such column "
+                f"{filename}: {options.option('csv_map')} {field}={column!r}: the header has no such column "
                 f"(columns: {', '.join(repr(h) for h in header)})"
             )
         found[field] = keys.index(_header_key(column))
@@ -199,7 +205,7 @@ def _columns(header: list[str], mapping: Mapping[str, str], filename: str) -> di
     if "title" not in found:
         raise CatalogueFormatError(
             f"{filename}: line 1: no title column (columns: {', '.join(repr(h) for h in header[:20])}); "
-            "name it with --map title=COLUMN"
+            f"name it with {options.option('csv_map')} title=COLUMN"
         )
     return found
 
@@ -218,7 +224,7 @@ def _talk(
     )
     event_name = record.line("event") or options.event
     if not event_name:
-        raise record.fail("event", "is missing (add an event column, or pass --event NAME)")
+        raise record.fail("event", f"is missing (add an event column, or pass {options.option('event')} NAME)")
     event = event_slug(event_name)
     events.setdefault(event, EventRecord(slug=event, name=event_name))
     source_id = record.line("id", limit=200)

@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime, tzinfo
@@ -346,17 +347,21 @@ def _organization_slug(name: str) -> str:
 
 
 def distinct_speakers(speakers: Iterable[SpeakerRecord | None]) -> tuple[SpeakerRecord, ...]:
-    """The speakers in order, each person once: the same folded name with no conflicting organisation."""
+    """The speakers in order, each person once: the same folded name with no conflicting organisation or id."""
     given = [credit for credit in speakers if credit is not None]
     if len(given) < 2:
         return tuple(given)
     kept: list[SpeakerRecord] = []
     for credit in given:
         for index, other in enumerate(kept):
-            if _folded(other.name) == _folded(credit.name) and (
-                other.organization is None
-                or credit.organization is None
-                or _organization_slug(other.organization) == _organization_slug(credit.organization)
+            if (
+                _folded(other.name) == _folded(credit.name)
+                and (
+                    other.organization is None
+                    or credit.organization is None
+                    or _organization_slug(other.organization) == _organization_slug(credit.organization)
+                )
+                and (other.key is None or credit.key is None or other.key == credit.key)
             ):
                 if other.organization is None and credit.organization is not None:
                     kept[index] = replace(other, organization=credit.organization)
@@ -364,6 +369,57 @@ def distinct_speakers(speakers: Iterable[SpeakerRecord | None]) -> tuple[Speaker
         else:
             kept.append(credit)
     return tuple(kept)
+
+
+SourcePeople = dict[tuple[str, str], str]
+
+
+def source_person_keys(people: Iterable[tuple[str | None, str | None]]) -> SourcePeople:
+    """Explicit person ids for namesakes that the source itself keeps apart, by (folded name, source id).
+
+    `people` are the (name, source person id) pairs of one file. A folded name that comes with two or
+    more source ids names that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
+    that have nothing in common): the lowest source id keeps the id the name alone would give, and each
+    other adds its source id to it. A name with one source id, or none, is left to the name rules of
+    bot.db.writer, so "William Morgan" and "william morgan" stay one person.
+    """
+    ids: dict[str, set[str]] = defaultdict(set)
+    slugs: dict[str, str] = {}
+    for name, ident in people:
+        credit = speaker(name) if ident else None
+        if credit is None or ident is None:
+            continue
+        folded = _folded(credit.name)
+        ids[folded].add(ident)
+        slugs.setdefault(folded, credit.person_slug)
+    keys: SourcePeople = {}
+    for folded, found in ids.items():
+        if len(found) < 2:
+            continue
+        first, *others = sorted(found, key=lambda ident: (len(ident), ident))  # numbers in numeric order
+        keys[(folded, first)] = slugs[folded]
+        for ident in others:
+            keys[(folded, ident)] = f"{slugs[folded]}-{_slug(ident, 40) or _digest(ident)}"[:100]
+    return keys
+
+
+def source_person(credit: SpeakerRecord | None, ident: str | None, keys: SourcePeople) -> SpeakerRecord | None:
+    """The credit with the explicit id `source_person_keys` gave its source id, if any."""
+    if credit is None or ident is None or not keys:
+        return credit
+    key = keys.get((_folded(credit.name), ident))
+    return credit if key is None else replace(credit, key=key)
+
+
+def source_person_id(data: Mapping[str, Any], fields: Iterable[str] = ("id", "code", "guid")) -> str | None:
+    """A person's id in the source (frab's number, pretalx's code), or None; odd values are ignored."""
+    for field in fields:
+        value = data.get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:64]
+    return None
 
 
 def _digest(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -31,6 +31,9 @@ class ImportOptions:
     - `recording_question`: the Sessionize custom question holding recording links (title or id).
     - `csv_map`: our column name -> the file's (`title` -> `Session name`); `separator` splits the
       speakers (and topics, organisations) of one CSV row.
+    - `allow_empty`: let an import remove every talk of an event the catalogue has while adding none
+      (refused otherwise: an empty export is far more often a mistake than a cancelled event).
+    - `interface`: where the options were given, so that errors name them as the person typed them.
     """
 
     format: str = "auto"
@@ -40,12 +43,25 @@ class ImportOptions:
     recording_question: str | None = None
     csv_map: Mapping[str, str] = field(default_factory=dict)
     separator: str = ";"
+    allow_empty: bool = False
+    interface: Literal["cli", "discord"] = "cli"
 
     def zone(self) -> ZoneInfo | None:
         """The `timezone` option as a zone, or None; a name that is no zone fails clearly."""
         if not self.timezone:
             return None
-        return zone_named(self.timezone, "--timezone")
+        return zone_named(self.timezone, self.option("timezone"))
+
+    def option(self, field: str) -> str:
+        """The option for `field` as the person typed it: `--track-group` on the command line, else `track_group`."""
+        if self.interface == "discord":
+            return _DISCORD_NAMES.get(field, field)
+        return _CLI_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+# Where an option's name is not the field's name: `--map` and the /catalog import option `columns`.
+_CLI_NAMES = {"csv_map": "--map"}
+_DISCORD_NAMES = {"csv_map": "columns"}
 
 
 def zone_named(name: str, where: str) -> ZoneInfo:

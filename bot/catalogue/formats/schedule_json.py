@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from datetime import tzinfo
 
 from bot.catalogue.document import CatalogueDocument, EventRecord, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
+    SourcePeople,
     classify_links,
     day_of,
     distinct_speakers,
@@ -26,6 +28,9 @@ from bot.catalogue.formats.fields import (
     guess_kind,
     load_json,
     moment,
+    source_person,
+    source_person_id,
+    source_person_keys,
     speaker,
     talk_slug,
     topic_for,
@@ -121,7 +126,7 @@ def build(
     acronym = conference.line("acronym")
     title = conference.line("title", limit=MAX_TITLE)
     if not (options.event or acronym or title):
-        raise conference.fail("title", "is missing (or pass --event NAME)")
+        raise conference.fail("title", f"is missing (or pass {options.option('event')} NAME)")
     name = options.event or title or acronym or ""
     slug = event_slug(options.event or acronym or title or "")
     start = day_of(conference.moment("start", None)[0])
@@ -141,11 +146,12 @@ def build(
         )
     )
     events = list(events)
+    people = _source_people(record for record, _ in events)
     tick = Ticker(progress, "parse", len(events))
     seen: dict[str, str] = {}
     dropped = 0
     for position, (record, day_date) in enumerate(events, start=1):
-        talk, lost_time = _talk(record, slug, day_date, zone, base)
+        talk, lost_time = _talk(record, slug, day_date, zone, base, people)
         dropped += lost_time
         for key in filter(None, (talk.slug, talk.source_id)):
             if key in seen:
@@ -161,8 +167,24 @@ def build(
     return document
 
 
+def _source_people(records: Iterable[Record]) -> SourcePeople:
+    """Ids for namesakes the file tells apart by person id (see `source_person_keys`).
+
+    Persons that cannot be read are skipped here: reading the talk fails on them, in file order.
+    """
+    pairs: list[tuple[str | None, str | None]] = []
+    for record in records:
+        with suppress(CatalogueFormatError):
+            pairs.extend((_person_name(person), source_person_id(person.data)) for person in record.children("persons"))
+    return source_person_keys(pairs)
+
+
+def _person_name(person: Record) -> str | None:
+    return person.line("public_name") or person.line("name") or person.line("full_public_name")
+
+
 def _talk(
-    record: Record, event: str, day_date: str | None, zone: tzinfo | None, base: str | None
+    record: Record, event: str, day_date: str | None, zone: tzinfo | None, base: str | None, people: SourcePeople
 ) -> tuple[TalkRecord, bool]:
     ident = record.line("id", numbers=True, limit=64)
     guid = record.line("guid", limit=64)
@@ -182,10 +204,10 @@ def _talk(
             ) from None
     credits = []
     for person in record.children("persons"):
-        name = person.line("public_name") or person.line("name") or person.line("full_public_name")
+        name = _person_name(person)
         if name is None:
             raise person.fail("public_name", "is missing")
-        credits.append(speaker(name))
+        credits.append(source_person(speaker(name), source_person_id(person.data), people))
     links: list[tuple[str | None, str | None]] = []
     for key in ("links", "attachments"):
         for link in record.children(key):

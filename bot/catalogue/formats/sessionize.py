@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from pathlib import PurePath
 
 from bot.catalogue.document import CatalogueDocument, EventRecord, TalkRecord
 from bot.catalogue.formats.fields import (
@@ -33,6 +34,8 @@ from bot.catalogue.formats.fields import (
     guess_kind,
     http_url,
     load_json,
+    source_person,
+    source_person_keys,
     speaker,
     talk_slug,
     topic_for,
@@ -73,17 +76,21 @@ def parse_object(
         raise CatalogueFormatError(f"{filename}: not a Sessionize export: no 'sessions' list at the top")
     top = Record(filename, "export", root)
     if not options.event:
+        option = options.option("event")
         raise CatalogueFormatError(
-            f"{filename}: a Sessionize export does not name its event; pass --event NAME "
-            "(for example --event 'Scottish Summit 2026')"
+            f"{filename}: a Sessionize export does not name its event; pass {option} NAME "
+            f"(for example {option} {_event_example(filename, root.get('sessions'))!r})"
         )
     zone = options.zone()
     speakers = _speakers(top, filename)
+    people = source_person_keys((name, ident) for ident, (name, _, _) in speakers.items())
     categories = _categories(top)
     questions = _questions(top)
     track_items = _track_items(categories, options, filename)
     format_items = _format_items(categories, track_items)
-    recording_questions = _question_ids(questions, options.recording_question, _RECORDING_WORDS, filename)
+    recording_questions = _question_ids(
+        questions, options.recording_question, _RECORDING_WORDS, f"{filename}: {options.option('recording_question')}"
+    )
     slides_questions = _question_ids(questions, None, _SLIDES_WORDS, filename)
     company_questions = _question_ids(questions, None, _COMPANY_WORDS, filename)
 
@@ -121,7 +128,8 @@ def parse_object(
                 raise record.fail(f"speakers[{index + 1}]", f"names no speaker of the export ({speaker_id!r})")
             name, tagline, speaker_answers = speakers[str(speaker_id)]
             company = next((speaker_answers[q] for q in company_questions if speaker_answers.get(q)), None)
-            credits.append(speaker(name, company or organisation_from_tagline(tagline)))
+            credit = speaker(name, company or organisation_from_tagline(tagline))
+            credits.append(source_person(credit, str(speaker_id), people))
         topic = topic_for(track)
         if topic:
             document.topics.setdefault(*topic)
@@ -203,7 +211,7 @@ def _track_items(
                 return dict(items)
         titles = ", ".join(repr(group.line("title")) for group, _ in groups) or "none"
         raise CatalogueFormatError(
-            f"{filename}: --track-group {wanted!r}: no session category group has that title or id "
+            f"{filename}: {options.option('track_group')} {wanted!r}: no session category group has that title or id "
             f"(the groups are: {titles})"
         )
     for group, items in sorted(groups, key=lambda pair: _sort_key(pair[0])):
@@ -231,18 +239,40 @@ def _questions(top: Record) -> list[tuple[int, str, object]]:
 
 
 def _question_ids(
-    questions: list[tuple[int, str, object]], wanted: str | None, hints: set[str], filename: str
+    questions: list[tuple[int, str, object]], wanted: str | None, hints: set[str], where: str
 ) -> list[int]:
+    """The questions `wanted` names (`where` says where it was asked for), else those whose title has a hint."""
     if wanted:
         chosen = [ident for ident, title, _ in questions if str(ident) == wanted.strip() or fold(wanted) in fold(title)]
         if not chosen:
             titles = ", ".join(repr(title) for _, title, _ in questions) or "none"
             raise CatalogueFormatError(
-                f"{filename}: --recording-question {wanted!r}: no question has that title or id "
-                f"(the questions are: {titles})"
+                f"{where} {wanted!r}: no question has that title or id (the questions are: {titles})"
             )
         return chosen
     return [ident for ident, title, _ in questions if set(words(title)) & hints]
+
+
+# Words in the names Sessionize and browsers give downloaded exports, which say nothing of the event.
+_EXPORT_WORDS = {"sessionize", "export", "all", "data", "view", "api", "v2", "sessions", "speakers", "schedule",
+                 "json", "download", "copy", "file"}  # fmt: skip
+
+
+def _event_example(filename: str, sessions: object) -> str:
+    """A name to suggest for --event: from the file's name when it says more than "sessionize", else neutral.
+
+    The neutral one carries the year of the first session, so it reads like the name of an edition.
+    """
+    parts = [part for part in re.split(r"[\W_]+", PurePath(filename).stem) if part]
+    named = [part for part in parts if part.isalpha() and part.lower() not in _EXPORT_WORDS]
+    if named:
+        years = [part for part in parts if re.fullmatch(r"(?:19|20)\d\d", part)]
+        return " ".join([part.capitalize() if part.islower() else part for part in named] + years[:1])
+    for session in sessions if isinstance(sessions, list) else ():
+        starts = session.get("startsAt") if isinstance(session, dict) else None
+        if isinstance(starts, str) and re.match(r"(?:19|20)\d\d-", starts):
+            return f"Conference Name {starts[:4]}"
+    return "Conference Name"
 
 
 def _sort_key(group: Record) -> int:
