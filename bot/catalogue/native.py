@@ -13,6 +13,7 @@ import tomli_w
 
 from bot.catalogue.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
 from bot.domain.models import ROLES, TALK_KINDS
+from bot.domain.text import TALK_ID_MAX
 from bot.errors import CatalogueFormatError
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "catalogue.toml"
@@ -69,6 +70,10 @@ class _Reader:
                 index,
                 record,
                 f"field '{key}' must be lower-case letters, digits and dashes (got {value!r})",
+            )
+        if len(value) > TALK_ID_MAX:  # ids ride in Discord's button ids and autocomplete values
+            raise self.fail(
+                section, index, record, f"field '{key}' must be at most {TALK_ID_MAX} characters (it has {len(value)})"
             )
         return value
 

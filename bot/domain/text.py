@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -28,6 +29,17 @@ def slugify(text: str, *, max_length: int = 80) -> str:
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
     return slug
+
+
+TALK_ID_MAX = 90  # a talk's id rides in button ids ("more:" + id) and autocomplete values, capped at 100
+
+
+def fit_id(slug: str, limit: int = TALK_ID_MAX) -> str:
+    """`slug` if it is short enough; else its start and a digest of the whole, so it stays stable and distinct."""
+    if len(slug) <= limit:
+        return slug
+    digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
+    return f"{slug[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def words(text: str) -> list[str]:

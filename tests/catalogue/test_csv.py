@@ -10,6 +10,7 @@ import pytest
 from bot.catalogue.formats import csv_table
 from bot.catalogue.formats.csv_table import parse_map
 from bot.catalogue.importer import ImportOptions, import_file
+from bot.domain.text import TALK_ID_MAX
 from bot.errors import CatalogueFormatError, ConfigError
 
 from .conftest import snapshot
@@ -70,6 +71,16 @@ def test_an_organisations_column_pairs_with_speakers_by_position() -> None:
 def test_without_an_id_column_titles_give_ids_and_repeated_titles_get_numbers() -> None:
     document = _parse("title\nIntro\nIntro\n", ImportOptions(event="Day One"))
     assert [t.slug for t in document.talks] == ["day-one-intro", "day-one-intro-2"]
+
+
+def test_ids_made_from_long_titles_and_event_names_fit_discord_and_stay_distinct() -> None:
+    event = "The Extraordinarily Long Community Gathering of Cloud Native Practitioners 2026"
+    title = "An Extraordinarily Long Title About Service Meshes, Multi-Cluster Observability and Everything"
+    document = _parse(f"title\n{title}\n{title}\n{title} Again\n", ImportOptions(event=event))
+    slugs = [t.slug for t in document.talks]
+    assert len(set(slugs)) == 3
+    assert all(len(slug) <= TALK_ID_MAX for slug in slugs)  # "more:" + id fits a 100-character button id
+    assert slugs == [t.slug for t in _parse(f"title\n{title}\n{title}\n{title} Again\n", ImportOptions(event=event)).talks]
 
 
 def test_a_bom_and_a_header_in_other_case_and_spacing_are_fine() -> None:

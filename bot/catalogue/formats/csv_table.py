@@ -53,7 +53,7 @@ from bot.catalogue.formats.fields import (
 )
 from bot.catalogue.formats.options import ImportOptions, Progress, Ticker
 from bot.domain.models import TALK_KINDS
-from bot.domain.text import fold, slugify
+from bot.domain.text import TALK_ID_MAX, fit_id, fold, slugify
 from bot.errors import CatalogueFormatError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ def _talk(
 
 
 def _title_slug(event: str, title: str, ids: Mapping[str, str]) -> str:
-    base = f"{event}-{slugify(title, max_length=60) or 'talk'}"
+    base = fit_id(f"{event}-{slugify(title, max_length=60) or 'talk'}", TALK_ID_MAX - 4)  # room for "-999"
     slug, number = base, 1
     while slug in ids:
         number += 1

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from bot.catalogue.document import SpeakerRecord
-from bot.domain.text import clean_line, fold, name_key, slugify, words
+from bot.domain.text import clean_line, fit_id, fold, name_key, slugify, words
 from bot.errors import CatalogueFormatError
 
 log = logging.getLogger(__name__)
@@ -445,7 +445,7 @@ def event_slug(name: str) -> str:
 def talk_slug(event: str, source_id: str) -> str:
     """A talk id that stays the same as long as the source keeps its own id: event id + source id."""
     own = _slug(source_id) or _digest(source_id)
-    return own if own.startswith(f"{event}-") else f"{event}-{own}"
+    return fit_id(own if own.startswith(f"{event}-") else f"{event}-{own}")
 
 
 @lru_cache(maxsize=65_536)

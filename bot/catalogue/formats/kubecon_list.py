@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import Record, distinct_speakers, http_url, load_json, speaker
 from bot.catalogue.native import dump_native
-from bot.domain.text import fold, slugify, words
+from bot.domain.text import TALK_ID_MAX, fit_id, fold, slugify, words
 from bot.errors import CatalogueFormatError
 
 PARENT = EventRecord(
@@ -354,7 +354,8 @@ def convert(data: bytes | str, filename: str = "talks.json") -> CatalogueDocumen
         title, speakers = split_topic(record.line("raw_topic", required=True, limit=1000) or "", organizations)
         kind = _label_kind(title) or kind
         recording = http_url(record.raw("youtube_url", limit=2000))
-        slug = _unique(f"{event}-{slugify(_unlabelled(title), max_length=60) or 'talk'}", slugs)
+        base = f"{event}-{slugify(_unlabelled(title), max_length=60) or 'talk'}"
+        slug = _unique(fit_id(base, TALK_ID_MAX - 4), slugs)  # room for a "-2" suffix
         topics = list(section_topics) + title_topics(title)
         document.talks.append(
             TalkRecord(
