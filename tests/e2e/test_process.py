@@ -27,6 +27,15 @@ def environment(emulator: DiscordEmulator, database: Path, token: str) -> dict[s
     return env
 
 
+async def start_run(emulator: DiscordEmulator, database: Path, folder: Path, token: str) -> asyncio.subprocess.Process:
+    """`python -m bot run` in `folder`, pointed at the emulator, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=folder, env=environment(emulator, database, token),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 async def read_until(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float) -> None:  # noqa: ASYNC109
     async def scan() -> None:
         while True:
@@ -43,11 +52,7 @@ async def read_until(stream: asyncio.StreamReader, needle: str, seen: list[str],
 async def test_the_bot_runs_as_its_own_process_and_answers(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
-        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
     assert process.stderr is not None
     log: list[str] = []
     try:
@@ -69,11 +74,7 @@ async def test_a_refused_token_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
     wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gwrong.thisisnotthetokenyouarelookingfor00"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
-        cwd=tmp_path, env=environment(discord_emulator, bundled_db, wrong),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_run(discord_emulator, bundled_db, tmp_path, wrong)
     _, err = await asyncio.wait_for(process.communicate(), 30)
     text = err.decode()
     assert process.returncode == 1
@@ -85,11 +86,7 @@ async def test_discord_failing_at_login_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
     discord_emulator.faults.fail("GET", "/users/@me", 500, times=10)  # discord.py retries a 5xx a few times
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
-        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     text = err.decode()
     assert process.returncode == 1
@@ -100,11 +97,7 @@ async def test_discord_failing_at_login_ends_with_one_clear_line(
 async def test_the_gateway_refusing_the_session_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
-        cwd=tmp_path, env=environment(discord_emulator, bundled_db, discord_emulator.token),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
     assert process.stderr is not None
     log: list[str] = []
     await read_until(process.stderr, "Ready as", log, timeout=30)
