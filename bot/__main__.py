@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.db.connection import open_db, sync_db
 from bot.db.writer import ImportReport, apply_document
 from bot.errors import ConfigError, NotFoundError, UserFacingError
+from bot.sandbox.options import add_sandbox_arguments
 from bot.search.corpus import load_engine
 from bot.services import CatalogueService
 from bot.ui import records, terminal
@@ -81,11 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("topics", "topics with their number of talks", json_output=True)
     command("run", "start the Discord bot (needs DISCORD_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
-    sandbox = command("sandbox", "try every slash command in the terminal, no Discord account needed")
-    sandbox.add_argument(
-        "--command", dest="command_line", metavar="'/CMD opt:value'", help="run one command, print the reply and exit"
-    )
-    sandbox.add_argument("--json", action="store_true", help="with --command: print the raw payload the bot sent")
+    add_sandbox_arguments(command("sandbox", "try every slash command in the terminal, no Discord account needed"))
     command("tour", "a short tour of the catalogue on the command line")
     command("start", "the bot when DISCORD_TOKEN is set, otherwise the sandbox")
     return parser
@@ -212,13 +209,15 @@ def run_tour(settings: Settings, console: Console) -> int:
     return asyncio.run(with_service(settings, action))
 
 
-async def run_sandbox(settings: Settings, console: Console, command: str | None, *, as_json: bool) -> int:
+async def run_sandbox(
+    settings: Settings, console: Console, command: str | None, *, as_json: bool, admin: bool = False
+) -> int:
     """The emulator and the real bot in this process, driven from the terminal."""
     from bot.sandbox.repl import interactive, run_once
     from bot.sandbox.session import Sandbox
 
     await asyncio.to_thread(ensure_catalogue, settings.database)
-    async with Sandbox(settings.database) as sandbox:
+    async with Sandbox(settings.database, admin=admin) as sandbox:
         if command is not None:
             return await run_once(sandbox, command, console, as_json=as_json)
         return await interactive(sandbox, console)
@@ -335,7 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(sync_commands(settings))
         if args.command in ("sandbox", "start"):
             command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
-            return asyncio.run(run_sandbox(settings, console, command, as_json=as_json))
+            admin = getattr(args, "admin", False)
+            return asyncio.run(run_sandbox(settings, console, command, as_json=as_json, admin=admin))
         if args.command == "tour":
             return run_tour(settings, console)
         return run_query(args, settings, console)

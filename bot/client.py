@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
+STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,20 @@ class HighlightsBot(commands.Bot):
         talks = await self.services.catalogue.talk_count()
         log.info("Ready as %s in %d servers with %d talks in the catalogue", self.user, len(self.guilds), talks)
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a click on controls that have timed out (no view listens any more, so nothing else would)."""
+        if interaction.type is not discord.InteractionType.component or interaction.message is None:
+            return
+        controls = [
+            child
+            for row in interaction.message.components
+            if isinstance(row, discord.ActionRow)
+            for child in row.children
+        ]
+        if controls and all(getattr(control, "disabled", False) for control in controls):
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(STALE_CONTROLS, ephemeral=True)
+
     async def close(self) -> None:
         """Close Discord, then the database."""
         try:
@@ -150,6 +166,10 @@ async def handle_error(interaction: discord.Interaction, error: BaseException) -
         log.info("Command %s (interaction %s) answered with: %s", command, interaction.id, original.message)
     try:
         if interaction.response.is_done():
+            if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+                # A public "thinking…" would stay for everyone to see: the refusal is for the member alone.
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.delete_original_response()
             await interaction.followup.send(embed=embed, ephemeral=True)
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True)

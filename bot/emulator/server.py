@@ -301,20 +301,30 @@ class DiscordEmulator:
         return await self._send(InteractionType.AUTOCOMPLETE, data, target, command=command)
 
     async def click(
-        self, message: StoredMessage | int, custom_id: str, *, user: User | None = None
+        self, message: StoredMessage | int, custom_id: str, *, user: User | None = None, force: bool = False
     ) -> InteractionHandle:
-        """Press the button `custom_id` on a message the bot sent."""
+        """Press the button `custom_id` on a message the bot sent.
+
+        A disabled button cannot be pressed (`ValueError`) unless `force`: a client that has not yet seen the
+        edit that disabled it (or the end of the view that listened to it) can still send the click.
+        """
         stored = self._message(message)
-        component = self._component(stored, custom_id, kind=2)
+        component = self._component(stored, custom_id, kind=2, force=force)
         data = {"custom_id": custom_id, "component_type": 2, "id": component["id"]}
         return await self._send(InteractionType.MESSAGE_COMPONENT, data, self._message_target(stored, user), stored)
 
     async def select(
-        self, message: StoredMessage | int, custom_id: str, values: Iterable[str], *, user: User | None = None
+        self,
+        message: StoredMessage | int,
+        custom_id: str,
+        values: Iterable[str],
+        *,
+        user: User | None = None,
+        force: bool = False,
     ) -> InteractionHandle:
-        """Choose `values` in the string select `custom_id` on a message the bot sent."""
+        """Choose `values` in the string select `custom_id` on a message the bot sent (`force`: as `click`)."""
         stored = self._message(message)
-        component = self._component(stored, custom_id, kind=3)
+        component = self._component(stored, custom_id, kind=3, force=force)
         chosen = list(values)
         offered = {option["value"] for option in component.get("options", [])}
         if not set(chosen) <= offered:
@@ -331,11 +341,11 @@ class DiscordEmulator:
         return stored
 
     @staticmethod
-    def _component(stored: StoredMessage, custom_id: str, *, kind: int) -> dict[str, Any]:
+    def _component(stored: StoredMessage, custom_id: str, *, kind: int, force: bool = False) -> dict[str, Any]:
         component = stored.component(custom_id)
         if component.get("type") != kind:
             raise ValueError(f"component {custom_id!r} has type {component.get('type')}, not {kind}")
-        if component.get("disabled"):
+        if component.get("disabled") and not force:
             raise ValueError(f"component {custom_id!r} is disabled")
         return component
 

@@ -10,7 +10,11 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-_ESCAPED = re.compile(r"\\([\\*_`~|>#\-\[\]()])")
+# Discord's markdown lets a backslash make any ASCII punctuation literal.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+# While markdown is read, each escaped character stands in the Private Use Area, where no syntax can see it.
+_HIDDEN = 0xE000
+_SHOWN = {_HIDDEN + code: chr(code) for code in range(0x21, 0x7F)}
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<!\*)\*([^*\n]+)\*(?!\*)")
@@ -27,9 +31,17 @@ class Control:
     disabled: bool = False
 
 
+def _hide_escapes(text: str) -> str:
+    return _ESCAPED.sub(lambda m: chr(_HIDDEN + ord(m.group(1))), text)
+
+
+def _literal(text: str) -> str:
+    return text.translate(_SHOWN)
+
+
 def discord_text(text: str) -> Text:
-    """Discord markdown to styled terminal text: links shown with their address, escapes removed."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
+    """Discord markdown to styled terminal text: links shown with their address, escaped characters literal."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", _hide_escapes(text))
     out = Text()
     position = 0
     for match in _BOLD.finditer(text):
@@ -46,10 +58,10 @@ def _plain(text: str) -> Text:
     result = Text()
     position = 0
     for match in _ITALIC.finditer(text):
-        result.append(_ESCAPED.sub(r"\1", text[position : match.start()]))
-        result.append(_ESCAPED.sub(r"\1", match.group(1)), style="italic")  # a str: a style may be given
+        result.append(_literal(text[position : match.start()]))
+        result.append(_literal(match.group(1)), style="italic")  # a str: a style may be given
         position = match.end()
-    result.append(_ESCAPED.sub(r"\1", text[position:]))
+    result.append(_literal(text[position:]))
     return result
 
 
@@ -63,7 +75,8 @@ def embed_panel(embed: dict[str, Any]) -> Panel:
     if embed.get("description"):
         parts.append(discord_text(embed["description"]))
     for field in embed.get("fields", []):
-        line = Text(_ESCAPED.sub(r"\1", field["name"]), style="bold green")
+        line = discord_text(field["name"])
+        line.stylize("bold green")
         line.append("\n")
         line.append(discord_text(field["value"]))
         parts.append(line)

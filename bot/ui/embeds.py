@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
@@ -24,6 +25,10 @@ AUTHOR_LIMIT = 256
 FIELD_COUNT_LIMIT = 25
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
+
+# Inside a link's text every character markdown could read is escaped: brackets and parentheses would end the
+# link early, and a lone `*`, `_`, `~`, `|` or backquote could pair with one outside it; `<` would start a mention.
+_LINK_TEXT_SYNTAX = re.compile(r"([\\*_~|`\[\]()<>])")
 
 COLOUR = discord.Colour(0x2BEDA7)
 SUMMARY_IN_LIST = 180
@@ -74,11 +79,16 @@ def safe_block(text: str) -> str:
     return "\n".join(escape_mentions(escape_markdown(line)) for line in text.splitlines())
 
 
+def link_text(title: str, limit: int) -> str:
+    """Catalogue text made safe as the text of a markdown link `[text](url)`, clipped to `limit`."""
+    text = escape_mentions(" ".join(title.split()))
+    return filled(clip(_LINK_TEXT_SYNTAX.sub(r"\\\1", text), limit), "link")
+
+
 def _link(title: str, url: str | None, limit: int) -> str:
-    text = safe(title, limit)
     if url and url.startswith(("https://", "http://")) and ")" not in url and " " not in url:
-        return f"[{text}]({url})"
-    return text
+        return f"[{link_text(title, limit)}]({url})"
+    return safe(title, limit)
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import HighlightsBot
+from bot.client import GENERIC_ERROR, HighlightsBot
+from bot.emulator.interactions import InteractionHandle
 from bot.emulator.model import InteractionContext
 from bot.emulator.server import DiscordEmulator
 from bot.ui import embeds
@@ -169,20 +170,115 @@ async def test_recommend_autocompletes_topics_and_events(discord_emulator: Disco
     assert {c["value"] for c in choices} == {"kubecon-eu-2021", "servicemeshcon-eu-2021", "cloud-native-rust-day-2021"}
 
 
-@pytest.mark.parametrize("text", [t for t in HOSTILE if t.strip() and "\x00" not in t])
+ODD = [t for t in HOSTILE if t.strip() and "\x00" not in t]
+# Free-text options, with the other options they need; None marks the odd string's place.
+LOOKUP_OPTIONS = [
+    ("recommend", {"topic": None}),
+    ("recommend", {"topic": "rust", "event": None}),
+    ("talk", {"title": None}),
+    ("speaker", {"name": None}),
+    ("similar", {"title": None}),
+]
+HIGHLIGHT_OPTIONS = [("highlight", {"topic": None}), ("highlight", {"event": None})]
+
+
+async def answer_of(handle: InteractionHandle) -> dict:
+    """The message the member sees: the callback's, or the follow-up's after a deferral."""
+    body = await handle.response(timeout=5.0)
+    if body["type"] == 5:
+        return (await handle.followup(timeout=5.0)).payload
+    assert body["type"] == 4, body
+    return body["data"]
+
+
+def assert_friendly_or_results(data: dict) -> None:
+    """Either a private, friendly refusal, or real results; never the generic failure."""
+    assert "Traceback" not in str(data) and GENERIC_ERROR not in str(data)
+    embed = data["embeds"][0]
+    if data.get("flags", 0) & EPHEMERAL:
+        assert embed["description"].strip()
+    else:
+        assert embed.get("title", "").strip() and (embed.get("description") or embed.get("fields")), (
+            f"a public answer that is not a result: {embed}"
+        )
+
+
+async def ask_with_odd_strings(
+    emulator: DiscordEmulator, commands: list[tuple[str, dict[str, str | None]]], value: str
+) -> None:
+    for name, options in commands:
+        values = {option: value if given is None else given for option, given in options.items()}
+        odd = next(option for option, given in options.items() if given is None)
+        handle = await emulator.slash(name, values)
+        assert_friendly_or_results(await answer_of(handle))
+        others = {option: given for option, given in values.items() if option != odd}
+        complete = await emulator.autocomplete(name, odd, value, others)
+        assert len((await complete.response())["data"]["choices"]) <= 25
+
+
+@pytest.mark.parametrize("text", ODD)
 async def test_odd_option_strings_always_get_a_friendly_answer(
     discord_emulator: DiscordEmulator, bot: HighlightsBot, text: str
 ) -> None:
-    value = text[:200]
-    for name, option in (("recommend", "topic"), ("talk", "title"), ("speaker", "name"), ("similar", "title")):
-        handle = await discord_emulator.slash(name, {option: value})
-        body = await handle.response()
-        assert body["type"] == 4, (name, text)
-        data = body["data"]
-        if data.get("flags", 0) & EPHEMERAL:
-            assert "Traceback" not in str(data)
-        complete = await discord_emulator.autocomplete(name, option, value)
-        assert len((await complete.response())["data"]["choices"]) <= 25
+    await ask_with_odd_strings(discord_emulator, LOOKUP_OPTIONS, text[:200])
+
+
+@pytest.mark.parametrize("text", ODD)
+async def test_odd_highlight_filters_get_a_private_refusal_or_a_highlight(
+    discord_emulator: DiscordEmulator, bot: HighlightsBot, text: str
+) -> None:
+    await ask_with_odd_strings(discord_emulator, HIGHLIGHT_OPTIONS, text[:200])
+
+
+async def test_a_stranger_cannot_use_the_more_like_this_menu_of_someone_elses_list(
+    discord_emulator: DiscordEmulator, bot: HighlightsBot
+) -> None:
+    handle = await discord_emulator.slash("recommend", {"topic": "rust"})
+    await handle.response()
+    select = component(handle.original, kind=3)
+    before = handle.original.payload
+    stranger = discord_emulator.add_user("mallory")
+    refused = await discord_emulator.select(
+        handle.original, select["custom_id"], [select["options"][0]["value"]], user=stranger
+    )
+    answer = await refused.response()
+    assert answer["type"] == 4 and answer["data"]["flags"] & EPHEMERAL
+    assert "belong to the member who asked" in answer["data"]["content"]
+    assert "embeds" not in answer["data"] or not answer["data"]["embeds"]
+    assert handle.original.payload == before
+
+
+async def stale_click(discord_emulator: DiscordEmulator) -> InteractionHandle:
+    """A click on Next after the list's controls timed out, from a client that still shows them."""
+    handle = await discord_emulator.slash("recommend", {"topic": "linkerd"})
+    await handle.response()
+    await discord_emulator.wait_for(
+        lambda: all(c.get("disabled") for c in handle.original.iter_components() if c["type"] in (2, 3)) or None,
+        timeout=3.0,
+        what="the controls to be disabled",
+    )
+    return await discord_emulator.click(
+        handle.original, component(handle.original, label="Next")["custom_id"], force=True
+    )
+
+
+async def test_a_click_after_the_timeout_does_not_break_the_bot(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot(view_timeout=0.2):
+        await stale_click(discord_emulator)
+        after = await discord_emulator.slash("talk", {"title": "tap tap"})
+        assert embed_of(await after.response())["title"] == TAP_TAP
+
+
+async def test_a_click_after_the_timeout_is_answered_kindly_within_three_seconds(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot(view_timeout=0.2):
+        click = await stale_click(discord_emulator)
+        answer = await click.response(timeout=3.0)
+        assert answer["type"] == 4 and answer["data"]["flags"] & EPHEMERAL
+        assert "timed out" in str(answer["data"])
 
 
 async def test_catalogue_text_cannot_ping_or_break_the_layout(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.emulator.model import Permission, StoredMessage, User
+from bot.emulator.model import Channel, Permission, StoredMessage, User
 from bot.emulator.server import DiscordEmulator
 from bot.scheduling.clock import FakeClock
 from bot.scheduling.scheduler import SchedulerConfig
@@ -304,3 +304,78 @@ async def test_a_slot_missed_while_down_is_posted_once_the_bot_knows_its_servers
         info = await bot.services.highlights.status(discord_emulator.guild.id, 1)
         assert info.failures == 0 and info.last_failure is None  # not one attempt before the servers were known
         assert len(discord_emulator.posts(discord_emulator.channel)) == 1
+
+
+MESSAGES = "/channels/{channel_id}/messages"
+REFUSALS = [
+    pytest.param(
+        403, 50013, "missing permissions in the channel: Send Messages, Embed Links", id="403-missing-permissions"
+    ),
+    pytest.param(404, 10003, "channel no longer exists", id="404-unknown-channel"),
+]
+
+
+async def schedule_in(emulator: DiscordEmulator, channel: Channel) -> None:
+    body = await (
+        await emulator.slash(
+            "highlights setup", {"channel": channel, "time": "09:00", "timezone": "UTC"}, user=admin(emulator)
+        )
+    ).response()
+    assert "Scheduled" in str(body)
+
+
+async def status_of(emulator: DiscordEmulator, schedule: int = 1) -> str:
+    handle = await emulator.slash("highlights status", {"schedule": schedule}, user=admin(emulator))
+    return str(await handle.response())
+
+
+@pytest.mark.parametrize(("status", "code", "reason"), REFUSALS)
+async def test_a_refused_scheduled_post_is_explained_in_the_status(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, status: int, code: int, reason: str
+) -> None:
+    clock = FakeClock(START)
+    async with start_bot(clock=clock) as bot:
+        channel = discord_emulator.channel
+        await schedule_in(discord_emulator, channel)
+        fault = discord_emulator.faults.fail("POST", MESSAGES, status, code=code)
+        await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
+        for _ in range(500):  # the post and its bookkeeping run in real time after the clock wakes them
+            info = await bot.services.highlights.status(discord_emulator.guild.id, 1)
+            if info.last_failure:
+                break
+            await asyncio.sleep(0.01)
+        assert fault.hits == 1 and discord_emulator.posts(channel) == []
+        assert reason in await status_of(discord_emulator)
+
+
+@pytest.mark.parametrize(("status", "code", "reason"), REFUSALS)
+async def test_a_refused_post_now_is_explained_privately_and_in_the_status(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, status: int, code: int, reason: str
+) -> None:
+    async with start_bot():
+        channel = discord_emulator.channel
+        await schedule_in(discord_emulator, channel)
+        fault = discord_emulator.faults.fail("POST", MESSAGES, status, code=code)
+        now = await discord_emulator.slash("highlights now", {"schedule": 1}, user=admin(discord_emulator))
+        assert (await now.response())["type"] == 5
+        answer = await now.followup(timeout=5)
+        assert answer.ephemeral and reason in str(answer.payload), answer.payload
+        assert "Something went wrong" not in str(answer.payload)
+        assert fault.hits == 1 and discord_emulator.posts(channel) == []
+        assert reason in await status_of(discord_emulator)
+
+
+async def test_a_server_error_on_the_post_is_retried_and_posted_exactly_once(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    clock = FakeClock(START)
+    async with start_bot(clock=clock):
+        channel = discord_emulator.channel
+        await schedule_in(discord_emulator, channel)
+        fault = discord_emulator.faults.fail("POST", MESSAGES, 500)
+        await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
+        posted = await discord_emulator.next_post(channel, timeout=5)  # discord.py retries a 500 after a second
+        assert fault.hits == 1 and posted.embeds[0]["author"]["name"] == "Today's highlight"
+        await clock.advance(timedelta(hours=1))
+        assert len(discord_emulator.posts(channel)) == 1
+        assert "Failing" not in await status_of(discord_emulator)

@@ -208,3 +208,24 @@ async def test_too_long_content_is_refused_and_recorded(emulator: DiscordEmulato
 async def test_autocomplete_needs_an_autocomplete_option(emulator: DiscordEmulator, bot: EmulatorTestBot):
     with pytest.raises(ValueError, match="no autocomplete"):
         await emulator.autocomplete("shout", "size", "1")
+
+
+async def test_a_disabled_control_is_clicked_only_when_forced(emulator: DiscordEmulator, bot: EmulatorTestBot):
+    command = await emulator.slash("pages")
+    await command.response()
+    message = command.original
+    assert message is not None
+    message.component("pager:next")["disabled"] = True  # as after an edit the user's client has not seen yet
+    with pytest.raises(ValueError, match="disabled"):
+        await emulator.click(message, "pager:next")
+    stale = await emulator.click(message, "pager:next", force=True)
+    assert stale.payload["data"]["custom_id"] == "pager:next"
+    assert (await stale.response())["type"] == 7
+    picker = await emulator.slash("pick")
+    await picker.response()
+    assert picker.original is not None
+    picker.original.component("fruit:pick")["disabled"] = True
+    with pytest.raises(ValueError, match="disabled"):
+        await emulator.select(picker.original, "fruit:pick", ["mango"])
+    chosen = await emulator.select(picker.original, "fruit:pick", ["mango"], force=True)
+    assert (await chosen.response())["data"]["content"] == "picked mango"

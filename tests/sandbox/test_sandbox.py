@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.errors import UserFacingError
+from bot.sandbox.options import add_sandbox_arguments
+from bot.sandbox.repl import Completion, admin_switch, value_candidates
 from bot.sandbox.session import Sandbox, parse
+from bot.services import CatalogueService
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = {"talk": {"title"}, "recommend": {"topic", "event"}, "highlights setup": {"channel", "time"}}
@@ -57,6 +63,114 @@ async def test_a_session_sends_commands_clicks_numbers_and_suggests(bundled_db: 
             await sandbox.send("/talk title:x colour:red")
 
 
+async def test_the_sandbox_waits_for_on_ready_before_commands_and_closing(
+    bundled_db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    counted: list[int] = []
+    count = CatalogueService.talk_count
+
+    async def slow_count(self: CatalogueService) -> int:
+        await asyncio.sleep(0.2)  # a big catalogue takes a while to count
+        counted.append(await count(self))
+        return counted[-1]
+
+    monkeypatch.setattr(CatalogueService, "talk_count", slow_count)
+    with caplog.at_level(logging.ERROR):
+        async with Sandbox(bundled_db):
+            assert counted, "on_ready was still running when the sandbox took commands"
+    assert not [r for r in caplog.records if "Ignoring exception" in r.getMessage()]
+
+
+async def test_a_disabled_control_says_it_is_disabled(bundled_db: Path) -> None:
+    async with Sandbox(bundled_db) as sandbox:
+        reply = await sandbox.send("/recommend topic:linkerd")
+        previous = next(c for c in reply.controls if c.label.endswith("Previous"))
+        with pytest.raises(UserFacingError, match="disabled") as refused:
+            await sandbox.click(previous.number)
+        assert "timed out" not in refused.value.message
+
+
+async def test_highlights_need_admin_and_are_refused_kindly_without_it(bundled_db: Path) -> None:
+    async with Sandbox(bundled_db) as sandbox:
+        with pytest.raises(UserFacingError, match=r"Manage Server.*admin on"):
+            await sandbox.send("/highlights list")
+        with pytest.raises(UserFacingError, match="Manage Server"):
+            await sandbox.suggest("/highlights status schedule:")
+        assert "Manage Server" in (admin_switch(sandbox, "admin on") or "")
+        created = await sandbox.send("/highlights setup channel:#highlights time:09:00 timezone:UTC")
+        assert "Scheduled: highlight #1" in str(created.payload)
+        posted = await sandbox.send("/highlights now schedule:1")
+        assert "Posted" in posted.payload["content"]
+        assert admin_switch(sandbox, "admin off") is not None and not sandbox.admin
+        with pytest.raises(UserFacingError, match="Manage Server"):
+            await sandbox.send("/highlights list")
+    async with Sandbox(bundled_db, admin=True) as sandbox:
+        listed = await sandbox.send("/highlights list")
+        assert listed.payload["embeds"][0]["title"] == "Highlight schedules"
+
+
+async def test_a_number_option_refuses_words_kindly(bundled_db: Path) -> None:
+    async with Sandbox(bundled_db) as sandbox:
+        with pytest.raises(UserFacingError, match="page takes a whole number"):
+            await sandbox.send("/events page:abc")
+        assert "Page 1" in str((await sandbox.send("/events page:1")).payload)
+
+
+@pytest.mark.parametrize(
+    ("line", "choices", "expected"),
+    [
+        ("/speaker name:jas", [("Jason Morgan", "jason-morgan")], ["/speaker name:jason-morgan"]),
+        (
+            "/speaker name:morg",
+            [("William Morgan", "william-morgan"), ("Jason Morgan", "jason-morgan")],
+            ["/speaker name:morg", "/speaker name:morg "],
+        ),
+        (
+            "/speaker name:",
+            [("William Morgan", "william-morgan"), ("Jason Morgan", "jason-morgan")],
+            ["/speaker name:william-morgan", "/speaker name:jason-morgan"],
+        ),
+        (
+            "/speaker name:Wil",
+            [("William Morgan", "william-morgan"), ("Willa Cather", "willa-cather"), ("Bill Wil", "bill-wil")],
+            ["/speaker name:Wil", "/speaker name:Wil ", "/speaker name:William Morgan", "/speaker name:Willa Cather"],
+        ),
+        ("/talk title:x", [("Why? A talk: x", "a: b c:d")], ['/talk title:"a: b c:d"']),
+        ("/talk title:x", [], []),
+    ],
+)
+def test_completions_keep_what_was_typed_unless_one_value_replaces_it(
+    line: str, choices: list[tuple[str, str]], expected: list[str]
+) -> None:
+    found = value_candidates(line, choices)
+    assert found == expected
+    if len(found) > 1:
+        assert all(candidate.startswith(line) for candidate in found)
+
+
+async def test_tab_lists_the_bots_suggestions_by_name_and_inserts_a_value_it_accepts(bundled_db: Path) -> None:
+    async with Sandbox(bundled_db) as sandbox:
+        completion = Completion(sandbox, asyncio.get_running_loop())
+        found = await asyncio.to_thread(completion.candidates, "/speaker name:morg")
+        assert all(candidate.startswith("/speaker name:morg") for candidate in found)
+        assert completion.labels == ["William Morgan", "Jason Morgan"]
+        (single,) = await asyncio.to_thread(completion.candidates, "/speaker name:jason m")
+        assert completion.labels == ["Jason Morgan"]
+        reply = await sandbox.send(single)
+        assert reply.payload["embeds"][0]["title"] == "Jason Morgan"
+        assert await asyncio.to_thread(completion.candidates, "/spe") == ["/speaker "]
+        assert await asyncio.to_thread(completion.candidates, "/recommend topic:rust ") == [
+            "/recommend topic:rust event:"
+        ]
+
+
+def test_the_admin_option_is_documented() -> None:
+    parser = argparse.ArgumentParser(prog="sandbox")
+    add_sandbox_arguments(parser)
+    assert "Manage Server" in parser.format_help() and "--admin" in parser.format_help()
+    assert parser.parse_args(["--admin", "--command", "/highlights list"]).admin
+
+
 def run_cli(*argv: str, stdin: str | None = None, database: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "BOT_DATABASE": str(database), "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
     return subprocess.run(
@@ -86,6 +200,29 @@ def test_the_prompt_runs_commands_and_clicks_until_quit(bundled_db: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "Page 1 of 2" in result.stdout and "Page 2 of 2" in result.stdout
     assert "Topics" in result.stdout
+
+
+def test_the_prompt_can_become_admin_and_a_refusal_is_never_a_traceback(bundled_db: Path) -> None:
+    result = run_cli("sandbox", stdin="/highlights list\nadmin on\n/highlights list\nquit\n", database=bundled_db)
+    assert result.returncode == 0, result.stderr
+    assert "needs the Manage Server permission" in result.stdout
+    assert "None yet" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("line", ["/highlights list", "/events page:abc"])
+def test_a_refused_command_prints_one_friendly_line(bundled_db: Path, line: str) -> None:
+    result = run_cli("sandbox", "--command", line, database=bundled_db)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Ignoring exception" not in result.stderr
+
+
+def test_the_sandbox_help_offers_admin_and_it_opens_highlights(bundled_db: Path) -> None:
+    assert "--admin" in run_cli("sandbox", "--help", database=bundled_db).stdout
+    result = run_cli("sandbox", "--admin", "--command", "/highlights list", database=bundled_db)
+    assert result.returncode == 0, result.stderr
+    assert "Highlight schedules" in result.stdout
 
 
 def test_start_without_a_token_opens_the_sandbox(bundled_db: Path) -> None:

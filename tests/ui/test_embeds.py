@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import discord
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +115,53 @@ async def test_a_pager_offers_more_like_this_for_each_talk_on_the_page() -> None
     assert [o.value for o in pager.more.options] == [f"talk-{n}" for n in range(5)]
     assert all(len(o.label) <= 100 and len(o.description or "") <= 100 for o in pager.more.options)
     assert pager.previous.disabled and not pager.next.disabled
+
+
+URL = "https://youtu.be/x"
+
+
+def shown_link_text(link: str, url: str = URL) -> str:
+    """The text a reader sees in a `[text](url)` link; fails if the text could end the link or break out of it."""
+    assert link.startswith("[") and link.endswith(f"]({url})"), link
+    inner = link[1 : -len(f"]({url})")]
+    tokens = re.findall(r"\\.|.", inner, re.DOTALL)
+    unescaped = [t for t in tokens if len(t) == 1]
+    assert not set(unescaped) & set("[]()\\`*_~|<"), (link, unescaped)
+    return "".join(t[-1] for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "a ] b",
+        "[a",
+        "a)",
+        "(a",
+        "x](javascript:alert(1))",
+        "[x](https://evil.example)",
+        "**b**",
+        "a\\",
+        "\\",
+        "`a",
+        "|",
+    ],
+)
+def test_a_linked_title_cannot_end_its_link_early(title: str) -> None:
+    assert shown_link_text(embeds._link(title, URL, 200)) == title
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.text(), limit=st.integers(min_value=1, max_value=300))
+def test_any_title_is_safe_inside_a_link(title: str, limit: int) -> None:
+    link = embeds._link(title, URL, limit)
+    shown = shown_link_text(link).replace("\u200b", "")  # the space that defuses @everyone is invisible
+    expected = " ".join(title.split()).replace("\u200b", "")
+    if shown != (expected or "link"):  # clipped
+        assert shown.endswith("…") and expected.startswith(shown[:-1])
+    assert len(link) - len(f"[]({URL})") <= max(limit, len("link"))
+
+
+def test_a_results_page_keeps_odd_titles_inside_their_links() -> None:
+    talk = Talk(slug="odd", title="Unbalanced ] and ( brackets", event=EVENT, recording_url=URL)
+    page = embeds.results_embed("T", [Result(talk, 1.0)], page=1, pages=1, total=1, first_rank=1)
+    assert f"[Unbalanced \\] and \\( brackets]({URL})" in (page.description or "")
