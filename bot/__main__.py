@@ -123,7 +123,10 @@ async def with_service(settings: Settings, action: Callable[[CatalogueService], 
     await asyncio.to_thread(ensure_catalogue, settings.database)
     async with open_db(settings.database) as conn:
         service = await CatalogueService.open(conn, settings.database)
-        return await action(service)
+        try:
+            return await action(service)
+        finally:
+            service.close()
 
 
 def emit_json(document: dict[str, Any]) -> None:

@@ -88,6 +88,7 @@ class HighlightsBot(commands.Bot):
         """Open the database, build the services, load the extensions; copy commands to the dev server."""
         self.db = await self._resources.enter_async_context(open_db(self.settings.database))
         catalogue = await CatalogueService.open(self.db, self.settings.database)
+        self._resources.callback(catalogue.close)
         pool = CataloguePool(self.db)
         self._services = Services(
             catalogue=catalogue,

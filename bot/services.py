@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
+import sqlite3
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
 
-from bot.db.catalogue import CatalogueRepository
+from bot.db.catalogue import CatalogueRepository, connect_reader
 from bot.db.connection import sync_db
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import fold, words
@@ -21,6 +24,8 @@ from bot.search.engine import QueryPlan, SearchEngine
 from bot.search.index import Hit, IndexedTalk
 
 log = logging.getLogger(__name__)
+
+TERMS_CACHE = 50_000  # names and titles whose search terms are remembered
 
 MAX_RESULTS = 50
 _SLUG_LIKE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
@@ -49,16 +54,37 @@ class SearchPage:
 class CatalogueService:
     """Search and browsing over the catalogue; reloads its index when the catalogue changes."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, engine: SearchEngine) -> None:
-        self.repo = CatalogueRepository(conn)
+    def __init__(self, reader: sqlite3.Connection, path: Path, engine: SearchEngine) -> None:
+        self.repo = CatalogueRepository(reader)
         self.path = path
         self.engine = engine
         self._reload_lock = asyncio.Lock()
+        self._terms: dict[str, frozenset[str]] = {}
+        weakref.finalize(self, reader.close)
 
     @classmethod
     async def open(cls, conn: aiosqlite.Connection, path: Path) -> CatalogueService:
-        """Build the service, loading (or building) the search index in a worker thread."""
-        return cls(conn, path, await asyncio.to_thread(_load_engine, path))
+        """Build the service over the database `conn` has open (migrated), loading its index in a worker thread.
+
+        Catalogue reads go through a read connection of the service's own (see bot.db.catalogue).
+        """
+        engine = await asyncio.to_thread(_load_engine, path)
+        gc.freeze()  # the index is long-lived: keep the collector's full passes from walking it again and again
+        return cls(connect_reader(path), path, engine)
+
+    def close(self) -> None:
+        """Close the service's read connection."""
+        self.repo.close()
+
+    def _terms_of(self, texts: list[str]) -> frozenset[str]:
+        """The search terms of a name or title, remembered: every answer explains itself with them."""
+        key = texts[0] if len(texts) == 1 else "\n".join(texts)
+        found = self._terms.get(key)
+        if found is None:
+            if len(self._terms) >= TERMS_CACHE:
+                self._terms.clear()
+            found = self._terms[key] = frozenset(self.engine.analyzer.unique_terms(texts))
+        return found
 
     async def stale(self) -> bool:
         """Whether the catalogue changed since the search index was built."""
@@ -74,6 +100,8 @@ class CatalogueService:
                 return False
             old = self.engine.version
             self.engine = await asyncio.to_thread(_load_engine, self.path)
+            self._terms = {}  # the vocabulary may have changed with the index
+            gc.freeze()
             log.info(
                 "Catalogue changed (version %d -> %d): reloaded %d talks",
                 old,
@@ -128,7 +156,7 @@ class CatalogueService:
         wanted = plan.term_names
         if not wanted:
             return ()
-        terms = self.engine.analyzer.unique_terms
+        terms = self._terms_of
         reasons: list[str] = []
         topics = [t.name for t in talk.topics if terms([t.name]) & wanted]
         if topics:

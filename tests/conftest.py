@@ -6,6 +6,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
@@ -36,6 +37,14 @@ def bundled_db(bundled_db_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def catalogue(bundled_db: Path) -> AsyncIterator[CatalogueService]:
+async def db_conn(bundled_db: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """The bot's long-lived connection to a copy of the bundled catalogue."""
     async with open_db(bundled_db) as conn:
-        yield await CatalogueService.open(conn, bundled_db)
+        yield conn
+
+
+@pytest.fixture
+async def catalogue(db_conn: aiosqlite.Connection, bundled_db: Path) -> AsyncIterator[CatalogueService]:
+    service = await CatalogueService.open(db_conn, bundled_db)
+    yield service
+    service.close()

@@ -39,8 +39,8 @@ def changed() -> list[int]:
 
 
 @pytest.fixture
-def service(catalogue, clock, changed) -> HighlightService:
-    return HighlightService(catalogue, ScheduleRepository(catalogue.repo.conn), clock=clock, on_change=changed.append)
+def service(catalogue, db_conn, clock, changed) -> HighlightService:
+    return HighlightService(catalogue, ScheduleRepository(db_conn), clock=clock, on_change=changed.append)
 
 
 async def setup(service: HighlightService, **options):
@@ -115,8 +115,8 @@ async def test_setup_refuses_what_it_cannot_use_with_a_friendly_message(service,
     assert changed == []
 
 
-async def test_several_schedules_per_server_up_to_a_limit_but_no_duplicates(catalogue, clock):
-    service = HighlightService(catalogue, ScheduleRepository(catalogue.repo.conn), clock=clock, max_per_guild=2)
+async def test_several_schedules_per_server_up_to_a_limit_but_no_duplicates(catalogue, db_conn, clock):
+    service = HighlightService(catalogue, ScheduleRepository(db_conn), clock=clock, max_per_guild=2)
     first = await setup(service)
     with pytest.raises(DuplicateSchedule, match=f"Schedule #{first.id} already posts all talks daily at 09:00 UTC"):
         await setup(service, time_text="9:00")

@@ -1,12 +1,21 @@
-"""Reading the catalogue for display: talks, people, events and topics as domain objects."""
+"""Reading the catalogue for display: talks, people, events and topics as domain objects.
+
+The reads run on the event loop's own thread, through a plain `sqlite3` connection of their own, not
+through aiosqlite's worker thread. They are small indexed look-ups (a version number, the few talks on a
+page) that take tens of microseconds, while every aiosqlite call is a round trip to its thread and back:
+a /recommend made about thirty of them, and they cost more than the answer itself (measured with
+benchmarks/interaction_bench.py). In WAL mode a reader never waits for a writer, so the loop is not held
+up by an import or a scheduled post writing meanwhile. Hydrated talks are kept (up to `TALK_CACHE`) until
+the catalogue's version changes.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import sqlite3
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import date
-
-import aiosqlite
+from pathlib import Path
 
 from bot.domain.models import Count, Credit, Event, Talk, Topic
 
@@ -25,62 +34,103 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-class CatalogueRepository:
-    """Parameterised reads over the catalogue tables, returning domain objects."""
+TALK_CACHE = 4096  # hydrated talks kept between answers (a few KB each)
+READ_BUSY_TIMEOUT_MS = 250  # a WAL reader waits only in rare moments (recovery); never long on the loop
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection that only reads, in autocommit mode so every query sees the latest commit."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class CatalogueRepository:
+    """Parameterised reads over the catalogue tables, returning domain objects.
+
+    The methods are coroutines so that callers need not care how they read; see the module docstring for
+    why they read in place.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._talks: OrderedDict[int, Talk] = OrderedDict()
+        self._talks_version = -1
+
+    def close(self) -> None:
+        """Close the read connection."""
+        self.conn.close()
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[object, ...] | None:
+        row: tuple[object, ...] | None = self.conn.execute(sql, params).fetchone()
+        return row
 
     async def version(self) -> int:
         """The catalogue's current version."""
-        async with self.conn.execute("SELECT version FROM catalogue_state WHERE id = 1") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = self._one("SELECT version FROM catalogue_state WHERE id = 1")
+        return int(str(row[0])) if row else 0
 
     async def talk_count(self) -> int:
         """How many talks the catalogue holds."""
-        async with self.conn.execute("SELECT COUNT(*) FROM talks") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = self._one("SELECT COUNT(*) FROM talks")
+        return int(str(row[0])) if row else 0
 
     async def find_talk_id(self, slug: str) -> int | None:
         """A talk's row id from its slug."""
-        async with self.conn.execute("SELECT id FROM talks WHERE slug = ?", (slug,)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else None
+        row = self._one("SELECT id FROM talks WHERE slug = ?", (slug,))
+        return int(str(row[0])) if row else None
 
     async def get_talks(self, ids: Sequence[int]) -> dict[int, Talk]:
-        """Talks by row id, with their event, credits and topics (three queries, whatever the count)."""
+        """Talks by row id, with their event, credits and topics (three queries for those not cached)."""
         if not ids:
             return {}
-        wanted = list(dict.fromkeys(ids))
+        version = await self.version()
+        if version != self._talks_version:
+            self._talks.clear()
+            self._talks_version = version
+        cache = self._talks
+        talks: dict[int, Talk] = {}
+        missing = []
+        for talk_id in dict.fromkeys(ids):
+            talk = cache.get(talk_id)
+            if talk is None:
+                missing.append(talk_id)
+            else:
+                cache.move_to_end(talk_id)
+                talks[talk_id] = talk
+        if missing:
+            for talk_id, talk in self._read_talks(missing).items():
+                talks[talk_id] = cache[talk_id] = talk
+            while len(cache) > TALK_CACHE:
+                cache.popitem(last=False)
+        return talks
+
+    def _read_talks(self, wanted: list[int]) -> dict[int, Talk]:
         marks = ",".join("?" * len(wanted))
         credits: dict[int, list[Credit]] = defaultdict(list)
-        async with self.conn.execute(
+        for talk_id, slug, name, role, org in self.conn.execute(
             "SELECT ts.talk_id, p.slug, p.name, ts.role, o.name FROM talk_speakers ts"
             " JOIN people p ON p.id = ts.person_id LEFT JOIN organizations o ON o.id = ts.organization_id"
             f" WHERE ts.talk_id IN ({marks}) ORDER BY ts.talk_id, ts.position",
             wanted,
-        ) as cursor:
-            for talk_id, slug, name, role, org in await cursor.fetchall():
-                credits[talk_id].append(Credit(slug, name, role, org))
+        ):
+            credits[talk_id].append(Credit(slug, name, role, org))
         topics: dict[int, list[Topic]] = defaultdict(list)
-        async with self.conn.execute(
+        for talk_id, slug, name in self.conn.execute(
             "SELECT tt.talk_id, t.slug, t.name FROM talk_topics tt JOIN topics t ON t.id = tt.topic_id"
             f" WHERE tt.talk_id IN ({marks}) ORDER BY tt.talk_id, t.name",
             wanted,
-        ) as cursor:
-            for talk_id, slug, name in await cursor.fetchall():
-                topics[talk_id].append(Topic(slug, name))
-        talks: dict[int, Talk] = {}
-        async with self.conn.execute(
-            f"SELECT {_TALK_COLUMNS} FROM talks t JOIN events e ON e.id = t.event_id"
-            f" LEFT JOIN events pe ON pe.id = e.parent_id WHERE t.id IN ({marks})",
-            wanted,
-        ) as cursor:
-            for row in await cursor.fetchall():
-                talks[row[0]] = _talk(row, credits[row[0]], topics[row[0]])
-        return talks
+        ):
+            topics[talk_id].append(Topic(slug, name))
+        return {
+            row[0]: _talk(row, credits[row[0]], topics[row[0]])
+            for row in self.conn.execute(
+                f"SELECT {_TALK_COLUMNS} FROM talks t JOIN events e ON e.id = t.event_id"
+                f" LEFT JOIN events pe ON pe.id = e.parent_id WHERE t.id IN ({marks})",
+                wanted,
+            )
+        }
 
     async def talk_ids_of_people(self, person_slugs: Sequence[str]) -> dict[str, list[int]]:
         """Each person's talks' row ids, for several people in one query (people not found are left out)."""
@@ -88,33 +138,32 @@ class CatalogueRepository:
             return {}
         marks = ",".join("?" * len(person_slugs))
         found: dict[str, list[int]] = {}
-        async with self.conn.execute(
+        for slug, talk_id in self.conn.execute(
             "SELECT p.slug, ts.talk_id FROM people p JOIN talk_speakers ts ON ts.person_id = p.id"
             f" WHERE p.slug IN ({marks}) ORDER BY p.slug, ts.talk_id",
             list(person_slugs),
-        ) as cursor:
-            for slug, talk_id in await cursor.fetchall():
-                found.setdefault(slug, []).append(int(talk_id))
+        ):
+            found.setdefault(slug, []).append(int(talk_id))
         return found
 
     async def list_events(self) -> list[tuple[Event, int]]:
         """Every event with its number of talks, parents before their co-located events."""
-        async with self.conn.execute(
+        rows = self.conn.execute(
             "SELECT e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug,"
             " (SELECT COUNT(*) FROM talks t WHERE t.event_id = e.id)"
             " FROM events e LEFT JOIN events pe ON pe.id = e.parent_id"
             " ORDER BY COALESCE(pe.start_date, e.start_date) DESC, COALESCE(pe.name, e.name), e.parent_id IS NOT NULL,"
             " e.start_date, e.name"
-        ) as cursor:
-            return [(_event(row), int(row[8])) for row in await cursor.fetchall()]
+        ).fetchall()
+        return [(_event(row), int(row[8])) for row in rows]
 
     async def list_topics(self) -> list[Count]:
         """Every topic with talks, most talks first."""
-        async with self.conn.execute(
+        rows = self.conn.execute(
             "SELECT t.slug, t.name, COUNT(tt.talk_id) AS n FROM topics t JOIN talk_topics tt ON tt.topic_id = t.id"
             " GROUP BY t.id ORDER BY n DESC, t.name"
-        ) as cursor:
-            return [Count(slug, name, int(n)) for slug, name, n in await cursor.fetchall()]
+        ).fetchall()
+        return [Count(slug, name, int(n)) for slug, name, n in rows]
 
 
 def _event(row: Sequence[object]) -> Event:
