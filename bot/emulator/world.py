@@ -44,6 +44,7 @@ class World:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.command_syncs: list[CommandSync] = []
+        self._guild_of_channel: dict[int, int] = {}  # a hint, checked on use: channels may be deleted or moved
 
     def add_user(self, username: str, *, global_name: str | None = None, permissions: int | None = None) -> User:
         """A new user; `permissions` replaces what @everyone grants them in every guild."""
@@ -79,9 +80,13 @@ class World:
 
     def channel(self, channel_id: int) -> tuple[Channel, Guild | None] | None:
         """A channel (guild or private) and its guild, or `None` if there is no such channel."""
-        for guild in self.guilds.values():
+        hinted = self.guilds.get(self._guild_of_channel.get(channel_id, 0))
+        if hinted is not None and (found := hinted.channels.get(channel_id)) is not None:
+            return found, hinted
+        for guild in self.guilds.values():  # with 10,000 servers, a scan per request would dominate
             found = guild.channels.get(channel_id)
             if found is not None:
+                self._guild_of_channel[channel_id] = guild.id
                 return found, guild
         private = self.private_channels.get(channel_id)
         return None if private is None else (private, None)

@@ -205,7 +205,6 @@ class Scheduler:
             )
             await self._store.advance(schedule.id, next_slot(schedule.rule, now), skipped=skipped)
             return
-        await self._limiter.acquire()
         attempt = schedule.attempt
         if attempt is not None and not self._may_resend(attempt):
             await self._give_up(schedule, attempt)
@@ -248,6 +247,10 @@ class Scheduler:
     async def _send(self, schedule: Schedule, attempt: Attempt, *, fresh: bool) -> PostResult | None:
         """Post, waiting out 429s; None when the attempt may be out already and a resend is no longer safe."""
         while True:
+            # Granted right before the request, not before the database work that precedes it: a grant
+            # taken earlier reaches Discord after a varying delay, and posts granted a second apart can
+            # then arrive together and break the global limit (measured: 85 in one second at a 50/s limit).
+            await self._limiter.acquire()
             try:
                 return await self._poster.post(schedule, attempt.talk, attempt.nonce)
             except RateLimited as limited:
@@ -257,7 +260,6 @@ class Scheduler:
                 if until - schedule.next_slot.due > self._config.grace:
                     raise
                 await self._clock.sleep_until(until)
-                await self._limiter.acquire()
                 if not fresh and not self._may_resend(attempt):
                     return None
             except PostFailure:
