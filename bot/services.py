@@ -127,7 +127,11 @@ class CatalogueService:
         if not words(query) and not topics and not events:
             raise UserFacingError("Type a few words to search for, such as `mtls` or `rust`.")
         outcome = self.engine.search(query, topics=topics, events=events, limit=limit)
-        return await self._page(query, outcome.hits, outcome.plan)
+        filtered = tuple(
+            [f"topic: {self.engine.topics[t].name}" for t in topics]
+            + [f"event: {self.engine.events[e].name}" for e in events]
+        )
+        return await self._page(query, outcome.hits, outcome.plan, filtered)
 
     async def recommend(self, topic_or_text: str, *, event: str | None = None, limit: int = 25) -> SearchPage:
         """Recommendations for a topic (its id or name) or any free text."""
@@ -142,10 +146,13 @@ class CatalogueService:
             topic_or_text = name
         return await self.search(topic_or_text, event=event, limit=limit)
 
-    async def _page(self, query: str, hits: list[Hit], plan: QueryPlan) -> SearchPage:
+    async def _page(
+        self, query: str, hits: list[Hit], plan: QueryPlan, filtered: tuple[str, ...] = ()
+    ) -> SearchPage:
+        """Hits as results with their reasons; `filtered` names the filters, the reason when no word matched."""
         talks = await self.repo.get_talks([h.talk_id for h in hits])
         results = tuple(
-            Result(talks[h.talk_id], h.score, self._reasons(talks[h.talk_id], plan))
+            Result(talks[h.talk_id], h.score, self._reasons(talks[h.talk_id], plan) or filtered)
             for h in hits
             if h.talk_id in talks
         )

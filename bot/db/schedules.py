@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -42,6 +43,8 @@ _CADENCES: tuple[Cadence, ...] = ("daily", "weekdays", "weekly")
 _STATES: tuple[ScheduleState, ...] = ("enabled", "paused", "disabled")
 _POOL_CACHE_SIZE = 1024
 
+Params = Sequence[object] | Mapping[str, object]
+
 _LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -50,6 +53,17 @@ def _lock(conn: aiosqlite.Connection) -> asyncio.Lock:
     if lock is None:
         lock = _LOCKS[conn] = asyncio.Lock()
     return lock
+
+
+async def _rows(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    """Every row of a query in one round trip to aiosqlite's thread (a cursor's execute, fetch, close: three)."""
+    return list(await conn.execute_fetchall(sql, params))
+
+
+async def _row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    """The first row of a query, in one round trip."""
+    rows = await _rows(conn, sql, params)
+    return rows[0] if rows else None
 
 
 @asynccontextmanager
@@ -114,8 +128,7 @@ class CataloguePool:
 
     async def __call__(self, topic: str | None, event: str | None) -> tuple[str, ...]:
         """The talk slugs in catalogue order (by row id) for the filter."""
-        async with self.conn.execute("SELECT version FROM catalogue_state WHERE id = 1") as cursor:
-            row = await cursor.fetchone()
+        row = await _row(self.conn, "SELECT version FROM catalogue_state WHERE id = 1")
         version = int(row[0]) if row else 0
         if version != self._version:
             self._version, self._cache = version, {}
@@ -129,7 +142,8 @@ class CataloguePool:
         return pool
 
     async def _query(self, topic: str | None, event: str | None) -> tuple[str, ...]:
-        async with self.conn.execute(
+        rows = await _rows(
+            self.conn,
             "WITH RECURSIVE family(id) AS ("
             " SELECT id FROM events WHERE slug = :event"
             " UNION SELECT e.id FROM events e JOIN family f ON e.parent_id = f.id)"
@@ -139,8 +153,8 @@ class CataloguePool:
             " WHERE tt.talk_id = t.id AND tp.slug = :topic))"
             " ORDER BY t.id",
             {"topic": topic, "event": event},
-        ) as cursor:
-            return tuple(str(row[0]) for row in await cursor.fetchall())
+        )
+        return tuple(str(row[0]) for row in rows)
 
 
 # -- shared reads and writes --------------------------------------------------------------------------------
@@ -201,8 +215,8 @@ async def _claim(
 ) -> Attempt | None:
     sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
     params = {"id": schedule_id, "key": slot_key, "talk": pick.talk, "round": pick.round, "at": to_db_instant(at)}
-    async with _lock(conn), conn.execute(sql, params) as cursor:
-        rows = list(await cursor.fetchall())  # read to the end, so the statement finishes and commits
+    async with _lock(conn):
+        rows = await _rows(conn, sql, params)  # read to the end, so the statement finishes and commits
     if not rows:
         return None
     row = rows[0]
@@ -237,25 +251,24 @@ async def _mark_attempt_sent(
 async def _rotation(
     conn: aiosqlite.Connection, pool: PoolProvider, schedule_id: int, *, include_sending: bool = False
 ) -> RotationState:
-    async with conn.execute("SELECT topic, event FROM schedules WHERE id = ?", (schedule_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await _row(conn, "SELECT topic, event FROM schedules WHERE id = ?", (schedule_id,))
     if row is None:
         return RotationState((), frozenset())
     talks = tuple(await pool(_str_or_none(row[0]), _str_or_none(row[1])))
     states = "('sent', 'sending')" if include_sending else "('sent')"
-    async with conn.execute(
+    current = await _rows(
+        conn,
         "SELECT round, talk FROM schedule_attempts"
         f" WHERE schedule_id = :id AND state IN {states} AND round = ("
         f" SELECT MAX(round) FROM schedule_attempts WHERE schedule_id = :id AND state IN {states})",
         {"id": schedule_id},
-    ) as cursor:
-        current = list(await cursor.fetchall())
-    async with conn.execute(
+    )
+    latest = await _row(
+        conn,
         "SELECT talk FROM schedule_attempts WHERE schedule_id = ? AND state = 'sent'"
         " ORDER BY sent_at DESC, id DESC LIMIT 1",
         (schedule_id,),
-    ) as cursor:
-        latest = await cursor.fetchone()
+    )
     return RotationState(
         pool=talks,
         posted=frozenset(str(r[1]) for r in current),
@@ -284,13 +297,10 @@ class SqliteScheduleStore:
 
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
-        async with (
-            _lock(self.conn),
-            self.conn.execute(
-                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        async with _lock(self.conn):
+            rows = await _rows(
+                self.conn, f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
+            )
         schedules = []
         for row in rows:
             try:
@@ -301,13 +311,12 @@ class SqliteScheduleStore:
 
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
-        async with (
-            _lock(self.conn),
-            self.conn.execute(
-                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'", (schedule_id,)
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
+        async with _lock(self.conn):
+            row = await _row(
+                self.conn,
+                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'",
+                (schedule_id,),
+            )
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:

@@ -70,6 +70,7 @@ class World:
         """A new channel at the end of `guild`."""
         channel = Channel(self.snowflakes.next(), name, guild.id, type=kind, position=len(guild.channels))
         guild.channels[channel.id] = channel
+        self._guild_of_channel[channel.id] = guild.id
         return channel
 
     def add_role(self, guild: Guild, name: str, permissions: int) -> Role:

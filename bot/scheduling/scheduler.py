@@ -178,18 +178,22 @@ class Scheduler:
 
     async def _handle(self, schedule: Schedule) -> None:
         try:
-            await self._process(schedule)
+            following = await self._process(schedule)
         except Exception:
             log.exception("schedule %s: could not be handled; trying again in %s", schedule.id, self._config.backoff)
             self._put(replace(schedule, retry_at=self._clock.now() + self._config.backoff))
         else:
-            self._changed.add(schedule.id)
+            if following is not None and schedule.id not in self._changed:
+                self._put(following)  # what the store now holds; no need to read it back
+            else:
+                self._changed.add(schedule.id)
         finally:
             self._busy.discard(schedule.id)
             self._workers.release()
             self._wake.set()
 
-    async def _process(self, schedule: Schedule) -> None:
+    async def _process(self, schedule: Schedule) -> Schedule | None:
+        """Post the schedule's due slot (or skip it); the schedule as it now stands when that is known."""
         slot, now = schedule.next_slot, self._clock.now()
         if now - slot.due > self._config.grace:
             log.warning(
@@ -204,34 +208,36 @@ class Scheduler:
                 f" {_span(self._config.grace)} late (the bot was not running)"
             )
             await self._store.advance(schedule.id, next_slot(schedule.rule, now), skipped=skipped)
-            return
+            return None
         attempt = schedule.attempt
         if attempt is not None and not self._may_resend(attempt):
             await self._give_up(schedule, attempt)
-            return
+            return None
         fresh = attempt is None
         try:
             if attempt is None:
                 attempt = await self._claim(schedule)
                 if attempt is None:
-                    return
+                    return None
             result = await self._send(schedule, attempt, fresh=fresh)
         except TalkGone as gone:
             if attempt is None or not fresh:  # an earlier send of this slot may be out: never a second talk
                 if attempt is not None:
                     await self._give_up(schedule, attempt)
-                return
+                return None
             log.info("schedule %s: %s", schedule.id, gone.reason)
             await self._store.mark_failed(schedule.id, gone.reason, self._clock.now(), release=attempt)
-            return
+            return None
         except PostFailure as failure:
             await self._failed(schedule, failure, attempt if fresh and failure.certain else None)
-            return
+            return None
         if result is None:
             await self._give_up(schedule, attempt)
-            return
-        await self._store.mark_sent(attempt, result.message_id, next_slot(schedule.rule, self._clock.now()))
+            return None
+        following = next_slot(schedule.rule, self._clock.now())
+        await self._store.mark_sent(attempt, result.message_id, following)
         log.debug("schedule %s: posted %s for slot %s", schedule.id, attempt.talk, slot.key)
+        return replace(schedule, next_slot=following, failures=0, retry_at=None, attempt=None)
 
     async def _claim(self, schedule: Schedule) -> Attempt | None:
         state = await self._store.rotation(schedule.id)

@@ -189,9 +189,18 @@ async def test_any_string_is_safe_to_search_and_complete(catalogue: CatalogueSer
         assert len(page.results) <= 5
     except UserFacingError as exc:
         assert exc.message
-    for suggestion in catalogue.suggest_titles(text):
-        assert len(suggestion.label) <= MAX_LABEL
+    for suggest in (
+        catalogue.suggest_titles, catalogue.suggest_speakers, catalogue.suggest_topics, catalogue.suggest_events
+    ):
+        suggestions = suggest(text)
+        assert len(suggestions) <= MAX_CHOICES
+        assert all(len(s.label) <= MAX_LABEL and len(s.key) <= MAX_LABEL for s in suggestions)
     catalogue.engine.lookup_people(text)
+    for use in (catalogue.recommend, catalogue.talk, catalogue.similar, catalogue.speakers):
+        try:
+            await use(text)
+        except UserFacingError as exc:
+            assert exc.message
 
 
 async def test_broader_terms_implied_by_the_vocabulary_reach_talks_filed_under_them(
@@ -255,3 +264,9 @@ async def test_a_topic_added_by_an_import_is_recommended_by_on_the_first_ask(
     conn.close()
     page = await catalogue.recommend("quokkas")
     assert [r.talk.slug for r in page.results] == [FINLEAP]
+
+
+async def test_talks_listed_by_filters_alone_say_which_filter_picked_them(catalogue: CatalogueService) -> None:
+    page = await catalogue.search("", topic="rust", event="cloud-native-rust-day-2021")
+    assert page.results
+    assert all(r.reasons == ("topic: Rust", "event: Cloud Native Rust Day 2021") for r in page.results)
