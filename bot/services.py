@@ -60,6 +60,7 @@ class CatalogueService:
         self.engine = engine
         self._reload_lock = asyncio.Lock()
         self._terms: dict[str, frozenset[str]] = {}
+        self._topic_keys: tuple[object, dict[str, str]] = (None, {})
         weakref.finalize(self, reader.close)
 
     @classmethod
@@ -265,8 +266,12 @@ class CatalogueService:
 
     # -- people ------------------------------------------------------------------------------------------
 
-    async def speakers(self, name: str, limit: int = 10) -> list[PersonProfile]:
-        """Everyone matching a name (best first), each with organisations over time and talks, newest first."""
+    async def speakers(self, name: str, limit: int = 10, *, talks: int | None = None) -> list[PersonProfile]:
+        """Everyone matching a name (best first), each with organisations over time and talks, newest first.
+
+        With `talks`, each profile holds only that many of the newest talks (its `total` says how many there
+        are): a list to pick a person from needs none, a speaker card only the few that fit on it.
+        """
         await self.refresh()
         if not words(name):
             raise UserFacingError("Type a name or part of one, such as `morgan`.")
@@ -277,21 +282,20 @@ class CatalogueService:
                 f"Nobody called “{_quote(name)}” is in the catalogue.",
                 tuple(self.engine.people.nearest_names(name, fallback=True)),
             )
-        talk_ids = await self.repo.talk_ids_of_people([entry.slug for entry in entries])
-        talks_by_id = await self.repo.get_talks([i for ids in talk_ids.values() for i in ids])
-        profiles = []
-        for entry in entries:
-            if entry.slug not in talk_ids:
-                continue
-            talks = [talks_by_id[i] for i in talk_ids[entry.slug] if i in talks_by_id]
-            talks.sort(key=lambda t: (t.when.toordinal() if t.when else 0, t.event.name, t.title), reverse=True)
-            orgs: list[str] = []
-            for talk in reversed(talks):  # oldest first, so the list reads as a history
-                for credit in talk.credits:
-                    if credit.person == entry.slug and credit.organization and credit.organization not in orgs:
-                        orgs.append(credit.organization)
-            profiles.append(PersonProfile(entry.slug, entry.name, tuple(orgs), tuple(talks)))
-        return profiles
+        careers = await self.repo.careers([entry.slug for entry in entries])
+        shown = {slug: ids if talks is None else ids[:talks] for slug, (ids, _) in careers.items()}
+        talks_by_id = await self.repo.get_talks([i for ids in shown.values() for i in ids])
+        return [
+            PersonProfile(
+                entry.slug,
+                entry.name,
+                tuple(careers[entry.slug][1]),
+                tuple(talks_by_id[i] for i in shown[entry.slug] if i in talks_by_id),
+                total=len(careers[entry.slug][0]),
+            )
+            for entry in entries
+            if entry.slug in careers
+        ]
 
     # -- browsing ----------------------------------------------------------------------------------------
 
@@ -317,10 +321,13 @@ class CatalogueService:
         key = " ".join(fold(text).split())
         if key in self.engine.topics:
             return key
-        for slug, topic in self.engine.topics.items():
-            if fold(topic.name) == key or slug == key.replace(" ", "-"):
-                return slug
-        return None
+        if self._topic_keys[0] is not self.engine:  # topic names folded once per index, not once per question
+            self._topic_keys = (self.engine, {fold(topic.name): slug for slug, topic in self.engine.topics.items()})
+        found = self._topic_keys[1].get(key)
+        if found is not None:
+            return found
+        dashed = key.replace(" ", "-")
+        return dashed if dashed in self.engine.topics else None
 
     def resolve_event(self, text: str) -> Event:
         """An event from its slug, name or short name."""

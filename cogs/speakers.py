@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from bot.client import HighlightsBot
 
 
+CARD_TALKS = 25  # a speaker card has room for about a dozen talk lines; it counts the rest
+
+
 class SpeakersCog(commands.Cog):
     """Speaker profiles and their talks."""
 
@@ -32,15 +35,20 @@ class SpeakersCog(commands.Cog):
     async def speaker(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]) -> None:
         """Show a speaker's profile and talks."""
         await defer_if_reloading(interaction, self.catalogue)
-        profiles = await self.catalogue.speakers(name)
+        profiles = await self.catalogue.speakers(name, talks=0)  # a list to pick from needs no talks
         if len(profiles) == 1:
-            await send(interaction, embed=embeds.speaker_embed(profiles[0]))
+            await send(interaction, embed=await self._card(profiles[0]))
             return
         view = PersonPicker(interaction.user.id, profiles, self._picked, timeout=self.view_timeout)
         await send(interaction, embed=embeds.people_embed(profiles, name), view=view)
 
     async def _picked(self, interaction: discord.Interaction, profile: PersonProfile) -> None:
-        await interaction.response.send_message(embed=embeds.speaker_embed(profile))
+        await interaction.response.send_message(embed=await self._card(profile))
+
+    async def _card(self, profile: PersonProfile) -> discord.Embed:
+        """The person's card, with their newest talks."""
+        full = await self.catalogue.speakers(profile.slug, talks=CARD_TALKS)  # by id: exactly this person
+        return embeds.speaker_embed(full[0] if full else profile)
 
     @speaker.autocomplete("name")
     @fail_soft

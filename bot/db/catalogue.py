@@ -132,19 +132,30 @@ class CatalogueRepository:
             )
         }
 
-    async def talk_ids_of_people(self, person_slugs: Sequence[str]) -> dict[str, list[int]]:
-        """Each person's talks' row ids, for several people in one query (people not found are left out)."""
+    async def careers(self, person_slugs: Sequence[str]) -> dict[str, tuple[list[int], list[str]]]:
+        """Each person's talks (row ids, newest first) and organisations (oldest first), without hydrating talks.
+
+        People not found are left out. The order is a profile's: by the talk's date (else its event's first
+        day), then event name, then title, newest first.
+        """
         if not person_slugs:
             return {}
         marks = ",".join("?" * len(person_slugs))
-        found: dict[str, list[int]] = {}
-        for slug, talk_id in self.conn.execute(
-            "SELECT p.slug, ts.talk_id FROM people p JOIN talk_speakers ts ON ts.person_id = p.id"
-            f" WHERE p.slug IN ({marks}) ORDER BY p.slug, ts.talk_id",
+        rows: dict[str, list[tuple[str, str, str, int, str | None]]] = defaultdict(list)
+        for slug, talk_id, day, event, title, org in self.conn.execute(
+            "SELECT p.slug, t.id, COALESCE(t.date, e.start_date, ''), e.name, t.title, o.name"
+            " FROM people p JOIN talk_speakers ts ON ts.person_id = p.id JOIN talks t ON t.id = ts.talk_id"
+            " JOIN events e ON e.id = t.event_id LEFT JOIN organizations o ON o.id = ts.organization_id"
+            f" WHERE p.slug IN ({marks})",
             list(person_slugs),
         ):
-            found.setdefault(slug, []).append(int(talk_id))
-        return found
+            rows[slug].append((str(day)[:10], str(event), str(title), int(talk_id), org))
+        careers: dict[str, tuple[list[int], list[str]]] = {}
+        for slug, talks in rows.items():
+            talks.sort(reverse=True)
+            orgs = list(dict.fromkeys(org for *_, org in reversed(talks) if org))
+            careers[slug] = (list(dict.fromkeys(talk_id for _, _, _, talk_id, _ in talks)), orgs)
+        return careers
 
     async def list_events(self) -> list[tuple[Event, int]]:
         """Every event with its number of talks, parents before their co-located events."""

@@ -81,6 +81,12 @@ class PersonProfile:
     name: str
     organizations: tuple[str, ...]
     talks: tuple[Talk, ...] = field(default=())
+    total: int | None = None  # how many talks they gave, when `talks` holds only the newest of them
+
+    @property
+    def talk_count(self) -> int:
+        """How many talks the person gave (all of them, even when only the newest are held)."""
+        return len(self.talks) if self.total is None else self.total
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,9 +174,9 @@ def speaker_embed(profile: PersonProfile) -> discord.Embed:
             break
         value += line + "\n"
         shown += 1
-    if shown < len(lines):
-        value += f"…and {len(lines) - shown} more"
-    embed.add_field(name=f"Talks ({len(profile.talks)})", value=value.strip() or "—", inline=False)
+    if shown < profile.talk_count:
+        value += f"…and {profile.talk_count - shown} more"
+    embed.add_field(name=f"Talks ({profile.talk_count})", value=value.strip() or "—", inline=False)
     embed.set_footer(text=clip(f"id: {profile.slug}", FOOTER_LIMIT))
     return fit(embed)
 
@@ -190,10 +190,10 @@ def people_embed(profiles: Sequence[PersonProfile], query: str) -> discord.Embed
     )
     for profile in profiles[:FIELD_COUNT_LIMIT]:
         orgs = ", ".join(profile.organizations) or "organisation not recorded"
-        talks = "talk" if len(profile.talks) == 1 else "talks"
+        talks = "talk" if profile.talk_count == 1 else "talks"
         embed.add_field(
             name=filled(safe(profile.name, FIELD_NAME_LIMIT)),
-            value=filled(safe(f"{orgs} · {len(profile.talks)} {talks}", FIELD_VALUE_LIMIT)),
+            value=filled(safe(f"{orgs} · {profile.talk_count} {talks}", FIELD_VALUE_LIMIT)),
             inline=False,
         )
     return fit(embed)

@@ -94,12 +94,12 @@ def print_profiles(console: Console, profiles: list[PersonProfile]) -> None:
         heading = Text(profile.name, style="bold")
         if profile.organizations:
             heading.append("  " + " → ".join(profile.organizations), style="dim")
-        talks = "talk" if len(profile.talks) == 1 else "talks"
+        talks = "talk" if profile.talk_count == 1 else "talks"
         console.print(
             Panel(
                 Group(table),
                 title=heading,
-                subtitle=Text(f"{len(profile.talks)} {talks} · {profile.slug}"),
+                subtitle=Text(f"{profile.talk_count} {talks} · {profile.slug}"),
                 expand=False,
                 title_align="left",
             )

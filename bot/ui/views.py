@@ -209,7 +209,7 @@ class PersonPicker(OwnedView):
             discord.SelectOption(
                 label=embeds.clip(p.name, 100),
                 value=key,
-                description=embeds.clip(", ".join(p.organizations) or f"{len(p.talks)} talks", 100),
+                description=embeds.clip(", ".join(p.organizations) or f"{p.talk_count} talks", 100),
             )
             for key, p in self.profiles.items()
         ]

@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue.native import load_native
@@ -15,7 +16,8 @@ from bot.db.writer import apply_document
 from bot.domain.text import fold, words
 from bot.search.analysis import Analyzer, Vocabulary, fast_fold, fast_words
 from bot.search.corpus import load_engine
-from bot.search.index import IndexedTalk, SearchIndex
+from bot.search.engine import EVENT_PENALTY, PERSON_PENALTY, SearchEngine
+from bot.search.index import Hit, IndexedTalk, SearchIndex
 
 KUBECON = Path(__file__).resolve().parents[2] / "data" / "kubecon-na-2019.toml"
 QUERIES = ["service mesh", "kubernetes security", "observability", "envoy", "william morgan", "linkerd mtls", "helm",
@@ -32,6 +34,15 @@ def kubecon(tmp_path: Path) -> sqlite3.Connection:
     with sync_db(tmp_path / "k.sqlite3") as setup:
         apply_document(setup, load_native(KUBECON))
     return sqlite3.connect(tmp_path / "k.sqlite3", isolation_level=None)
+
+
+@pytest.fixture(scope="module")
+def kubecon_engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    conn = kubecon(tmp_path_factory.mktemp("kubecon"))
+    try:
+        return load_engine(conn)
+    finally:
+        conn.close()
 
 
 def test_an_engine_restored_from_its_saved_state_answers_exactly_as_the_built_one(tmp_path: Path) -> None:
@@ -80,3 +91,41 @@ def test_top_k_equals_sorting_every_score(data: list[float], k: int) -> None:
     expected = sorted(((-s, 1000 + i) for i, s in enumerate(data) if s > 0))[:k]
     got = index.top(scores, k)
     assert [(h.talk_id, h.score) for h in got] == [(tid, float(np.float32(-s))) for s, tid in expected]
+
+
+def _diversify_by_rescoring(engine: SearchEngine, hits: list[Hit], limit: int) -> list[Hit]:
+    """The plain greedy: rescore every candidate each round (what the lazy version must equal)."""
+    rows = engine.index.rows_of([hit.talk_id for hit in hits])
+    remaining = [
+        (hit, int(engine.index.first_person[row]), int(engine.index.event_of[row]))
+        for hit, row in zip(hits, rows, strict=True)
+    ]
+    page: list[Hit] = []
+    people: dict[int, int] = {}
+    events: dict[int, int] = {}
+    while remaining and len(page) < limit:
+        best_at, best_value = 0, -1.0
+        for at, (hit, person, event) in enumerate(remaining):
+            value = hit.score * PERSON_PENALTY ** people.get(person, 0) * EVENT_PENALTY ** events.get(event, 0)
+            if value > best_value:
+                best_at, best_value = at, value
+        chosen, person, event = remaining.pop(best_at)
+        if person >= 0:
+            people[person] = people.get(person, 0) + 1
+        events[event] = events.get(event, 0) + 1
+        page.append(chosen)
+    return page
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    scores=st.lists(st.sampled_from([0.5, 1.0, 1.0, 2.0, 2.5, 3.0]) | st.floats(0, 5, width=32), min_size=1, max_size=60),
+    limit=st.integers(min_value=1, max_value=30),
+)
+def test_lazy_diversity_picks_exactly_what_rescoring_every_round_picks(
+    kubecon_engine: SearchEngine, scores: list[float], limit: int
+) -> None:
+    ids = kubecon_engine.index.talk_ids.tolist()
+    hits = [Hit(int(ids[(at * 7) % len(ids)]), score) for at, score in enumerate(scores)]
+    hits = list({hit.talk_id: hit for hit in hits}.values())
+    assert kubecon_engine._diversify(hits, limit) == _diversify_by_rescoring(kubecon_engine, hits, limit)
