@@ -35,7 +35,7 @@ from bot.db.connection import open_db, sync_db
 from bot.errors import UserFacingError
 from bot.search.corpus import iter_talks
 from bot.search.index import IndexedTalk
-from bot.services import CatalogueService
+from bot.services import SPEAKER_CARD_TALKS, CatalogueService
 
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -211,7 +211,8 @@ async def measure_bot(path: Path, synthetic: Synthetic, mlt_talks: list[IndexedT
             for name in (
                 "search (service: + SQLite)", "search (engine)", "  of which commonest words only",
                 "more-like-this (service: + SQLite)", "more-like-this (engine)",
-                "speaker lookup (service: + profiles)", "speaker lookup (engine)",
+                "speaker lookup (service, as /speaker)", "speaker lookup (engine)",
+                "  every talk of every match (command line)",
                 "autocomplete: titles", "autocomplete: speakers", "autocomplete: topics",
             )
         }  # fmt: skip
@@ -238,13 +239,23 @@ async def measure_bot(path: Path, synthetic: Synthetic, mlt_talks: list[IndexedT
                 )
             for name in names:
                 timings["speaker lookup (engine)"].samples.append(_timed(lambda n=name: engine.lookup_people(n)))
-                timings["speaker lookup (service: + profiles)"].samples.append(
+                timings["speaker lookup (service, as /speaker)"].samples.append(
+                    await _timed_async(lambda n=name: _as_speaker_command(service, n))
+                )
+                timings["  every talk of every match (command line)"].samples.append(
                     await _timed_async(lambda n=name: service.speakers(n))
                 )
             for kind, text in typed:
                 timings[f"autocomplete: {kind}"].samples.append(_timed(lambda k=kind, t=text: suggest[k](t)))
         timings["  of which commonest words only"].note = f"{len(common_only)} queries of the {COMMON} commonest words"
         return list(timings.values())
+
+
+async def _as_speaker_command(service: CatalogueService, name: str) -> None:
+    """What /speaker asks of the service: the people matching (no talks), then a card when there is one."""
+    profiles = await service.speakers(name, talks=0)
+    if len(profiles) == 1:
+        await service.speakers(profiles[0].slug, talks=SPEAKER_CARD_TALKS)
 
 
 def _sampled(peer: Peer, queries: Sequence[str], budget_s: float) -> tuple[list[str], int, str]:

@@ -8,6 +8,7 @@ import logging
 import re
 import sqlite3
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bot.search.index import Hit, IndexedTalk
 
 log = logging.getLogger(__name__)
 
+SPEAKER_CARD_TALKS = 25  # a speaker card has room for about a dozen talk lines; it counts the rest
 TERMS_CACHE = 50_000  # names and titles whose search terms are remembered
 
 MAX_RESULTS = 50
@@ -49,6 +51,9 @@ class SearchPage:
     corrected: dict[str, str] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
+    pending: tuple[Hit, ...] = ()  # found but not yet read from the catalogue (see `CatalogueService.more`)
+    plan: QueryPlan | None = field(default=None, compare=False, repr=False)
+    filtered: tuple[str, ...] = ()
 
 
 class CatalogueService:
@@ -118,7 +123,13 @@ class CatalogueService:
     # -- search ------------------------------------------------------------------------------------------
 
     async def search(
-        self, query: str, *, topic: str | None = None, event: str | None = None, limit: int = 5
+        self,
+        query: str,
+        *,
+        topic: str | None = None,
+        event: str | None = None,
+        limit: int = 5,
+        read: int | None = None,
     ) -> SearchPage:
         """Talks for free text and optional topic and event filters, best first, with reasons."""
         await self.refresh()
@@ -132,10 +143,12 @@ class CatalogueService:
             [f"topic: {self.engine.topics[t].name}" for t in topics]
             + [f"event: {self.engine.events[e].name}" for e in events]
         )
-        return await self._page(query, outcome.hits, outcome.plan, filtered)
+        return await self._page(query, outcome.hits, outcome.plan, filtered, read)
 
-    async def recommend(self, topic_or_text: str, *, event: str | None = None, limit: int = 25) -> SearchPage:
-        """Recommendations for a topic (its id or name) or any free text."""
+    async def recommend(
+        self, topic_or_text: str, *, event: str | None = None, limit: int = 25, read: int | None = None
+    ) -> SearchPage:
+        """Recommendations for a topic (its id or name) or any free text (`read`: see `_page`)."""
         await self.refresh()  # first: a topic added by an import must be known when the text is read
         slug = self._topic_slug(topic_or_text)
         if slug is not None:
@@ -143,22 +156,43 @@ class CatalogueService:
             events = [self.resolve_event(event).slug] if event else []
             outcome = self.engine.search(name, topics=[slug], events=events, limit=limit)
             if outcome.hits:
-                return await self._page(name, outcome.hits, outcome.plan)
+                return await self._page(name, outcome.hits, outcome.plan, read=read)
             topic_or_text = name
-        return await self.search(topic_or_text, event=event, limit=limit)
+        return await self.search(topic_or_text, event=event, limit=limit, read=read)
 
     async def _page(
-        self, query: str, hits: list[Hit], plan: QueryPlan, filtered: tuple[str, ...] = ()
+        self,
+        query: str,
+        hits: list[Hit],
+        plan: QueryPlan,
+        filtered: tuple[str, ...] = (),
+        read: int | None = None,
     ) -> SearchPage:
-        """Hits as results with their reasons; `filtered` names the filters, the reason when no word matched."""
+        """Hits as results with their reasons; `filtered` names the filters, the reason when no word matched.
+
+        With `read`, only the first `read` hits are read from the catalogue now; the others wait in
+        `pending` for `more` (a member mostly looks at the first page only).
+        """
+        now, later = (hits, []) if read is None else (hits[:read], hits[read:])
+        results = await self._results(now, plan, filtered)
+        if not results and later:  # the first few left the catalogue meanwhile: read on
+            results, later = await self._results(later, plan, filtered), []
+        suggestions = () if results or later else tuple(self.engine.nearest_terms(query))
+        return SearchPage(
+            query, tuple(results), dict(plan.corrected), tuple(plan.unknown), suggestions, tuple(later), plan, filtered
+        )
+
+    async def more(self, page: SearchPage, hits: Sequence[Hit]) -> list[Result]:
+        """Results for some of a page's `pending` hits (talks that left the catalogue since are left out)."""
+        return await self._results(list(hits), page.plan or QueryPlan(), page.filtered)
+
+    async def _results(self, hits: list[Hit], plan: QueryPlan, filtered: tuple[str, ...]) -> list[Result]:
         talks = await self.repo.get_talks([h.talk_id for h in hits])
-        results = tuple(
+        return [
             Result(talks[h.talk_id], h.score, self._reasons(talks[h.talk_id], plan) or filtered)
             for h in hits
             if h.talk_id in talks
-        )
-        suggestions = () if results else tuple(self.engine.nearest_terms(query))
-        return SearchPage(query, results, dict(plan.corrected), tuple(plan.unknown), suggestions)
+        ]
 
     def _reasons(self, talk: Talk, plan: QueryPlan) -> tuple[str, ...]:
         wanted = plan.term_names

@@ -9,16 +9,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.models import PersonProfile
-from bot.services import CatalogueService
+from bot.services import SPEAKER_CARD_TALKS, CatalogueService
 from bot.ui import embeds
 from bot.ui.views import PersonPicker
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
     from bot.client import HighlightsBot
-
-
-CARD_TALKS = 25  # a speaker card has room for about a dozen talk lines; it counts the rest
 
 
 class SpeakersCog(commands.Cog):
@@ -47,7 +44,7 @@ class SpeakersCog(commands.Cog):
 
     async def _card(self, profile: PersonProfile) -> discord.Embed:
         """The person's card, with their newest talks."""
-        full = await self.catalogue.speakers(profile.slug, talks=CARD_TALKS)  # by id: exactly this person
+        full = await self.catalogue.speakers(profile.slug, talks=SPEAKER_CARD_TALKS)  # by id: exactly this person
         return embeds.speaker_embed(full[0] if full else profile)
 
     @speaker.autocomplete("name")

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.errors import NotFoundError
 from bot.services import CatalogueService
 from bot.ui import embeds
-from bot.ui.views import MoreLikeThis, TalkPager
+from bot.ui.views import PAGE_SIZE, MoreLikeThis, TalkPager
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class TalksCog(commands.Cog):
     ) -> None:
         """Recommend talks on a topic or for any words."""
         await defer_if_reloading(interaction, self.catalogue)
-        page = await self.catalogue.recommend(topic, event=event)
+        page = await self.catalogue.recommend(topic, event=event, read=PAGE_SIZE)  # later pages on demand
         if not page.results:
             suggestions = ", ".join(page.suggestions) if page.suggestions else "a broader word"
             raise NotFoundError(f"No talk matches “{topic}”. Try {suggestions}.")
@@ -50,7 +50,7 @@ class TalksCog(commands.Cog):
             note = "Read as: " + ", ".join(f"{typed} → {used}" for typed, used in page.corrected.items())
         view = TalkPager(
             interaction.user.id, f"Talks for “{topic}”", page.results, self.show_similar, note=embeds.safe(note, 300),
-            timeout=self.view_timeout,
+            timeout=self.view_timeout, pending=page.pending, read=lambda hits: self.catalogue.more(page, hits),
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.domain.models import PersonProfile
+from bot.search.index import Hit
 from bot.services import Result
 from bot.ui import embeds
 
@@ -23,6 +24,7 @@ PAGE_SIZE = 5
 DEFAULT_TIMEOUT = 300.0
 
 OnTalkPicked = Callable[[discord.Interaction, str], Awaitable[None]]
+ReadMore = Callable[[Sequence[Hit]], Awaitable[list[Result]]]
 
 
 class OwnedView(discord.ui.View):
@@ -70,15 +72,32 @@ class TalkPager(OwnedView):
         *,
         note: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
+        pending: Sequence[Hit] = (),
+        read: ReadMore | None = None,
     ) -> None:
+        """`results` are ready; `pending` hits are read with `read` when their page is first shown."""
         super().__init__(owner_id, timeout=timeout)
         self.title = title
         self.results = list(results)
+        self.pending = list(pending) if read is not None else []
+        self.read = read
         self.note = note
         self.on_pick = on_pick
         self.page = 0
-        self.pages = max(1, math.ceil(len(self.results) / PAGE_SIZE))
         self._sync_controls()
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are, counting those not read yet."""
+        return max(1, math.ceil((len(self.results) + len(self.pending)) / PAGE_SIZE))
+
+    async def _read_page(self) -> None:
+        """Read the current page's talks if they are still pending."""
+        missing = (self.page + 1) * PAGE_SIZE - len(self.results)
+        if missing > 0 and self.pending and self.read is not None:
+            batch, self.pending = self.pending[:missing], self.pending[missing:]
+            self.results.extend(await self.read(batch))
+            self.page = min(self.page, self.pages - 1)  # talks that left the catalogue meanwhile shrink the list
 
     def page_results(self) -> list[Result]:
         """The results on the current page."""
@@ -92,7 +111,7 @@ class TalkPager(OwnedView):
             self.page_results(),
             page=self.page + 1,
             pages=self.pages,
-            total=len(self.results),
+            total=len(self.results) + len(self.pending),
             first_rank=self.page * PAGE_SIZE + 1,
             note=self.note if self.page == 0 else "",
         )
@@ -125,6 +144,7 @@ class TalkPager(OwnedView):
     async def next(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
         """Show the next page."""
         self.page = min(self.pages - 1, self.page + 1)
+        await self._read_page()
         self._sync_controls()
         await interaction.response.edit_message(embed=self.embed(), view=self)
 

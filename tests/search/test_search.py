@@ -270,3 +270,11 @@ async def test_talks_listed_by_filters_alone_say_which_filter_picked_them(catalo
     page = await catalogue.search("", topic="rust", event="cloud-native-rust-day-2021")
     assert page.results
     assert all(r.reasons == ("topic: Rust", "event: Cloud Native Rust Day 2021") for r in page.results)
+
+
+async def test_a_recommendation_reads_its_later_pages_only_when_asked_and_the_same(catalogue: CatalogueService) -> None:
+    eager = await catalogue.recommend("linkerd")
+    lazy = await catalogue.recommend("linkerd", read=5)
+    assert len(lazy.results) == 5 and len(lazy.pending) == len(eager.results) - 5
+    later = await catalogue.more(lazy, lazy.pending)
+    assert [*lazy.results, *later] == list(eager.results)
