@@ -216,10 +216,12 @@ class CatalogueService:
         title_hits = terms([talk.title]) & wanted
         if title_hits and not topics:
             reasons.append("in the title")
-        elif not reasons and terms([talk.summary]) & wanted:
-            reasons.append("in the summary")
         if not reasons and terms([talk.event.name, talk.event.short_name or ""]) & wanted:
             reasons.append(f"at {talk.event.label}")
+        if not reasons:
+            # The talk was found for these words and no short field holds them, so the summary does: no need
+            # to analyse a whole summary (stemming its unseen words was most of a cold answer's time).
+            reasons.append("in the summary")
         return tuple(reasons)
 
     # -- one talk, similar talks -------------------------------------------------------------------------
