@@ -16,7 +16,7 @@ from bot.domain.text import fold, words
 
 VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "vocabulary.toml"
 # Bump when the way text becomes terms changes in code, so that indexes saved by older versions are rebuilt.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -59,6 +59,16 @@ class Vocabulary:
 
 
 _STEMS: dict[str, str] = {}  # word -> its English stem, whoever asks; stemming depends on nothing else
+
+
+def known_stems() -> dict[str, str]:
+    """Every word stemmed so far in this process, with its stem (saved beside the index, see bot.search.corpus)."""
+    return _STEMS
+
+
+def remember_stems(words: Iterable[str], stems: Iterable[str]) -> None:
+    """Take stems worked out earlier (by the process that built a saved index) instead of stemming again."""
+    _STEMS.update(zip(words, stems, strict=True))
 
 
 @cache

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.search.analysis import Analyzer
+from bot.search.analysis import Analyzer, known_stems, remember_stems
 from bot.search.completion import Completer
 from bot.search.engine import Label, SearchEngine, speaker_entries
 from bot.search.index import IndexedTalk, SearchIndex
@@ -189,6 +189,9 @@ def _restore(
                 ids, data.text_list("people.slugs"), data.text_list("people.names"), counts, strict=True
             )
         ]
+        # Words met when answering (titles explained, queries) are stemmed at 25 µs each in pure Python:
+        # the building process already did the whole vocabulary, so its memo comes with the index.
+        remember_stems(data.text_list("stems.words"), data.text_list("stems.stems"))
         return index, people, Completer.unpack(data, "titles"), Completer.unpack(data, "speakers")
     except (KeyError, ValueError, TypeError) as exc:
         log.warning("The saved search index could not be read (%s); rebuilding it", exc)
@@ -234,6 +237,9 @@ def _save(
     packed.add_texts("people.names", [p.name for p in people])
     titles.pack(packed, "titles")
     speakers.pack(packed, "speakers")
+    stems = known_stems()
+    packed.add_texts("stems.words", list(stems))
+    packed.add_texts("stems.stems", list(stems.values()))
     own_transaction = not conn.in_transaction
     try:
         if own_transaction:
