@@ -60,7 +60,45 @@ class OwnedView(discord.ui.View):
         await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
 
 
-class TalkPager(OwnedView):
+class Pages(OwnedView):
+    """Previous and next buttons over numbered pages (counted from 0); subclasses draw the pages."""
+
+    page = 0
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        raise NotImplementedError
+
+    def embed(self) -> discord.Embed:
+        """The current page as an embed."""
+        raise NotImplementedError
+
+    def _sync_controls(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+
+    async def _turned(self) -> None:
+        """Called when the page changed, before it is drawn."""
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        self.page = max(0, min(self.pages - 1, page))
+        await self._turned()
+        self._sync_controls()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Pages]) -> None:
+        """Show the previous page."""
+        await self._show(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Pages]) -> None:
+        """Show the next page."""
+        await self._show(interaction, self.page + 1)
+
+
+class TalkPager(Pages):
     """Ranked talks, five to a page, with previous/next buttons and a "more like this" menu."""
 
     def __init__(
@@ -83,7 +121,6 @@ class TalkPager(OwnedView):
         self.read = read
         self.note = note
         self.on_pick = on_pick
-        self.page = 0
         self._sync_controls()
 
     @property
@@ -91,7 +128,7 @@ class TalkPager(OwnedView):
         """How many pages there are, counting those not read yet."""
         return max(1, math.ceil((len(self.results) + len(self.pending)) / PAGE_SIZE))
 
-    async def _read_page(self) -> None:
+    async def _turned(self) -> None:
         """Read the current page's talks if they are still pending."""
         missing = (self.page + 1) * PAGE_SIZE - len(self.results)
         if missing > 0 and self.pending and self.read is not None:
@@ -117,8 +154,7 @@ class TalkPager(OwnedView):
         )
 
     def _sync_controls(self) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= self.pages - 1
+        super()._sync_controls()
         if self.pages == 1:
             self.remove_item(self.previous)
             self.remove_item(self.next)
@@ -133,29 +169,14 @@ class TalkPager(OwnedView):
             for result in self.page_results()
         ]
 
-    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
-        """Show the previous page."""
-        self.page = max(0, self.page - 1)
-        self._sync_controls()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[TalkPager]) -> None:
-        """Show the next page."""
-        self.page = min(self.pages - 1, self.page + 1)
-        await self._read_page()
-        self._sync_controls()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
     @discord.ui.select(placeholder="More like this…", min_values=1, max_values=1)
     async def more(self, interaction: discord.Interaction, select: discord.ui.Select[TalkPager]) -> None:
         """Talks like the one picked."""
         await self.on_pick(interaction, select.values[0])
 
 
-class PagedList(OwnedView):
-    """A list of pages (topics, events) with previous/next buttons; `render(page)` draws page 1..pages."""
+class PagedList(Pages):
+    """A list of pages (topics, events); `render(number)` draws page `number`, counted from 1."""
 
     def __init__(
         self,
@@ -168,31 +189,18 @@ class PagedList(OwnedView):
     ) -> None:
         super().__init__(owner_id, timeout=timeout)
         self.render = render
-        self.pages = max(1, pages)
-        self.page = min(max(1, page), self.pages)
+        self._pages = max(1, pages)
+        self.page = min(max(1, page), self._pages) - 1
         self._sync_controls()
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        return self._pages
 
     def embed(self) -> discord.Embed:
         """The current page as an embed."""
-        return self.render(self.page)
-
-    def _sync_controls(self) -> None:
-        self.previous.disabled = self.page <= 1
-        self.next.disabled = self.page >= self.pages
-
-    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[PagedList]) -> None:
-        """Show the previous page."""
-        self.page = max(1, self.page - 1)
-        self._sync_controls()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[PagedList]) -> None:
-        """Show the next page."""
-        self.page = min(self.pages, self.page + 1)
-        self._sync_controls()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+        return self.render(self.page + 1)
 
 
 class MoreLikeThis(OwnedView):
