@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 import discord
 from discord.utils import escape_markdown, escape_mentions
@@ -137,15 +138,20 @@ def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None =
     return fit(embed)
 
 
+@lru_cache(maxsize=4096)
+def _result_parts(talk: Talk) -> tuple[str, str, str]:
+    """A listed talk's escaped link, credits and event line: the same every time the talk is listed."""
+    return _link(talk.title, talk.recording_url, 200), credits_line(talk, limit=300), event_line(talk)
+
+
 def results_embed(
     title: str, results: Sequence[Result], *, page: int, pages: int, total: int, first_rank: int, note: str = ""
 ) -> discord.Embed:
     """A page of ranked talks, each with a link, speakers, event and the reason it was picked."""
     lines = []
     for rank, result in enumerate(results, start=first_rank):
-        talk = result.talk
-        entry = f"**{rank}. {_link(talk.title, talk.recording_url, 200)}**\n{credits_line(talk, limit=300)}"
-        entry += f"\n*{event_line(talk)}*"
+        link, credits, event = _result_parts(result.talk)
+        entry = f"**{rank}. {link}**\n{credits}\n*{event}*"
         if result.reasons:
             entry += f" · {safe('; '.join(result.reasons), 200)}"
         lines.append(entry)
