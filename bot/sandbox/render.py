@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -16,6 +18,10 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 _HIDDEN = 0xE000
 _SHOWN = {_HIDDEN + code: chr(code) for code in range(0x21, 0x7F)}
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_TIMESTAMP = re.compile(r"<t:(-?\d{1,12})(?::([tTdDfFR]))?>")
+_CHANNEL = re.compile(r"<#(\d{1,20})>")
+_UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<!\*)\*([^*\n]+)\*(?!\*)")
 
@@ -39,8 +45,38 @@ def _literal(text: str) -> str:
     return text.translate(_SHOWN)
 
 
-def discord_text(text: str) -> Text:
+def relative(seconds: float) -> str:
+    """A time from now as Discord shows `<t:…:R>`: 'in 2 hours', '3 days ago'."""
+    span = abs(seconds)
+    for unit, size in _UNITS:
+        if span >= size:
+            count = round(span / size)
+            words = f"{count} {unit}{'s' if count != 1 else ''}"
+            break
+    else:
+        words = "a few seconds"
+    return f"in {words}" if seconds >= 0 else f"{words} ago"
+
+
+def readable_mentions(text: str, channels: Mapping[int, str] | None = None, now: datetime | None = None) -> str:
+    """Channel mentions and timestamps as a Discord client shows them (times in UTC, the sandbox's zone)."""
+    moment = now or datetime.now(UTC)
+
+    def timestamp(match: re.Match[str]) -> str:
+        at = datetime.fromtimestamp(int(match.group(1)), UTC)
+        if match.group(2) == "R":
+            return relative((at - moment).total_seconds())
+        return at.strftime("%a %d %b %Y %H:%M UTC")
+
+    def channel(match: re.Match[str]) -> str:
+        return "#" + (channels or {}).get(int(match.group(1)), "unknown-channel")
+
+    return _CHANNEL.sub(channel, _TIMESTAMP.sub(timestamp, text))
+
+
+def discord_text(text: str, channels: Mapping[int, str] | None = None) -> Text:
     """Discord markdown to styled terminal text: links shown with their address, escaped characters literal."""
+    text = readable_mentions(text, channels)
     text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", _hide_escapes(text))
     out = Text()
     position = 0
@@ -65,7 +101,7 @@ def _plain(text: str) -> Text:
     return result
 
 
-def embed_panel(embed: dict[str, Any]) -> Panel:
+def embed_panel(embed: dict[str, Any], channels: Mapping[int, str] | None = None) -> Panel:
     """One embed as a panel: author, linked title, description, fields, footer."""
     parts: list[RenderableType] = []
     if embed.get("author", {}).get("name"):
@@ -73,12 +109,12 @@ def embed_panel(embed: dict[str, Any]) -> Panel:
     if embed.get("url"):
         parts.append(Text(embed["url"], style="cyan underline"))
     if embed.get("description"):
-        parts.append(discord_text(embed["description"]))
+        parts.append(discord_text(embed["description"], channels))
     for field in embed.get("fields", []):
-        line = discord_text(field["name"])
+        line = discord_text(field["name"], channels)
         line.stylize("bold green")
         line.append("\n")
-        line.append(discord_text(field["value"]))
+        line.append(discord_text(field["value"], channels))
         parts.append(line)
     footer = embed.get("footer", {}).get("text")
     title = discord_text(embed.get("title", "")) if embed.get("title") else None
@@ -111,14 +147,16 @@ def controls_of(components: list[dict[str, Any]]) -> list[Control]:
     return found
 
 
-def message_view(payload: dict[str, Any], controls: list[Control]) -> RenderableType:
+def message_view(
+    payload: dict[str, Any], controls: list[Control], channels: Mapping[int, str] | None = None
+) -> RenderableType:
     """A whole message: content, embeds, and its numbered controls."""
     parts: list[RenderableType] = []
     if payload.get("flags", 0) & 64:
         parts.append(Text("Only you can see this", style="dim italic"))
     if payload.get("content"):
-        parts.append(discord_text(payload["content"]))
-    parts.extend(embed_panel(embed) for embed in payload.get("embeds") or [])
+        parts.append(discord_text(payload["content"], channels))
+    parts.extend(embed_panel(embed, channels) for embed in payload.get("embeds") or [])
     if controls:
         lines = Text()
         for control in controls:

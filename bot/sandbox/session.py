@@ -115,6 +115,11 @@ class Sandbox:
         self.current: StoredMessage | None = None
         self.admin = admin
 
+    def channel_names(self) -> dict[int, str]:
+        """Every channel of the sandbox's servers by id, to show mentions as a client would."""
+        guilds = self.emulator.world.guilds.values()
+        return {cid: channel.name for guild in guilds for cid, channel in guild.channels.items()}
+
     async def __aenter__(self) -> Self:
         try:
             await self._stack.enter_async_context(self.emulator)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from discord.utils import escape_markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox.render import discord_text, embed_panel
+from bot.sandbox.render import discord_text, embed_panel, readable_mentions, relative
 from bot.ui import embeds
 
 MARKDOWNISH = st.text(alphabet="ab \n*_~`|\\[]()<>#-:@", max_size=40)
@@ -58,3 +59,21 @@ def test_a_linked_title_reads_back_unchanged_with_its_address(text: str) -> None
     expected = " ".join(text.split()) or "link"
     shown = discord_text(embeds._link(text, "https://youtu.be/x", 10_000)).plain.replace("\u200b", "")
     assert shown == f"{expected} <https://youtu.be/x>"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(6600, "in 2 hours"), (-3 * 86400, "3 days ago"), (20, "in a few seconds"), (60, "in 1 minute"),
+     (-40 * 86400, "1 month ago")],
+)  # fmt: skip
+def test_relative_times_read_as_discord_shows_them(seconds: int, shown: str) -> None:
+    assert relative(seconds) == shown
+
+
+def test_channel_mentions_and_timestamps_are_shown_as_a_client_would() -> None:
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    at = int(datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp())
+    text = f"<#42> · <t:{at}:R> · <t:{at}:f> · <#7>"
+    assert readable_mentions(text, {42: "general"}, now) == (
+        "#general · in 2 hours · Mon 30 Nov 2026 08:00 UTC · #unknown-channel"
+    )
