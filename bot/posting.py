@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
+from bot.domain.text import TALK_ID_MAX
 from bot.highlights import heading_for
 from bot.scheduling.ports import (
     ChannelGone,
@@ -49,11 +50,12 @@ def permission_names(missing: tuple[str, ...]) -> str:
     return ", ".join(name.replace("_", " ").title() for name in missing)
 
 
-_BUTTON_SLUG = re.compile(r"[a-z0-9-]{1,90}")
+_SLUG = rf"[a-z0-9-]{{1,{TALK_ID_MAX}}}"  # a talk id as the importers make it
+_BUTTON_SLUG = re.compile(_SLUG)
 
 
 class MoreLikeThisButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"more:(?P<slug>[a-z0-9-]{1,90})"
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=rf"more:(?P<slug>{_SLUG})"
 ):
     """A "More like this" button that keeps working after a restart (its talk is in its custom id)."""
 

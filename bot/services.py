@@ -65,7 +65,6 @@ class CatalogueService:
         self.engine = engine
         self._reload_lock = asyncio.Lock()
         self._terms: dict[str, frozenset[str]] = {}
-        self._topic_keys: tuple[object, dict[str, str]] = (None, {})
         weakref.finalize(self, reader.close)
 
     @classmethod
@@ -242,7 +241,8 @@ class CatalogueService:
         return (await self.repo.get_talks([talk_id])).get(talk_id)
 
     async def _talk_id(self, ident: str) -> int:
-        text = ident.strip()
+        # A lone surrogate (JSON may carry one) cannot be encoded for SQLite: it becomes "?".
+        text = ident.encode("utf-8", "replace").decode("utf-8").strip()
         if not text:
             raise UserFacingError("Name a talk: pick one from the suggestions or type part of its title.")
         found = await self.repo.find_talk_id(text[:200])
@@ -357,9 +357,7 @@ class CatalogueService:
         key = " ".join(fold(text).split())
         if key in self.engine.topics:
             return key
-        if self._topic_keys[0] is not self.engine:  # topic names folded once per index, not once per question
-            self._topic_keys = (self.engine, {fold(topic.name): slug for slug, topic in self.engine.topics.items()})
-        found = self._topic_keys[1].get(key)
+        found = self.engine.topic_by_name.get(key)
         if found is not None:
             return found
         dashed = key.replace(" ", "-")

@@ -16,6 +16,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bot.domain.models import Count, Credit, Event, Talk, Topic
 
@@ -62,24 +63,24 @@ class CatalogueRepository:
         """Close the read connection."""
         self.conn.close()
 
-    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[object, ...] | None:
-        row: tuple[object, ...] | None = self.conn.execute(sql, params).fetchone()
+    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.conn.execute(sql, params).fetchone()
         return row
 
     async def version(self) -> int:
         """The catalogue's current version."""
         row = self._one("SELECT version FROM catalogue_state WHERE id = 1")
-        return int(str(row[0])) if row else 0
+        return int(row[0]) if row else 0
 
     async def talk_count(self) -> int:
         """How many talks the catalogue holds."""
         row = self._one("SELECT COUNT(*) FROM talks")
-        return int(str(row[0])) if row else 0
+        return int(row[0]) if row else 0
 
     async def find_talk_id(self, slug: str) -> int | None:
         """A talk's row id from its slug."""
         row = self._one("SELECT id FROM talks WHERE slug = ?", (slug,))
-        return int(str(row[0])) if row else None
+        return int(row[0]) if row else None
 
     async def get_talks(self, ids: Sequence[int]) -> dict[int, Talk]:
         """Talks by row id, with their event, credits and topics (three queries for those not cached)."""

@@ -367,17 +367,13 @@ class SqliteScheduleStore:
     async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
         """Move past the current slot without posting it, keeping the failure count; `skipped` shows in status."""
         async with _lock(self.conn):
-            if skipped is None:
-                await self.conn.execute(
-                    "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL WHERE id = ?",
-                    (*_slot_values(next_slot), schedule_id),
-                )
-            else:
-                await self.conn.execute(
-                    "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, retry_at = NULL,"
-                    " last_failure = ?, last_failure_at = ? WHERE id = ?",
-                    (*_slot_values(next_slot), skipped, to_db_instant(self.clock.now()), schedule_id),
-                )
+            await self.conn.execute(
+                "UPDATE schedules SET next_day = :day, next_due = :due, next_key = :key, retry_at = NULL,"
+                " last_failure = COALESCE(:skipped, last_failure),"
+                " last_failure_at = CASE WHEN :skipped IS NULL THEN last_failure_at ELSE :at END WHERE id = :id",
+                dict(zip(("day", "due", "key"), _slot_values(next_slot), strict=True))
+                | {"skipped": skipped, "at": to_db_instant(self.clock.now()), "id": schedule_id},
+            )
 
 
 # -- the commands' repository -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.text import Text
@@ -33,18 +33,18 @@ _OPTION_INSIDE = re.compile(r"\s[a-z_][a-z0-9_-]*:")
 _OPTION_NAME = re.compile(r"\s([a-z_][a-z0-9_-]*):")
 
 
-def show(console: Console, reply: Reply, *, as_json: bool, channels: Mapping[int, str] | None = None) -> None:
-    """Print a reply rendered for people (`channels` names channel mentions), or the raw payloads the bot sent."""
+def show(console: Console, sandbox: Sandbox, reply: Reply, *, as_json: bool) -> None:
+    """Print a reply rendered for people (channel mentions named), or the raw payloads the bot sent."""
     if as_json:
         console.print_json(json.dumps(reply.raw if len(reply.raw) > 1 else reply.raw[0]))
     else:
-        console.print(message_view(reply.payload, reply.controls, channels))
+        console.print(message_view(reply.payload, reply.controls, sandbox.channel_names()))
 
 
 async def run_once(sandbox: Sandbox, line: str, console: Console, *, as_json: bool) -> int:
     """Run one command (`--command`) and print its reply; 1 if it could not be sent."""
     try:
-        show(console, await sandbox.send(line), as_json=as_json, channels=sandbox.channel_names())
+        show(console, sandbox, await sandbox.send(line), as_json=as_json)
     except UserFacingError as exc:
         console.print(Text(exc.message, style="red"))
         return 1
@@ -94,12 +94,12 @@ async def interactive(sandbox: Sandbox, console: Console) -> int:
             continue
         try:
             if line.isdigit():
-                show(console, await sandbox.click(int(line)), as_json=False, channels=sandbox.channel_names())
+                show(console, sandbox, await sandbox.click(int(line)), as_json=False)
             elif line.endswith("?"):
                 choices = await sandbox.suggest(line[:-1])
                 console.print("\n".join(f"  {name}  [dim]({value})[/]" for name, value in choices) or "No suggestions.")
             else:
-                show(console, await sandbox.send(line), as_json=False, channels=sandbox.channel_names())
+                show(console, sandbox, await sandbox.send(line), as_json=False)
         except UserFacingError as exc:
             console.print(Text(exc.message, style="red"))
         except TimeoutError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from bot.domain.text import fold
 from bot.search.analysis import Analyzer, fast_words
 from bot.search.completion import Completer, Suggestion
 from bot.search.fuzzy import Corrector
@@ -92,6 +93,7 @@ class SearchEngine:
         self.version = version
         self.people = PeopleIndex(people)
         self.topics = {t.slug: t for t in topics}
+        self.topic_by_name = {fold(t.name): t.slug for t in topics}  # folded name -> slug
         self.events = {e.slug: e for e in events}
         self._event_children: dict[int, list[int]] = {}
         for event in events:

@@ -278,3 +278,8 @@ async def test_a_recommendation_reads_its_later_pages_only_when_asked_and_the_sa
     assert len(lazy.results) == 5 and len(lazy.pending) == len(eager.results) - 5
     later = await catalogue.more(lazy, lazy.pending)
     assert [*lazy.results, *later] == list(eager.results)
+
+
+async def test_a_lone_surrogate_in_a_title_is_a_friendly_not_found(catalogue: CatalogueService) -> None:
+    with pytest.raises(TalkNotFound):
+        await catalogue.talk("\ud800")
