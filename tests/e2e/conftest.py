@@ -45,6 +45,9 @@ async def bot(start_bot: StartBot) -> AsyncIterator[HighlightsBot]:
         yield running
 
 
+EPHEMERAL = 64  # the message flag of a reply only its asker sees
+
+
 def component(message: StoredMessage, *, label: str | None = None, kind: int | None = None) -> dict[str, Any]:
     """The first component of a message with this label or type."""
     for item in message.iter_components():

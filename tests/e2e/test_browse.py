@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from bot.client import HighlightsBot
 from bot.emulator.server import DiscordEmulator
-from tests.e2e.conftest import component
-
-EPHEMERAL = 64
+from tests.e2e.conftest import EPHEMERAL, component
 
 
 async def test_topics_turn_their_pages_with_buttons(discord_emulator: DiscordEmulator, bot: HighlightsBot) -> None:

@@ -9,10 +9,9 @@ from bot.emulator.interactions import Upload
 from bot.emulator.model import InteractionContext, Permission
 from bot.emulator.server import DiscordEmulator
 from tests.conftest import SHARED
-from tests.e2e.conftest import StartBot
+from tests.e2e.conftest import EPHEMERAL, StartBot
 
 RC3 = SHARED / "datasets" / "c3voc-schedule-json" / "pretalx-rc3.json"
-EPHEMERAL = 64
 
 
 def talks(database: Path) -> int:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.client import HighlightsBot
 from bot.emulator.model import Channel, Permission, StoredMessage, User
 from bot.emulator.server import DiscordEmulator
 from bot.scheduling.clock import FakeClock
 from bot.scheduling.scheduler import SchedulerConfig
-from tests.e2e.conftest import StartBot, component
+from tests.e2e.conftest import EPHEMERAL, StartBot, component
 
-EPHEMERAL = 64
 DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 START = datetime(2026, 3, 28, 7, 0, tzinfo=UTC)  # a Saturday; Berlin springs forward the next night
 
@@ -22,6 +22,16 @@ def admin(emulator: DiscordEmulator) -> User:
     """A member allowed to manage the server (made once per emulator)."""
     found = [u for u in emulator.world.users.values() if u.username == "moderator"]
     return found[0] if found else emulator.add_user("moderator", permissions=int(Permission.ADMINISTRATOR))
+
+
+async def failures(bot: HighlightsBot, guild: int, count: int) -> None:
+    """Wait until schedule 1 has failed `count` times (posts run in real time after the clock wakes them)."""
+    for _ in range(500):
+        info = await bot.services.highlights.status(guild, 1)
+        if info.failures >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected {count} failures, status says {info}")
 
 
 def data(body: dict) -> dict:
@@ -235,16 +245,8 @@ async def test_a_deleted_channel_marks_the_schedule_failing_without_crashing(
         await discord_emulator.wait_for(lambda: bot.get_channel(doomed.id) is None or None, what="the deletion")
         guild = discord_emulator.guild.id
 
-        async def failures(count: int) -> None:
-            for _ in range(500):  # the post and its bookkeeping run in real time after the clock wakes them
-                info = await bot.services.highlights.status(guild, 1)
-                if info.failures >= count:
-                    return
-                await asyncio.sleep(0.01)
-            raise AssertionError(f"expected {count} failures, status says {info}")
-
         await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
-        await failures(1)
+        await failures(bot, guild, 1)
         failing = data(
             await (
                 await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
@@ -252,7 +254,7 @@ async def test_a_deleted_channel_marks_the_schedule_failing_without_crashing(
         )
         assert "Failing (1 in a row)" in str(failing) and "channel" in str(failing).lower()
         await clock.advance(timedelta(minutes=1))  # the retry after the first back-off
-        await failures(2)
+        await failures(bot, guild, 2)
         status = data(
             await (
                 await discord_emulator.slash("highlights status", {"schedule": 1}, user=admin(discord_emulator))
@@ -339,11 +341,7 @@ async def test_a_refused_scheduled_post_is_explained_in_the_status(
         await schedule_in(discord_emulator, channel)
         fault = discord_emulator.faults.fail("POST", MESSAGES, status, code=code)
         await clock.advance_to(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))
-        for _ in range(500):  # the post and its bookkeeping run in real time after the clock wakes them
-            info = await bot.services.highlights.status(discord_emulator.guild.id, 1)
-            if info.last_failure:
-                break
-            await asyncio.sleep(0.01)
+        await failures(bot, discord_emulator.guild.id, 1)
         assert fault.hits == 1 and discord_emulator.posts(channel) == []
         assert reason in await status_of(discord_emulator)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.emulator.server import DiscordEmulator
@@ -27,13 +29,29 @@ def environment(emulator: DiscordEmulator, database: Path, token: str) -> dict[s
     return env
 
 
-async def start_run(emulator: DiscordEmulator, database: Path, folder: Path, token: str) -> asyncio.subprocess.Process:
-    """`python -m bot run` in `folder`, pointed at the emulator, its output piped."""
-    return await asyncio.create_subprocess_exec(
+@contextlib.asynccontextmanager
+async def running(
+    emulator: DiscordEmulator, database: Path, folder: Path, token: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` in `folder`, pointed at the emulator, its output piped; killed if a test leaves it."""
+    process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
         cwd=folder, env=environment(emulator, database, token),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def assert_one_clear_line(process: asyncio.subprocess.Process, output: str, said: str, secret: str) -> None:
+    """The run ended with status 1 and one line saying `said`: no traceback, no token."""
+    assert process.returncode == 1
+    assert f"error: {said}" in output
+    assert "Traceback" not in output and secret not in output
 
 
 async def read_until(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float) -> None:  # noqa: ASYNC109
@@ -52,18 +70,18 @@ async def read_until(stream: asyncio.StreamReader, needle: str, seen: list[str],
 async def test_the_bot_runs_as_its_own_process_and_answers(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
-    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
-    assert process.stderr is not None
-    log: list[str] = []
-    try:
-        await read_until(process.stderr, "Ready as", log, timeout=30)
-        assert "with 11 talks in the catalogue" in log[-1]
-        handle = await discord_emulator.slash("talk", {"title": "tap tap"})
-        body = await handle.response(timeout=5)
-        assert body["data"]["embeds"][0]["title"] == "Tap Tap, Debugging an App with your Service Mesh"
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, rest = await asyncio.wait_for(process.communicate(), 30)
+    async with running(discord_emulator, bundled_db, tmp_path, discord_emulator.token) as process:
+        assert process.stderr is not None
+        log: list[str] = []
+        try:
+            await read_until(process.stderr, "Ready as", log, timeout=30)
+            assert "with 11 talks in the catalogue" in log[-1]
+            handle = await discord_emulator.slash("talk", {"title": "tap tap"})
+            body = await handle.response(timeout=5)
+            assert body["data"]["embeds"][0]["title"] == "Tap Tap, Debugging an App with your Service Mesh"
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, rest = await asyncio.wait_for(process.communicate(), 30)
     output = "".join(log) + rest.decode()
     assert process.returncode in (0, 130)
     assert discord_emulator.token not in output
@@ -74,39 +92,31 @@ async def test_a_refused_token_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
     wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gwrong.thisisnotthetokenyouarelookingfor00"
-    process = await start_run(discord_emulator, bundled_db, tmp_path, wrong)
-    _, err = await asyncio.wait_for(process.communicate(), 30)
-    text = err.decode()
-    assert process.returncode == 1
-    assert "error: Discord refused DISCORD_TOKEN" in text
-    assert "Traceback" not in text and wrong not in text
+    async with running(discord_emulator, bundled_db, tmp_path, wrong) as process:
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert_one_clear_line(process, err.decode(), "Discord refused DISCORD_TOKEN", wrong)
 
 
 async def test_discord_failing_at_login_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
     discord_emulator.faults.fail("GET", "/users/@me", 500, times=10)  # discord.py retries a 5xx a few times
-    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    text = err.decode()
-    assert process.returncode == 1
-    assert "error: Discord is having trouble (it answered 500" in text
-    assert "Traceback" not in text and discord_emulator.token not in text
+    async with running(discord_emulator, bundled_db, tmp_path, discord_emulator.token) as process:
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert_one_clear_line(process, err.decode(), "Discord is having trouble (it answered 500", discord_emulator.token)
 
 
 async def test_the_gateway_refusing_the_session_ends_with_one_clear_line(
     discord_emulator: DiscordEmulator, bundled_db: Path, tmp_path: Path
 ) -> None:
-    process = await start_run(discord_emulator, bundled_db, tmp_path, discord_emulator.token)
-    assert process.stderr is not None
-    log: list[str] = []
-    await read_until(process.stderr, "Ready as", log, timeout=30)
-    await discord_emulator.faults.close_gateway(4004)  # what a gateway does with a token it will not take
-    _, rest = await asyncio.wait_for(process.communicate(), 30)
-    text = "".join(log) + rest.decode()
-    assert process.returncode == 1
-    assert "error: Discord's gateway refused DISCORD_TOKEN" in text
-    assert "Traceback" not in text and discord_emulator.token not in text
+    async with running(discord_emulator, bundled_db, tmp_path, discord_emulator.token) as process:
+        assert process.stderr is not None
+        log: list[str] = []
+        await read_until(process.stderr, "Ready as", log, timeout=30)
+        await discord_emulator.faults.close_gateway(4004)  # what a gateway does with a token it will not take
+        _, rest = await asyncio.wait_for(process.communicate(), 30)
+    output = "".join(log) + rest.decode()
+    assert_one_clear_line(process, output, "Discord's gateway refused DISCORD_TOKEN", discord_emulator.token)
 
 
 async def test_sync_publishes_the_commands_globally(
