@@ -6,6 +6,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -147,14 +148,20 @@ class SearchEngine:
     ) -> Outcome:
         """The best talks for a query and filters (all optional); filters alone list newest first."""
         plan = self.plan(text)
-        mask = self._filter_mask(topics, events, person_ids)
+        allowed = self._allowed_rows(topics, events, person_ids)
         if not plan.terms:
             if text.strip() and not (topics or events or person_ids):
                 return Outcome([], plan)
-            return Outcome(self._newest(mask, limit), plan)
+            return Outcome(self._newest(allowed, limit), plan)
         scores = self.index.score(plan.terms)
         pool = limit * 3 if diversify else limit
-        hits = self.index.top(scores, pool, mask, self.index.candidates(plan.terms))
+        # Only the rows that can score matter: the filters' rows, or the terms' when the filters allow more.
+        # (A topic's few thousand rows at 100,000 talks: no mask over every talk, no sampling of every score.)
+        candidates = self.index.candidates(plan.terms)
+        if allowed is not None:
+            candidates = allowed if candidates is None or len(allowed) <= len(candidates) else (
+                _within(candidates, allowed))  # fmt: skip
+        hits = self.index.top(scores, pool, candidates=candidates)
         return Outcome(self._diversify(hits, limit) if diversify else hits[:limit], plan)
 
     def similar(self, talk: IndexedTalk, limit: int = 5) -> list[Hit]:
@@ -245,33 +252,34 @@ class SearchEngine:
             queue.extend(self._event_children.get(current, ()))
         return family
 
-    def _filter_mask(
+    def _allowed_rows(
         self, topics: Sequence[str], events: Sequence[str], person_ids: Sequence[int]
-    ) -> npt.NDArray[np.bool_] | None:
+    ) -> npt.NDArray[np.int32] | None:
+        """The rows the filters allow, ascending; None without filters (every row)."""
         index = self.index
-        mask: npt.NDArray[np.bool_] | None = None
+        allowed: npt.NDArray[np.int32] | None = None
 
-        def narrow(part: npt.NDArray[np.bool_]) -> None:
-            nonlocal mask
-            mask = part if mask is None else mask & part
+        def narrow(rows: npt.NDArray[Any]) -> None:
+            nonlocal allowed
+            rows = rows.astype(np.int32, copy=False)
+            allowed = rows if allowed is None else _within(allowed, rows)
 
         if topics:
-            rows = [
-                index.topic_docs[self.topics[t].id]
-                for t in topics
-                if t in self.topics and self.topics[t].id in index.topic_docs
-            ]
-            narrow(index.rows_mask(np.concatenate(rows) if rows else None))
-        if events:
-            narrow(index.event_mask([eid for slug in events for eid in self.event_family(slug)]))
+            ids = [self.topics[t].id for t in topics if t in self.topics]
+            narrow(_union([index.topic_docs[i] for i in ids if i in index.topic_docs]))
         if person_ids:
-            rows = [index.person_docs[p] for p in person_ids if p in index.person_docs]
-            narrow(index.rows_mask(np.concatenate(rows) if rows else None))
-        return mask
+            narrow(_union([index.person_docs[p] for p in person_ids if p in index.person_docs]))
+        if events:
+            family = np.asarray([eid for slug in events for eid in self.event_family(slug)], dtype=np.int32)
+            if allowed is None:
+                narrow(np.flatnonzero(index.event_mask(family.tolist())))
+            else:
+                allowed = allowed[np.isin(index.event_of[allowed], family)]
+        return allowed
 
-    def _newest(self, mask: npt.NDArray[np.bool_] | None, limit: int) -> list[Hit]:
+    def _newest(self, allowed: npt.NDArray[np.int32] | None, limit: int) -> list[Hit]:
         index = self.index
-        rows = np.flatnonzero(mask) if mask is not None else np.arange(index.size)
+        rows = allowed if allowed is not None else np.arange(index.size)
         order = np.lexsort((index.talk_ids[rows], -index.days[rows]))[:limit]
         return [Hit(int(index.talk_ids[rows[i]]), 0.0) for i in order]
 
@@ -304,3 +312,21 @@ class SearchEngine:
             events[event] = events.get(event, 0) + 1
             page.append(hits[at])
         return page
+
+
+def _union(groups: list[npt.NDArray[np.int32]]) -> npt.NDArray[np.int32]:
+    """The rows in any of these ascending groups, ascending."""
+    if not groups:
+        return np.zeros(0, dtype=np.int32)
+    if len(groups) == 1:
+        return groups[0]
+    return distinct(np.concatenate(groups).astype(np.int64)).astype(np.int32)
+
+
+def _within(rows: npt.NDArray[Any], allowed: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The rows (ascending) that are also in `allowed` (ascending), by binary search: no sort of both."""
+    if not len(allowed) or not len(rows):
+        return rows[:0]
+    at = np.minimum(np.searchsorted(allowed, rows), len(allowed) - 1)
+    kept: npt.NDArray[Any] = rows[allowed[at] == rows]
+    return kept

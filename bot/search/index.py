@@ -253,7 +253,6 @@ class SearchIndex:
         self,
         scores: FloatArray,
         k: int,
-        mask: npt.NDArray[np.bool_] | None = None,
         candidates: npt.NDArray[Any] | None = None,
     ) -> list[Hit]:
         """The `k` best-scoring talks (score > 0), best first, ties by talk id.
@@ -261,7 +260,7 @@ class SearchIndex:
         Selecting among 100,000 scores costs about 0.7 ms with `argpartition` (13 ms when most are zero:
         its pivoting degrades on ties), so the work is cut down first, exactly:
 
-        - with `candidates` (the only rows that can have scored, from `candidates()`), among those;
+        - with `candidates` (the only rows that can have scored, or that the filters allow), among those;
         - otherwise, a threshold is read off a strided sample of 1 in about 100 scores: its 4th best is
           met by about 400 talks, never fewer than k in practice, and every talk of the top k scores at
           least that (when fewer than k do, all positive scores are used instead). Ranking those few
@@ -271,11 +270,7 @@ class SearchIndex:
             return []
         if candidates is not None:
             rows = candidates[scores[candidates] > 0]
-            if mask is not None:
-                rows = rows[mask[rows]]
         else:
-            if mask is not None:
-                scores = np.where(mask, scores, np.float32(0))
             rows = None
             if self.size > SAMPLE_ABOVE:
                 sample = scores[:: max(1, self.size // SAMPLE_SIZE)]
@@ -302,13 +297,6 @@ class SearchIndex:
         order = np.lexsort((ids, -values))[:k]
         # One conversion of each array, not two numpy scalars per hit (75 hits: 0.15 ms -> 0.02 ms).
         return [Hit(talk_id, score) for talk_id, score in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
-
-    def rows_mask(self, rows: npt.NDArray[Any] | None) -> npt.NDArray[np.bool_]:
-        """A boolean mask selecting the given rows."""
-        mask = np.zeros(self.size, dtype=np.bool_)
-        if rows is not None:
-            mask[rows] = True
-        return mask
 
     def event_mask(self, event_ids: Sequence[int]) -> npt.NDArray[np.bool_]:
         """Talks of any of these events."""

@@ -129,3 +129,43 @@ def test_lazy_diversity_picks_exactly_what_rescoring_every_round_picks(
     hits = [Hit(int(ids[(at * 7) % len(ids)]), score) for at, score in enumerate(scores)]
     hits = list({hit.talk_id: hit for hit in hits}.values())
     assert kubecon_engine._diversify(hits, limit) == _diversify_by_rescoring(kubecon_engine, hits, limit)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.sampled_from(QUERIES),
+    topic_picks=st.lists(st.integers(0, 10_000), max_size=2),
+    event_pick=st.none() | st.integers(0, 10_000),
+    person_pick=st.none() | st.integers(0, 10_000),
+)
+def test_filtered_search_ranks_exactly_what_filtering_every_score_ranks(
+    kubecon_engine: SearchEngine, query: str, topic_picks: list[int], event_pick: int | None, person_pick: int | None
+) -> None:
+    engine, index = kubecon_engine, kubecon_engine.index
+    topic_slugs = sorted(engine.topics)
+    topics = [topic_slugs[n % len(topic_slugs)] for n in topic_picks]
+    events = [] if event_pick is None else [sorted(engine.events)[event_pick % len(engine.events)]]
+    people = [] if person_pick is None else [list(index.person_docs)[person_pick % len(index.person_docs)]]
+    got = engine.search(query, topics=topics, events=events, person_ids=people, limit=10).hits
+
+    # The plain way: a mask over every talk, every score outside it zeroed, the top 30, then diversity.
+    allowed = np.ones(index.size, dtype=np.bool_)
+    if topics:
+        in_topics = np.zeros(index.size, dtype=np.bool_)
+        for slug in topics:
+            if engine.topics[slug].id in index.topic_docs:
+                in_topics[index.topic_docs[engine.topics[slug].id]] = True
+        allowed &= in_topics
+    if events:
+        allowed &= np.isin(index.event_of, engine.event_family(events[0]))
+    if people:
+        in_people = np.zeros(index.size, dtype=np.bool_)
+        in_people[index.person_docs[people[0]]] = True
+        allowed &= in_people
+    plan = engine.plan(query)
+    if not plan.terms:
+        return
+    scores = np.where(allowed, index.score(plan.terms), np.float32(0))
+    order = sorted((i for i in range(index.size) if scores[i] > 0), key=lambda i: (-scores[i], index.talk_ids[i]))
+    expected = engine._diversify([Hit(int(index.talk_ids[i]), float(scores[i])) for i in order[:30]], 10)
+    assert [h.talk_id for h in got] == [h.talk_id for h in expected]
