@@ -256,9 +256,9 @@ class Scheduler:
             # Granted right before the request, not before the database work that precedes it: a grant
             # taken earlier reaches Discord after a varying delay, and posts granted a second apart can
             # then arrive together and break the global limit (measured: 85 in one second at a 50/s limit).
-            await self._limiter.acquire()
             try:
-                return await self._poster.post(schedule, attempt.talk, attempt.nonce)
+                async with self._limiter.request():
+                    return await self._poster.post(schedule, attempt.talk, attempt.nonce)
             except RateLimited as limited:
                 until = self._clock.now() + timedelta(seconds=limited.retry_after)
                 if limited.is_global:

@@ -55,3 +55,34 @@ async def test_waiters_are_served_in_arrival_order():
     await clock.advance(timedelta(seconds=10))
     await asyncio.gather(*tasks)
     assert order == list("abcde")
+
+
+async def test_a_request_counts_until_a_second_after_its_answer():
+    # Discord counts a request when it arrives, which may be as late as its answer: the next request over the
+    # limit waits for a second after that, so no second of arrivals can hold more than the limit.
+    clock = FakeClock(START)
+    limiter = RateLimiter(clock, 2)
+    granted = []
+
+    async def one(n, takes):
+        async with limiter.request():
+            granted.append((n, (clock.now() - START).total_seconds()))
+            await clock.sleep_until(clock.now() + timedelta(seconds=takes))
+
+    tasks = [asyncio.create_task(one(n, takes)) for n, takes in enumerate([0.5, 0.0, 0.0, 0.0])]
+    await clock.advance(timedelta(minutes=1))
+    await asyncio.gather(*tasks)
+    # 0 is answered at 0.5 s, so 2 goes at 1.5 s; 1 was answered at once, but 3 waits its turn behind 2.
+    assert granted == [(0, 0.0), (1, 0.0), (2, 1.5), (3, 1.5)]
+
+
+async def test_a_request_that_fails_still_counts():
+    clock = FakeClock(START)
+    limiter = RateLimiter(clock, 1)
+    try:
+        async with limiter.request():
+            raise RuntimeError("refused")
+    except RuntimeError:
+        pass
+    granted = await grant_times(clock, limiter, 1)
+    assert granted == [START + timedelta(seconds=1)]
