@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.db.connection import open_db
-from bot.db.schedules import CataloguePool, ScheduleRepository, SqliteScheduleStore
+from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights import HighlightService
 from bot.posting import MoreLikeThisButton
@@ -119,11 +119,12 @@ class HighlightsBot(commands.Bot):
         self.db = await self._resources.enter_async_context(open_db(self.settings.database))
         catalogue = await CatalogueService.open(self.db, self.settings.database)
         self._resources.callback(catalogue.close)
-        pool = CataloguePool(self.db)
+        store = SqliteScheduleStore(self.settings.database, clock=self.clock)
+        self._resources.push_async_callback(store.close)
         self._services = Services(
             catalogue=catalogue,
-            highlights=HighlightService(catalogue, ScheduleRepository(self.db, pool), clock=self.clock),
-            schedule_store=SqliteScheduleStore(self.db, pool, clock=self.clock),
+            highlights=HighlightService(catalogue, ScheduleRepository(self.db), clock=self.clock),
+            schedule_store=store,
             clock=self.clock,
             scheduler_config=self.scheduler_config,
             view_timeout=self.view_timeout,

@@ -43,6 +43,14 @@ def service(catalogue, db_conn, clock, changed) -> HighlightService:
     return HighlightService(catalogue, ScheduleRepository(db_conn), clock=clock, on_change=changed.append)
 
 
+@pytest.fixture
+async def store(bundled_db, clock):
+    """The scheduler's store, on its own connection to the same database as the service."""
+    store = SqliteScheduleStore(bundled_db, clock=clock)
+    yield store
+    await store.close()
+
+
 async def setup(service: HighlightService, **options):
     options = {"time_text": "09:00", "zone_text": "UTC", **options}
     return await service.setup(GUILD, options.pop("channel_id", CHANNEL), created_by=5, **options)
@@ -145,9 +153,8 @@ async def test_another_servers_schedule_is_not_found(service, changed):
     assert await service.status(GUILD, info.id) == info
 
 
-async def test_pause_and_resume(service, changed, clock):
+async def test_pause_and_resume(service, changed, clock, store):
     info = await setup(service)
-    store = SqliteScheduleStore(service.schedules.conn, clock=clock)
     paused = await service.pause(GUILD, info.id)
     assert (paused.state, paused.paused_reason, paused.next_post_at) == ("paused", "paused by an admin", None)
     assert await store.get(info.id) is None
@@ -161,9 +168,8 @@ async def test_pause_and_resume(service, changed, clock):
     assert changed == [info.id] * 3
 
 
-async def test_resume_clears_failures_and_keeps_the_last_failure_to_show(service, clock):
+async def test_resume_clears_failures_and_keeps_the_last_failure_to_show(service, store):
     info = await setup(service)
-    store = SqliteScheduleStore(service.schedules.conn, clock=clock)
     for _ in range(2):
         await store.mark_failed(info.id, "the channel no longer exists", START + timedelta(minutes=5))
     await store.pause(info.id, "the channel no longer exists")
@@ -173,9 +179,8 @@ async def test_resume_clears_failures_and_keeps_the_last_failure_to_show(service
     assert (resumed.failures, resumed.retry_at, resumed.last_failure) == (0, None, "the channel no longer exists")
 
 
-async def test_a_failing_schedule_shows_its_retry_as_the_next_post(service, clock):
+async def test_a_failing_schedule_shows_its_retry_as_the_next_post(service, store):
     info = await setup(service)
-    store = SqliteScheduleStore(service.schedules.conn, clock=clock)
     await store.mark_failed(info.id, "Discord answered 503", START + timedelta(minutes=62))
     status = await service.status(GUILD, info.id)
     assert (status.failures, status.next_post_at, status.last_failure_at) == (1, START + timedelta(minutes=62), START)
@@ -199,13 +204,13 @@ async def test_leaving_a_server_switches_its_schedules_off_until_resumed(service
 # --- preview and post now ----------------------------------------------------------------------------
 
 
-async def test_preview_shows_what_the_scheduler_posts_next_without_using_it_up(service, clock):
+async def test_preview_shows_what_the_scheduler_posts_next_without_using_it_up(service, clock, store):
     info = await setup(service)
     first = await service.preview(GUILD, info.id)
     assert await service.preview(GUILD, info.id) == first
 
     discord = FakeDiscord(clock)
-    scheduler = Scheduler(Tracked(SqliteScheduleStore(service.schedules.conn, clock=clock), clock), discord, clock)
+    scheduler = Scheduler(Tracked(store, clock), discord, clock)
     await scheduler.start()
     for day in range(3):
         expected = await service.preview(GUILD, info.id)

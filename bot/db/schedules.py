@@ -18,11 +18,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from bot.db.batched import BatchedConnection
 from bot.db.connection import transaction
 from bot.domain.rotation import Pick, next_talk
 from bot.domain.schedule import Cadence, ScheduleError, ScheduleRule, Slot
@@ -128,7 +130,7 @@ class CataloguePool:
 
     async def __call__(self, topic: str | None, event: str | None) -> tuple[str, ...]:
         """The talk slugs in catalogue order (by row id) for the filter."""
-        row = await _row(self.conn, "SELECT version FROM catalogue_state WHERE id = 1")
+        row = await _row(self.conn, _CATALOGUE_VERSION)
         version = int(row[0]) if row else 0
         if version != self._version:
             self._version, self._cache = version, {}
@@ -142,19 +144,22 @@ class CataloguePool:
         return pool
 
     async def _query(self, topic: str | None, event: str | None) -> tuple[str, ...]:
-        rows = await _rows(
-            self.conn,
-            "WITH RECURSIVE family(id) AS ("
-            " SELECT id FROM events WHERE slug = :event"
-            " UNION SELECT e.id FROM events e JOIN family f ON e.parent_id = f.id)"
-            " SELECT t.slug FROM talks t"
-            " WHERE (:event IS NULL OR t.event_id IN (SELECT id FROM family))"
-            " AND (:topic IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
-            " WHERE tt.talk_id = t.id AND tp.slug = :topic))"
-            " ORDER BY t.id",
-            {"topic": topic, "event": event},
-        )
+        rows = await _rows(self.conn, _POOL, {"topic": topic, "event": event})
         return tuple(str(row[0]) for row in rows)
+
+
+_CATALOGUE_VERSION = "SELECT version FROM catalogue_state WHERE id = 1"
+# The talks a (topic, event) filter selects, in catalogue order; the event takes in its co-located events.
+_POOL = (
+    "WITH RECURSIVE family(id) AS ("
+    " SELECT id FROM events WHERE slug = :event"
+    " UNION SELECT e.id FROM events e JOIN family f ON e.parent_id = f.id)"
+    " SELECT t.slug FROM talks t"
+    " WHERE (:event IS NULL OR t.event_id IN (SELECT id FROM family))"
+    " AND (:topic IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
+    " WHERE tt.talk_id = t.id AND tp.slug = :topic))"
+    " ORDER BY t.id"
+)
 
 
 # -- shared reads and writes --------------------------------------------------------------------------------
@@ -210,37 +215,40 @@ def _slot_values(slot: Slot) -> tuple[str, str, str]:
     return slot.day.isoformat(), to_db_instant(slot.due), slot.key
 
 
-async def _claim(
-    conn: aiosqlite.Connection, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
-) -> Attempt | None:
-    sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
-    params = {"id": schedule_id, "key": slot_key, "talk": pick.talk, "round": pick.round, "at": to_db_instant(at)}
-    async with _lock(conn):
-        rows = await _rows(conn, sql, params)  # read to the end, so the statement finishes and commits
+def _claim_params(schedule_id: int, slot_key: str, pick: Pick, at: datetime) -> dict[str, object]:
+    return {"id": schedule_id, "key": slot_key, "talk": pick.talk, "round": pick.round, "at": to_db_instant(at)}
+
+
+def _attempt(rows: Sequence[Sequence[Any]]) -> Attempt | None:
+    """The attempt a claim's RETURNING gave, if any."""
     if not rows:
         return None
     row = rows[0]
     return Attempt(int(row[0]), str(row[1]), str(row[2]), int(row[3]), from_db_instant(str(row[4])))
 
 
-async def _release(conn: aiosqlite.Connection, attempt: Attempt, reason: str) -> None:
-    """Mark a sending attempt failed (only sending -> failed; anything else is left alone)."""
-    await conn.execute(
-        "UPDATE schedule_attempts SET state = 'failed', error = ?"
-        " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'",
-        (reason, attempt.schedule_id, attempt.slot_key),
-    )
+async def _claim(
+    conn: aiosqlite.Connection, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
+) -> Attempt | None:
+    sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
+    async with _lock(conn):
+        rows = await _rows(conn, sql, _claim_params(schedule_id, slot_key, pick, at))  # read to the end: it commits
+    return _attempt(rows)
 
 
-async def _mark_attempt_sent(
-    conn: aiosqlite.Connection, attempt: Attempt, message_id: int | None, at: datetime
-) -> None:
-    cursor = await conn.execute(
-        "UPDATE schedule_attempts SET state = 'sent', sent_at = ?, message_id = ?"
-        " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'",
-        (to_db_instant(at), message_id, attempt.schedule_id, attempt.slot_key),
-    )
-    if cursor.rowcount == 0:
+# Only sending -> failed; anything else is left alone.
+_RELEASE = (
+    "UPDATE schedule_attempts SET state = 'failed', error = ?"
+    " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'"
+)
+_MARK_ATTEMPT_SENT = (
+    "UPDATE schedule_attempts SET state = 'sent', sent_at = ?, message_id = ?"
+    " WHERE schedule_id = ? AND slot_key = ? AND state = 'sending'"
+)
+
+
+def _warn_unless_marked(rowcount: int, attempt: Attempt) -> None:
+    if rowcount == 0:
         log.warning(
             "schedule %s: slot %s was posted but its attempt was no longer sending (removed or already settled)",
             attempt.schedule_id,
@@ -248,33 +256,57 @@ async def _mark_attempt_sent(
         )
 
 
-async def _rotation(
-    conn: aiosqlite.Connection, pool: PoolProvider, schedule_id: int, *, include_sending: bool = False
-) -> RotationState:
-    row = await _row(conn, "SELECT topic, event FROM schedules WHERE id = ?", (schedule_id,))
-    if row is None:
-        return RotationState((), frozenset())
-    talks = tuple(await pool(_str_or_none(row[0]), _str_or_none(row[1])))
+async def _release(conn: aiosqlite.Connection, attempt: Attempt, reason: str) -> None:
+    """Mark a sending attempt failed."""
+    await conn.execute(_RELEASE, (reason, attempt.schedule_id, attempt.slot_key))
+
+
+async def _mark_attempt_sent(
+    conn: aiosqlite.Connection, attempt: Attempt, message_id: int | None, at: datetime
+) -> None:
+    cursor = await conn.execute(
+        _MARK_ATTEMPT_SENT, (to_db_instant(at), message_id, attempt.schedule_id, attempt.slot_key)
+    )
+    _warn_unless_marked(cursor.rowcount, attempt)
+
+
+_FILTER = "SELECT topic, event FROM schedules WHERE id = ?"
+
+
+def _current_round(include_sending: bool) -> str:
     states = "('sent', 'sending')" if include_sending else "('sent')"
-    current = await _rows(
-        conn,
+    return (
         "SELECT round, talk FROM schedule_attempts"
         f" WHERE schedule_id = :id AND state IN {states} AND round = ("
-        f" SELECT MAX(round) FROM schedule_attempts WHERE schedule_id = :id AND state IN {states})",
-        {"id": schedule_id},
+        f" SELECT MAX(round) FROM schedule_attempts WHERE schedule_id = :id AND state IN {states})"
     )
-    latest = await _row(
-        conn,
-        "SELECT talk FROM schedule_attempts WHERE schedule_id = ? AND state = 'sent'"
-        " ORDER BY sent_at DESC, id DESC LIMIT 1",
-        (schedule_id,),
-    )
+
+
+_LATEST_SENT = (
+    "SELECT talk FROM schedule_attempts WHERE schedule_id = ? AND state = 'sent' ORDER BY sent_at DESC, id DESC LIMIT 1"
+)
+
+
+def _rotation_state(
+    talks: Sequence[str], current: Sequence[Sequence[Any]], latest: Sequence[Any] | None
+) -> RotationState:
     return RotationState(
-        pool=talks,
+        pool=tuple(talks),
         posted=frozenset(str(r[1]) for r in current),
         round=int(current[0][0]) if current else 0,
         last=str(latest[0]) if latest else None,
     )
+
+
+async def _rotation(
+    conn: aiosqlite.Connection, pool: PoolProvider, schedule_id: int, *, include_sending: bool = False
+) -> RotationState:
+    row = await _row(conn, _FILTER, (schedule_id,))
+    if row is None:
+        return RotationState((), frozenset())
+    talks = await pool(_str_or_none(row[0]), _str_or_none(row[1]))
+    current = await _rows(conn, _current_round(include_sending), {"id": schedule_id})
+    return _rotation_state(talks, current, await _row(conn, _LATEST_SENT, (schedule_id,)))
 
 
 # -- the scheduler's store ----------------------------------------------------------------------------------
@@ -283,24 +315,32 @@ async def _rotation(
 class SqliteScheduleStore:
     """The ScheduleStore the scheduler runs on, with every guarantee bot.scheduling.ports lists.
 
+    It works on a connection of its own to the database at `path` (opened on first use, closed by `close`),
+    batched: each method is one function run in a worker thread, and the calls of many schedules posting at
+    once share a transaction and a wake-up of the event loop (see bot.db.batched). Every method has
+    returned only once its transaction committed. Other connections (the commands' repository, a second
+    process) may write meanwhile: SQLite serialises the transactions, and every guarantee holds across them.
+
     `pause` also counts the failure that caused it (the scheduler pauses only after a failure), so a status
     reads "paused after 5 failures". Times the protocol does not pass in (when a post was sent, when a failure
     happened) come from `clock`.
     """
 
-    def __init__(
-        self, conn: aiosqlite.Connection, pool_provider: PoolProvider | None = None, *, clock: Clock | None = None
-    ) -> None:
-        self.conn = conn
-        self.pool = pool_provider or CataloguePool(conn)
+    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
+        self.path = path
         self.clock = clock or SystemClock()
+        self.db = BatchedConnection(path)
+        self._pools: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._pools_version: int | None = None
+
+    async def close(self) -> None:
+        """Finish what is queued and close the connection."""
+        await self.db.close()
 
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
-        async with _lock(self.conn):
-            rows = await _rows(
-                self.conn, f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
-            )
+        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
+        rows = await self.db.run(lambda conn: conn.execute(sql).fetchall())
         schedules = []
         for row in rows:
             try:
@@ -311,69 +351,111 @@ class SqliteScheduleStore:
 
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
-        async with _lock(self.conn):
-            row = await _row(
-                self.conn,
-                f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'",
-                (schedule_id,),
-            )
+        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'"
+        row = await self.db.run(lambda conn: conn.execute(sql, (schedule_id,)).fetchone())
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:
         """The schedule's pool (its topic and event filter over the catalogue), round and posted talks."""
-        async with _lock(self.conn):
-            # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
-            return await _rotation(self.conn, self.pool, schedule_id, include_sending=True)
+        return await self.db.run(lambda conn: self._rotation(conn, schedule_id))
+
+    def _rotation(self, conn: sqlite3.Connection, schedule_id: int) -> RotationState:
+        row = conn.execute(_FILTER, (schedule_id,)).fetchone()
+        if row is None:
+            return RotationState((), frozenset())
+        # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
+        current = conn.execute(_current_round(include_sending=True), {"id": schedule_id}).fetchall()
+        latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
+        return _rotation_state(self._pool(conn, _str_or_none(row[0]), _str_or_none(row[1])), current, latest)
+
+    def _pool(self, conn: sqlite3.Connection, topic: str | None, event: str | None) -> tuple[str, ...]:
+        """The filter's talks, remembered until the catalogue's version changes (as CataloguePool does)."""
+        row = conn.execute(_CATALOGUE_VERSION).fetchone()
+        version = int(row[0]) if row else 0
+        if version != self._pools_version:
+            self._pools_version, self._pools = version, {}
+        pool = self._pools.get((topic, event))
+        if pool is None:
+            pool = tuple(str(r[0]) for r in conn.execute(_POOL, {"topic": topic, "event": event}))
+            if len(self._pools) >= _POOL_CACHE_SIZE:
+                self._pools.clear()
+            self._pools[(topic, event)] = pool
+        return pool
 
     async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
         """Record a sending attempt, in one upsert; None if the slot is sending or sent, or the schedule not enabled."""
-        return await _claim(self.conn, schedule_id, slot.key, pick, at, enabled_only=True)
+        sql = _CLAIM.format(condition=" AND state = 'enabled'")
+        params = _claim_params(schedule_id, slot.key, pick, at)
+        return _attempt(await self.db.run(lambda conn: conn.execute(sql, params).fetchall()))
 
     async def mark_sent(self, attempt: Attempt, message_id: int | None, next_slot: Slot) -> None:
         """Record the post, which counts its talk in its round, and move on to `next_slot`: one transaction."""
-        now = self.clock.now()
-        async with _writing(self.conn) as conn:
-            await _mark_attempt_sent(conn, attempt, message_id, now)
-            await conn.execute(
+        now = to_db_instant(self.clock.now())
+
+        def work(conn: sqlite3.Connection) -> int:
+            marked = conn.execute(_MARK_ATTEMPT_SENT, (now, message_id, attempt.schedule_id, attempt.slot_key))
+            conn.execute(
                 "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, failures = 0, retry_at = NULL,"
                 " last_post_at = ?, last_message_id = ? WHERE id = ?",
-                (*_slot_values(next_slot), to_db_instant(now), message_id, attempt.schedule_id),
+                (*_slot_values(next_slot), now, message_id, attempt.schedule_id),
             )
+            return marked.rowcount
+
+        _warn_unless_marked(await self.db.run(work), attempt)
 
     async def mark_failed(
         self, schedule_id: int, reason: str, retry_at: datetime, *, release: Attempt | None = None
     ) -> None:
         """Count a failure, keep its reason, retry at `retry_at`; a released attempt may be claimed again."""
-        async with _writing(self.conn) as conn:
-            if release is not None:
-                await _release(conn, release, reason)
-            await conn.execute(
+        params = (to_db_instant(retry_at), reason, to_db_instant(self.clock.now()), schedule_id)
+        await self.db.run(
+            lambda conn: self._failed(
+                conn,
+                release,
+                reason,
                 "UPDATE schedules SET failures = failures + 1, retry_at = ?, last_failure = ?, last_failure_at = ?"
                 " WHERE id = ?",
-                (to_db_instant(retry_at), reason, to_db_instant(self.clock.now()), schedule_id),
+                params,
             )
+        )
 
     async def pause(self, schedule_id: int, reason: str, *, release: Attempt | None = None) -> None:
         """Pause after a failure, keeping the reason; `release` as for mark_failed."""
-        async with _writing(self.conn) as conn:
-            if release is not None:
-                await _release(conn, release, reason)
-            await conn.execute(
+        params = (reason, reason, to_db_instant(self.clock.now()), schedule_id)
+        await self.db.run(
+            lambda conn: self._failed(
+                conn,
+                release,
+                reason,
                 "UPDATE schedules SET state = 'paused', paused_reason = ?, failures = failures + 1, retry_at = NULL,"
                 " last_failure = ?, last_failure_at = ? WHERE id = ?",
-                (reason, reason, to_db_instant(self.clock.now()), schedule_id),
+                params,
             )
+        )
+
+    @staticmethod
+    def _failed(
+        conn: sqlite3.Connection, release: Attempt | None, reason: str, sql: str, params: Sequence[object]
+    ) -> None:
+        if release is not None:
+            conn.execute(_RELEASE, (reason, release.schedule_id, release.slot_key))
+        conn.execute(sql, params)
 
     async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
         """Move past the current slot without posting it, keeping the failure count; `skipped` shows in status."""
-        async with _lock(self.conn):
-            await self.conn.execute(
+        params = dict(zip(("day", "due", "key"), _slot_values(next_slot), strict=True)) | {
+            "skipped": skipped,
+            "at": to_db_instant(self.clock.now()),
+            "id": schedule_id,
+        }
+        await self.db.run(
+            lambda conn: conn.execute(
                 "UPDATE schedules SET next_day = :day, next_due = :due, next_key = :key, retry_at = NULL,"
                 " last_failure = COALESCE(:skipped, last_failure),"
                 " last_failure_at = CASE WHEN :skipped IS NULL THEN last_failure_at ELSE :at END WHERE id = :id",
-                dict(zip(("day", "due", "key"), _slot_values(next_slot), strict=True))
-                | {"skipped": skipped, "at": to_db_instant(self.clock.now()), "id": schedule_id},
+                params,
             )
+        )
 
 
 # -- the commands' repository -------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""A database connection that runs work in batches: one transaction and one thread hop for many callers.
+
+The scheduler posts thousands of highlights a minute when many servers share a time, and each post reads
+its rotation, claims its slot and records the result. Through aiosqlite that was about nine round trips to
+its worker thread per post, each a wake-up of the event loop, all queued behind one another: the store alone
+could not go past about 1,300 posts a second (measured with benchmarks/scheduler_bench.py). Here each piece
+of work is one plain function over a `sqlite3` connection; whatever is queued while a batch runs goes in the
+next batch, which runs in one transaction (one commit) and wakes the loop once.
+
+Each piece of work runs inside a savepoint of its own: if it raises, its writes are undone and the error is
+its caller's alone; the others in the batch go on. A batch whose commit fails fails every caller in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.db.connection import connect_sync
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], Any]
+_Outcome = tuple[bool, Any]  # (succeeded, value or exception)
+
+
+class BatchedConnection:
+    """Work on a `sqlite3` connection of its own, in a thread of its own, batched (see the module docstring).
+
+    The connection opens on first use (the database must exist and be migrated) and is closed by `close`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
+        self._conn: sqlite3.Connection | None = None
+        self._queued: list[tuple[asyncio.Future[Any], Work]] = []
+        self._running: asyncio.Future[list[_Outcome]] | None = None
+        self._closed = False
+        weakref.finalize(self, self._executor.shutdown, wait=False)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(conn)` in the next batch and return what it returns (or raise what it raised).
+
+        A caller cancelled meanwhile does not stop the work: it runs, or not, whole.
+        """
+        if self._closed:
+            raise RuntimeError("the database connection is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((future, work))
+        if self._running is None:
+            self._next_batch()
+        return await future
+
+    async def close(self) -> None:
+        """Finish the work queued so far, then close the connection and stop the thread."""
+        self._closed = True
+        while self._running is not None:
+            await asyncio.shield(self._running)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_connection)
+        self._executor.shutdown(wait=False)
+
+    def _next_batch(self) -> None:
+        batch, self._queued = self._queued, []
+        loop = asyncio.get_running_loop()
+        running = self._running = loop.run_in_executor(self._executor, self._execute, [work for _, work in batch])
+        running.add_done_callback(lambda done: self._settle(batch, done))
+
+    def _settle(self, batch: list[tuple[asyncio.Future[Any], Work]], done: asyncio.Future[list[_Outcome]]) -> None:
+        self._running = None
+        error = None if done.cancelled() else done.exception()
+        outcomes: list[_Outcome] = (
+            [(False, error or RuntimeError("the batch was cancelled"))] * len(batch)
+            if done.cancelled() or error is not None
+            else done.result()
+        )
+        for (future, _), (succeeded, value) in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if succeeded:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        if self._queued:
+            self._next_batch()
+
+    # -- in the worker thread ----------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect_sync(self.path, migrate_schema=False)
+        return self._conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _execute(self, batch: list[Work]) -> list[_Outcome]:
+        conn = self._connection()
+        outcomes: list[_Outcome] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            return [(False, error)] * len(batch)
+        for work in batch:
+            conn.execute("SAVEPOINT work")
+            try:
+                value = work(conn)
+            except Exception as error:  # handed to the caller that queued the work
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO work")
+                    conn.execute("RELEASE work")
+                    outcomes.append((False, error))
+                    continue
+                # SQLite rolled the whole transaction back (a full disk, say): the earlier work is undone too.
+                outcomes = [(False, error)] * (len(outcomes) + 1)
+                conn.execute("BEGIN IMMEDIATE")
+                continue
+            conn.execute("RELEASE work")
+            outcomes.append((True, value))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, error)] * len(batch)
+        return outcomes
