@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+from discord.http import MultipartParameters, handle_message_parameters
 
 from bot.domain.text import TALK_ID_MAX
 from bot.highlights import heading_for
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POST_TIMEOUT = 30.0
+PAYLOAD_CACHE = 1024  # talk highlights kept ready to send (a few KB each)
 NEEDED = ("view_channel", "send_messages", "embed_links")
 _UNKNOWN_CHANNEL = 10003
 _UNKNOWN_GUILD = 10004
@@ -100,11 +102,20 @@ def highlight_view(slug: str) -> discord.ui.View:
 
 
 class DiscordPoster:
-    """The scheduler's Poster: sends a talk's highlight embed to a schedule's channel."""
+    """The scheduler's Poster: sends a talk's highlight embed to a schedule's channel.
+
+    The message of a talk under a heading is built once per catalogue version and kept (up to
+    `PAYLOAD_CACHE`): when thousands of servers share a time they mostly post the same few talks. It is
+    sent through discord.py's HTTP client, which keeps Discord's rate limits, without building a `Message`
+    from the answer (only its id is kept) or storing a view per message: the "More like this" button is a
+    `DynamicItem`, answered from its custom id whichever message it is on.
+    """
 
     def __init__(self, bot: discord.Client, catalogue: CatalogueService) -> None:
         self.bot = bot
         self.catalogue = catalogue
+        self._payloads: dict[tuple[str, str], dict[str, Any]] = {}
+        self._version: int | None = None
 
     async def post(self, schedule: Schedule, talk: str, nonce: str) -> PostResult:
         """Post with the slot's nonce (Discord drops a repeat); map Discord's answers to PostFailures."""
@@ -126,14 +137,10 @@ class DiscordPoster:
         missing = missing_permissions(channel, guild.me)
         if missing:
             raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
-        found = await self.catalogue.talk_by_slug(talk)
-        if found is None:
-            raise TalkGone(talk)
-        embed = embeds.talk_embed(found, heading=heading_for(schedule.rule))
+        payload = await self._payload(talk, heading_for(schedule.rule))
+        params = MultipartParameters({**payload, "nonce": nonce, "enforce_nonce": True}, None, None)
         try:
-            message = await asyncio.wait_for(
-                channel.send(embed=embed, view=highlight_view(found.slug), nonce=nonce), POST_TIMEOUT
-            )
+            message = await asyncio.wait_for(self.bot.http.send_message(channel.id, params=params), POST_TIMEOUT)
         except discord.NotFound as exc:
             if exc.code == _UNKNOWN_GUILD:
                 raise GuildGone from exc
@@ -148,4 +155,25 @@ class DiscordPoster:
             raise TransientError(f"Discord refused the post ({exc.status}: {exc.text[:100]})") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
-        return PostResult(message.id)
+        return PostResult(int(message["id"]))
+
+    async def _payload(self, slug: str, heading: str) -> dict[str, Any]:
+        """The message for a talk under a heading, as discord.py would send it (mentions off); TalkGone if gone."""
+        version = await self.catalogue.repo.version()
+        if version != self._version:
+            self._payloads, self._version = {}, version
+        payload = self._payloads.get((slug, heading))
+        if payload is None:
+            found = await self.catalogue.talk_by_slug(slug)
+            if found is None:
+                raise TalkGone(slug)
+            embed = embeds.talk_embed(found, heading=heading)
+            view = highlight_view(found.slug)
+            with handle_message_parameters(
+                embed=embed, view=view, previous_allowed_mentions=self.bot.allowed_mentions
+            ) as params:
+                payload = dict(params.payload or {})
+            if len(self._payloads) >= PAYLOAD_CACHE:
+                self._payloads.clear()
+            self._payloads[(slug, heading)] = payload
+        return payload
