@@ -1,25 +1,31 @@
 """Scheduled posts at scale: 10,000 schedules across 10,000 servers, through the real bot and the emulator.
 
 Per run: a fresh emulator (validation off, for speed) holding 10,000 servers of one channel each, created
-before the bot connects; a fresh database with the bundled catalogue and one daily schedule per server,
-added through `ScheduleRepository.add`; the real `HighlightsBot` on a clock that runs at real speed but
-that the benchmark can jump forward (`LaunchClock`). All schedules are due at the same instant, a day
-ahead; once the bot holds every server, the clock jumps to that instant and the time until the emulator
-has every post is measured, with a check that each channel got exactly one.
+before the bot connects, in a child process of its own (`benchmarks.remote_emulator`: its own interpreter
+and event loop), so that its CPU is not charged to the bot; the bot reaches it only over loopback HTTP and
+websocket, as it would reach Discord, and the two processes share the machine's CPUs. In this process: a
+fresh database with the bundled catalogue and one daily schedule per server, added through
+`ScheduleRepository.add`; the real `HighlightsBot` on a clock that runs at real speed but that the benchmark
+can jump forward (`LaunchClock`). All schedules are due at the same instant, a day ahead; once the bot holds
+every server, the clock jumps to that instant and the time until the emulator has every post is measured
+(the emulator notes each arrival with `perf_counter()`, CLOCK_MONOTONIC on Linux and so comparable across
+the processes), with a check that each channel got exactly one.
 
 Figures:
 - the scheduler's cost per wake-up with 10,000 schedules loaded and nothing due, from the moment it is
   woken to the moment it sleeps on the clock again (a change to one schedule re-reads that one from SQLite);
   and a full reload of all 10,000 (what start-up and recovery from an error cost);
 - memory: what the scheduler's own structures hold (tracemalloc, a second scheduler over the same
-  database) and the process's peak RSS;
+  database), and the peak RSS of the bot's process and of the emulator's;
 - posting 10,000 due posts with the global limit lifted, and with it at 50 per second on both sides (the
   bot's limiter, and the emulator answering 429 over 50 in a second); `--quick` posts 1,000 at 50/s (the
   other 9,000 schedules stay loaded, due a day later);
-- where the time goes while posting with the limit lifted (cProfile of the main thread, each function's
-  own time charged to the nearest caller that is the emulator, discord.py, the bot's code or the event
-  loop; the CPU of other threads is SQLite's, in aiosqlite's worker thread);
-- the garbage collector's passes while posting, and a tally of what the bot logged at WARNING and above.
+- where the time goes while posting with the limit lifted (cProfile of the bot process's main thread, each
+  function's own time charged to the nearest caller that is discord.py, the bot's code or the event loop;
+  the CPU of other threads is SQLite's, in the database's worker threads, and a little for reading the
+  emulator's replies), with the emulator process's CPU over the same posts;
+- the garbage collector's passes in the bot's process while posting, and a tally of what the bot and the
+  emulator logged at WARNING and above.
 
 Timings are measured, never asserted. Run with `python -m benchmarks.scheduler_bench [--quick]`.
 """
@@ -48,9 +54,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
+from benchmarks.remote_emulator import RemoteEmulator, remote_emulator
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.client import HighlightsBot
 from bot.config import Settings
@@ -59,10 +66,11 @@ from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.db.writer import apply_document
 from bot.domain.schedule import ScheduleRule, next_slot
 from bot.emulator.harness import fast_client_options, run_client
-from bot.emulator.model import StoredMessage
-from bot.emulator.server import DiscordEmulator
 from bot.scheduling.ports import PostResult, Schedule
 from bot.scheduling.scheduler import Scheduler, SchedulerConfig
+
+if TYPE_CHECKING:
+    from bot.emulator.server import DiscordEmulator
 
 SCHEDULES = 10_000
 LIMITED_POSTS = 10_000
@@ -125,44 +133,6 @@ class LaunchClock:
         return self._jumped
 
 
-# -- an emulator that counts posts as they arrive -----------------------------------------------------------
-
-
-class CountingEmulator(DiscordEmulator):
-    """The emulator, noting when each channel post arrives and waking the benchmark at a target count."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.arrivals: list[float] = []
-        self.per_channel: Counter[int] = Counter()
-        self._bench_goal: tuple[int, asyncio.Future[float]] | None = None
-
-    def record_post(self, message: StoredMessage) -> None:
-        """Count the post (and note when it came) before storing it as usual."""
-        super().record_post(message)
-        now = time.perf_counter()
-        self.arrivals.append(now)
-        self.per_channel[message.channel_id] += 1
-        if (
-            self._bench_goal is not None
-            and len(self.arrivals) >= self._bench_goal[0]
-            and not self._bench_goal[1].done()
-        ):
-            self._bench_goal[1].set_result(now)
-
-    def when_posted(self, count: int) -> asyncio.Future[float]:
-        """Resolves with `perf_counter()` at the `count`-th post."""
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._bench_goal = (count, future)
-        if len(self.arrivals) >= count:
-            future.set_result(self.arrivals[count - 1])
-        return future
-
-    def rate_limited(self) -> int:
-        """How many requests the emulator answered with 429."""
-        return sum(1 for record in self.requests if record.status == 429)
-
-
 # -- set-up --------------------------------------------------------------------------------------------------
 
 
@@ -177,19 +147,17 @@ def catalogue_template(folder: Path) -> Path:
 
 @dataclass
 class Setup:
-    """One run's world: the emulator, the database and when the due schedules are due."""
+    """One run's world: the emulator (in its own process), the database and when the due schedules are due."""
 
-    emulator: CountingEmulator
+    emulator: RemoteEmulator
     database: Path
     due: datetime
     due_channels: list[int]
     schedule_ids: list[int] = field(default_factory=list)
 
 
-async def build(template: Path, folder: Path, name: str, *, servers: int, due: int) -> Setup:
-    """An emulator with `servers` servers and a database with a schedule in each; `due` of them due first."""
-    emulator = CountingEmulator(validate=False)
-    guilds = [emulator.world.add_guild(f"Server {n}", ("highlights",)) for n in range(servers)]
+async def build(template: Path, folder: Path, name: str, emulator: RemoteEmulator, *, due: int) -> Setup:
+    """A database with a schedule in each of the emulator's servers; `due` of them due first."""
     database = folder / f"{name}.sqlite3"
     shutil.copy(template, database)
     now = datetime.now(UTC)
@@ -198,29 +166,41 @@ async def build(template: Path, folder: Path, name: str, *, servers: int, due: i
     setup = Setup(emulator, database, first.due, [])
     async with open_db(database) as conn:
         schedules = ScheduleRepository(conn)
-        for n, guild in enumerate(guilds):
-            channel = guild.text_channels()[0]
+        for n, server in enumerate(emulator.servers):
             slot = first if n < due else later
-            record = await schedules.add(guild.id, channel.id, RULE, slot, now=now)
+            record = await schedules.add(server.guild_id, server.channel_id, RULE, slot, now=now)
             setup.schedule_ids.append(record.id)
             if n < due:
-                setup.due_channels.append(channel.id)
+                setup.due_channels.append(server.channel_id)
     return setup
 
 
 @contextlib.asynccontextmanager
 async def running_bot(setup: Setup, clock: LaunchClock, per_second: int | None) -> AsyncIterator[HighlightsBot]:
-    """The emulator and the bot, started, with the bot holding every server."""
-    settings = Settings(database=setup.database, discord_token=setup.emulator.token)
+    """The bot, started against the (already running) emulator, holding every server."""
+    emulator = setup.emulator
+    settings = Settings(database=setup.database, discord_token=emulator.token)
     bot = HighlightsBot(
         settings, clock=clock, scheduler_config=SchedulerConfig(per_second=per_second), **fast_client_options()
     )
-    async with setup.emulator, run_client(setup.emulator, bot, ready_timeout=300.0):
-        servers = len(setup.emulator.world.guilds)
-        await setup.emulator.wait_for(
-            lambda: True if len(bot.guilds) >= servers else None, timeout=300.0, what="every server"
-        )
+    # `run_client` reads only the emulator's `api_base_url`, `gateway_url` and `token`, which the handle has.
+    async with run_client(cast("DiscordEmulator", emulator), bot, ready_timeout=300.0):
+        await holding(bot, emulator.guilds, timeout=300.0)
         yield bot
+
+
+async def holding(bot: HighlightsBot, guilds: int, *, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until the bot holds `guilds` servers, each available (its GUILD_CREATE read).
+
+    READY lists every server as unavailable, and `on_ready` may come before the last GUILD_CREATE when the
+    emulator's stream of them pauses longer than `guild_ready_timeout`; a post to a server still unavailable
+    fails and is retried a minute later.
+    """
+    deadline = time.perf_counter() + timeout
+    while (held := sum(1 for guild in bot.guilds if not guild.unavailable)) < guilds:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the bot holds {held:,} of {guilds:,} servers after {timeout:.0f} s")
+        await asyncio.sleep(0.05)
 
 
 def scheduler_of(bot: HighlightsBot) -> Scheduler:
@@ -246,6 +226,9 @@ class PostRun:
     rate_limited: int
     busiest_second: int
     sent_rows: int
+    emulator_cpu: float = 0.0  # the emulator process's CPU seconds from the jump to the last post
+    emulator_rss_mb: float = 0.0  # the emulator process's peak RSS
+    emulator_logged: dict[str, int] = field(default_factory=dict)  # what it logged at WARNING and above
 
     @property
     def rate(self) -> float:
@@ -290,26 +273,30 @@ async def post_all(setup: Setup, clock: LaunchClock, bot: HighlightsBot) -> Post
     """Jump to the due instant; time until every due post arrived; check one post per channel."""
     emulator = setup.emulator
     count = len(setup.due_channels)
-    done = emulator.when_posted(count)
+    done = emulator.when_posted(count, timeout=600.0)  # asked now; answered by the emulator at the count-th post
     started = time.perf_counter()
     clock.jump_to(setup.due)
-    finished = await asyncio.wait_for(done, 600.0)
-    seconds = finished - started
+    arrived = await asyncio.wait_for(done, 660.0)
+    seconds = arrived.at - started  # both perf_counter(): CLOCK_MONOTONIC, the same clock in both processes
     await asyncio.sleep(0.5)  # a late duplicate would show up here
-    per_channel = emulator.per_channel
+    stats = await emulator.stats()
+    per_channel = Counter(stats.per_channel)
     duplicates = sum(n - 1 for n in per_channel.values() if n > 1)
     missing = sum(1 for channel in setup.due_channels if per_channel[channel] == 0)
     assert bot.db is not None  # noqa: S101 - open while the bot runs
     async with bot.db.execute("SELECT COUNT(*) FROM schedule_attempts WHERE state = 'sent'") as cursor:
         row = await cursor.fetchone()
     return PostRun(
-        posts=len(emulator.arrivals),
+        posts=len(stats.arrivals),
         seconds=seconds,
         duplicates=duplicates,
         missing=missing,
-        rate_limited=emulator.rate_limited(),
-        busiest_second=busiest_second(emulator.arrivals),
+        rate_limited=stats.rate_limited,
+        busiest_second=busiest_second(stats.arrivals),
         sent_rows=int(row[0]) if row else 0,
+        emulator_cpu=arrived.cpu_seconds,
+        emulator_rss_mb=stats.peak_rss_mb,
+        emulator_logged=stats.logged,
     )
 
 
@@ -329,8 +316,8 @@ class _IdlePoster:
 async def scheduler_memory(database: Path) -> tuple[int, int]:
     """Bytes a scheduler's structures hold with every schedule loaded, and the peak while loading."""
     clock = LaunchClock()
-    async with open_db(database) as conn:
-        store = SqliteScheduleStore(conn, clock=clock)
+    store = SqliteScheduleStore(database, clock=clock)  # a connection of its own, opened on first use
+    try:
         tracemalloc.start()
         try:
             base = tracemalloc.get_traced_memory()[0]
@@ -343,6 +330,8 @@ async def scheduler_memory(database: Path) -> tuple[int, int]:
             await scheduler.stop()
         finally:
             tracemalloc.stop()
+    finally:
+        await store.close()
     return held - base, peak - base
 
 
@@ -577,7 +566,7 @@ class Report:
 
 
 async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Report:
-    """Every run, one after another, each with a fresh emulator, database and bot."""
+    """Every run, one after another, each with a fresh emulator process, database and bot."""
     report = Report()
 
     def say(line: str) -> None:
@@ -586,21 +575,25 @@ async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Re
 
     template = catalogue_template(folder)
     n = sizes.servers
-    say(f"{n:,} schedules across {n:,} servers, one channel each; emulator validation off; "
-        f"bot, emulator and SQLite share {os.cpu_count()} CPUs")  # fmt: skip
+    say(f"{n:,} schedules across {n:,} servers, one channel each; the emulator runs in its own process "
+        f"(validation off), the bot and SQLite in this one; the two processes share {os.cpu_count()} CPUs")  # fmt: skip
 
     # 1. Limit lifted: wake-ups with nothing due, then everything due at once.
     started = time.perf_counter()
-    setup = await build(template, folder, "lifted", servers=n, due=sizes.lifted_posts)
-    built = time.perf_counter() - started
-    clock = LaunchClock()
-    started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(remote_emulator(n))
+        spawned = time.perf_counter() - started
+        started = time.perf_counter()
+        setup = await build(template, folder, "lifted", emulator, due=sizes.lifted_posts)
+        built = time.perf_counter() - started
+        clock = LaunchClock()
+        started = time.perf_counter()
         tally = stack.enter_context(tallied_logs())
         bot = await stack.enter_async_context(running_bot(setup, clock, None))
         connected = time.perf_counter() - started
-        say(f"set-up (not counted): {n:,} schedules added in {built:.1f} s; bot connected and holding "
-            f"{n:,} servers in {connected:.1f} s")  # fmt: skip
+        say(f"set-up (not counted): emulator process started holding {n:,} servers in {spawned:.1f} s; "
+            f"{n:,} schedules added in {built:.1f} s; "
+            f"bot connected and holding {n:,} servers in {connected:.1f} s")  # fmt: skip
         report.wakes, wake_cpu = await wake_costs(bot, clock, setup.schedule_ids, sizes.wakes)
         report.reloads = await reload_costs(bot, clock, sizes.reloads)
         wake_p50 = _ms(report.wakes, 50)
@@ -616,35 +609,38 @@ async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Re
             report.lifted = lifted = await post_all(setup, clock, bot)
         say(_post_line("posting, limit lifted", lifted, len(setup.due_channels))
             + f"; target >= {POST_RATE_TARGET:,.0f}/s: {_met(lifted.rate >= POST_RATE_TARGET)}")  # fmt: skip
-        say(collector.line("  ") + " while posting")
-    for line in tally.lines("  "):
+        say(collector.line("  ") + " in the bot's process while posting")
+    for line in _log_lines(tally, lifted):
         say(line)
     held, peak = await scheduler_memory(setup.database)
     report.held_bytes = held
     say(f"memory: the scheduler's structures hold {held / 1e6:.1f} MB for {n:,} schedules "
-        f"({held / n:,.0f} B each; {peak / 1e6:.1f} MB at peak while loading; tracemalloc); "
-        f"process peak RSS so far {peak_rss_mb():.0f} MB (emulator and bot, each holding {n:,} servers)")  # fmt: skip
+        f"({held / n:,.0f} B each; {peak / 1e6:.1f} MB at peak while loading; tracemalloc); peak RSS so far "
+        f"{peak_rss_mb():.0f} MB for the bot's process, {lifted.emulator_rss_mb:.0f} MB for the emulator's "
+        f"(each holding {n:,} servers)")  # fmt: skip
 
     # 2. Where the time goes with the limit lifted.
-    setup = await build(template, folder, "profiled", servers=n, due=sizes.profile_posts)
-    clock = LaunchClock()
     with tallied_logs() as tally:
-        async with running_bot(setup, clock, None) as bot:
-            await settle_scheduler(clock)
-            report.expected["profiled"] = len(setup.due_channels)
-            report.profiled, report.profile = await profiled_post_all(setup, clock, bot)
-    for line in [*_profile_lines(report.profiled, report.profile), *tally.lines("  ")]:
+        async with remote_emulator(n) as emulator:
+            setup = await build(template, folder, "profiled", emulator, due=sizes.profile_posts)
+            clock = LaunchClock()
+            async with running_bot(setup, clock, None) as bot:
+                await settle_scheduler(clock)
+                report.expected["profiled"] = len(setup.due_channels)
+                report.profiled, report.profile = await profiled_post_all(setup, clock, bot)
+    for line in [*_profile_lines(report.profiled, report.profile), *_log_lines(tally, report.profiled)]:
         say(line)
 
     # 3. At Discord's global limit, on both sides.
-    setup = await build(template, folder, "limited", servers=n, due=sizes.limited_posts)
-    setup.emulator.faults.set_global_rate_limit(GLOBAL_LIMIT)
-    clock = LaunchClock()
     with tallied_logs() as tally:
-        async with running_bot(setup, clock, GLOBAL_LIMIT) as bot:
-            await settle_scheduler(clock)
-            report.expected["limited"] = len(setup.due_channels)
-            report.limited = limited = await post_all(setup, clock, bot)
+        async with remote_emulator(n) as emulator:
+            setup = await build(template, folder, "limited", emulator, due=sizes.limited_posts)
+            await emulator.set_global_rate_limit(GLOBAL_LIMIT)
+            clock = LaunchClock()
+            async with running_bot(setup, clock, GLOBAL_LIMIT) as bot:
+                await settle_scheduler(clock)
+                report.expected["limited"] = len(setup.due_channels)
+                report.limited = limited = await post_all(setup, clock, bot)
     # The first second's 50 may all go at once, so N posts need at least N/50 - 1 seconds.
     allowed = max(0.0, limited.posts / GLOBAL_LIMIT - 1)
     full = SCHEDULES / GLOBAL_LIMIT - 1
@@ -658,10 +654,16 @@ async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Re
             line += f", so {scaled:.0f} s for {SCHEDULES:,}"
         line += f"; bound {BOUND_S:.0f} s for {SCHEDULES:,}: {_met(scaled <= BOUND_S)}"
     say(line)
-    for line in tally.lines("  "):
+    for line in _log_lines(tally, limited):
         say(line)
     say(f"limit lifted vs 50/s, measured in this run: {lifted.rate / limited.rate:.1f}x the posts per second")
     return report
+
+
+def _log_lines(tally: LogTally, run: PostRun) -> list[str]:
+    """What the bot logged (counted in this process), then what the emulator logged (counted in its own)."""
+    emulator = Counter(run.emulator_logged)
+    return [*tally.lines("  "), *(f"  the emulator logged {n}x {what}" for what, n in emulator.most_common())]
 
 
 def _ms(samples: list[float], q: float) -> float:
@@ -690,11 +692,14 @@ def _profile_lines(run: PostRun, profile: Profile) -> list[str]:
     parts = ", ".join(f"{name} {profile.own.get(name, 0.0) / busy:.0%}" for name in order)
     top = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in profile.top[:6])
     per_post = 1e3 / max(1, run.posts)
+    process_cpu = profile.main_cpu + profile.other_cpu
     return [
         f"profile, limit lifted ({run.posts:,} posts in {run.seconds:.1f} s under cProfile = {run.rate:,.0f}/s): "
-        f"main thread busy {profile.main_cpu:.1f} s ({profile.main_cpu / profile.wall:.0%} of the time; "
-        f"{profile.main_cpu * per_post:.2f} ms CPU per post), other threads (aiosqlite's SQLite thread) "
-        f"{profile.other_cpu:.1f} s ({profile.other_cpu * per_post:.2f} ms per post)",
+        f"the bot's process: main thread busy {profile.main_cpu:.1f} s ({profile.main_cpu / profile.wall:.0%} of "
+        f"the time; {profile.main_cpu * per_post:.2f} ms CPU per post), other threads (SQLite's worker threads) "
+        f"{profile.other_cpu:.1f} s ({profile.other_cpu * per_post:.2f} ms per post), "
+        f"{process_cpu * per_post:.2f} ms process CPU per post; the emulator runs in its own process: "
+        f"emulator process CPU {run.emulator_cpu:.1f} s ({run.emulator_cpu * per_post:.2f} ms per post)",
         f"  main thread's busy time by owner (shared code charged to its caller): {parts}",
         f"  busiest functions (own time): {top}",
     ]
