@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time as perf
@@ -94,6 +95,16 @@ def clock() -> SettlingClock:
 @pytest.fixture
 def repo(conn) -> ScheduleRepository:
     return ScheduleRepository(conn)
+
+
+@contextlib.asynccontextmanager
+async def restarted_store(path: Path, clock):
+    """A store on a connection of its own, as a restarted (or a second) process has."""
+    store = SqliteScheduleStore(path, clock=clock)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @pytest.fixture
@@ -341,8 +352,9 @@ async def test_a_crash_between_send_and_mark_sent_resends_with_the_same_nonce_af
     assert await state(repo.conn, schedule_id, "2025-01-06") == "sending"
 
     await clock.advance(timedelta(seconds=30))
-    async with open_db(bundled_db) as fresh:  # a new process: nothing but the database survives
-        restarted = Scheduler(Tracked(SqliteScheduleStore(bundled_db, clock=clock), clock), discord, clock)
+    # A new process: nothing but the database survives.
+    async with open_db(bundled_db) as fresh, restarted_store(bundled_db, clock) as store:
+        restarted = Scheduler(Tracked(store, clock), discord, clock)
         await start(restarted, clock)
         await restarted.stop()
         assert discord.nonces == [discord.messages[0].nonce] * 2
@@ -361,8 +373,8 @@ async def test_a_restart_long_after_a_crash_mid_send_does_not_resend(
     discord.crash_after_send.clear()
 
     await clock.advance(timedelta(minutes=10))
-    async with open_db(bundled_db) as fresh:
-        restarted = Scheduler(Tracked(SqliteScheduleStore(bundled_db, clock=clock), clock), discord, clock)
+    async with restarted_store(bundled_db, clock) as fresh:
+        restarted = Scheduler(Tracked(fresh, clock), discord, clock)
         with caplog.at_level(logging.WARNING):
             await start(restarted, clock)
         await clock.advance_to(NINE + DAY)
@@ -375,9 +387,9 @@ async def test_a_restart_long_after_a_crash_mid_send_does_not_resend(
 
 async def test_two_processes_at_the_due_minute_post_once(bundled_db, repo, discord, clock):
     await add(repo, 1)
-    async with open_db(bundled_db) as other:
-        first = Scheduler(Tracked(SqliteScheduleStore(bundled_db, clock=clock), clock), discord, clock)
-        second = Scheduler(Tracked(SqliteScheduleStore(bundled_db, clock=clock), clock), discord, clock)
+    async with restarted_store(bundled_db, clock) as one, restarted_store(bundled_db, clock) as other:
+        first = Scheduler(Tracked(one, clock), discord, clock)
+        second = Scheduler(Tracked(other, clock), discord, clock)
         await start(first, clock)
         await start(second, clock)
         await clock.advance_to(NINE + 2 * DAY)
@@ -444,8 +456,8 @@ async def test_a_restart_carries_on_from_the_database(bundled_db, scheduler, rep
     await start(scheduler, clock)
     await clock.advance_to(NINE + 2 * DAY + timedelta(hours=1))
     await scheduler.stop()
-    async with open_db(bundled_db) as fresh:
-        restarted = Scheduler(Tracked(SqliteScheduleStore(bundled_db, clock=clock), clock), discord, clock)
+    async with restarted_store(bundled_db, clock) as fresh:
+        restarted = Scheduler(Tracked(fresh, clock), discord, clock)
         await start(restarted, clock)
         await clock.advance_to(NINE + 10 * DAY)
         await restarted.stop()
