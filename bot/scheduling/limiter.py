@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.scheduling.ports import Clock
 
 _WINDOW = timedelta(seconds=1)
+_SPACING = 20  # grants are at least a twentieth of the average interval apart (1 ms at 50 per second)
 
 
 class _Place:
@@ -46,6 +47,12 @@ class RateLimiter:
     answer: the (N+1)-th next request is granted only then. Any N+1 requests then arrive more than a second
     apart however long each spent on the way, where counting from the grant alone let jitter put 51 in one
     of Discord's seconds (measured: 106 global 429s in 1,000 posts). It costs one round trip per second.
+
+    Once a second's worth has been granted, grants are also spaced a little (1 ms apart at 50 per second,
+    49 ms for a second's worth), so that the bot's own event loop is not flooded by 50 sends at once:
+    answers are then read as they come, and the round trip each second costs stays the network's, not the
+    time to send the other 49 (measured: 15 ms a second, 1.5% of the rate, without the spacing). The first
+    `per_second` go at once: they cannot break the limit, and a lone post is never held back.
     """
 
     def __init__(self, clock: Clock, per_second: int | None = 50) -> None:
@@ -55,6 +62,8 @@ class RateLimiter:
         self._per_second = per_second
         self._places: deque[_Place] = deque()  # the latest `per_second` grants, oldest first
         self._free_at: datetime | None = None  # a second after the end of every older grant
+        self._gap = _WINDOW / (per_second * _SPACING) if per_second is not None else timedelta(0)
+        self._last_grant: datetime | None = None
         self._hold_until: datetime | None = None
         self._queue = asyncio.Lock()  # fair: waiters are served in the order they came
 
@@ -78,6 +87,7 @@ class RateLimiter:
 
     async def _grant(self) -> _Place:
         async with self._queue:
+            spaced = self._per_second is not None and len(self._places) >= self._per_second
             while True:
                 if self._per_second is not None and len(self._places) >= self._per_second:
                     oldest = self._places[0]
@@ -86,18 +96,20 @@ class RateLimiter:
                     self._places.popleft()
                     self._free_at = max(oldest.ended + _WINDOW, self._free_at or oldest.ended)
                     continue
-                ready = self._ready_at()
+                ready = self._ready_at(spaced)
                 if ready <= self._clock.now():
                     break
                 await self._clock.sleep_until(ready)
             place = _Place()
             if self._per_second is not None:
                 self._places.append(place)
+                self._last_grant = self._clock.now()
             return place
 
-    def _ready_at(self) -> datetime:
+    def _ready_at(self, spaced: bool) -> datetime:
         ready = self._clock.now()
-        for later in (self._hold_until, self._free_at):
+        gap = self._last_grant + self._gap if spaced and self._last_grant is not None else None
+        for later in (self._hold_until, self._free_at, gap):
             if later is not None:
                 ready = max(ready, later)
         return ready
