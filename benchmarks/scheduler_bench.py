@@ -66,6 +66,7 @@ from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.db.writer import apply_document
 from bot.domain.schedule import ScheduleRule, next_slot
 from bot.emulator.harness import fast_client_options, run_client
+from bot.scheduling.clock import FINAL_STRETCH, finish_sleep
 from bot.scheduling.ports import PostResult, Schedule
 from bot.scheduling.scheduler import Scheduler, SchedulerConfig
 
@@ -97,7 +98,7 @@ class LaunchClock:
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
-        self._jumped: asyncio.Event | None = None
+        self._sleepers: set[asyncio.Future[None]] = set()
         self._sleep_waiters: list[asyncio.Future[float]] = []
 
     def now(self) -> datetime:
@@ -111,15 +112,24 @@ class LaunchClock:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(entered)
-        while (delay := (instant - self.now()).total_seconds()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event().wait(), min(delay, 300.0))
+        loop = asyncio.get_running_loop()
+        while (delay := (instant - self.now()).total_seconds()) > FINAL_STRETCH:
+            # A timer, as SystemClock sets, that a jump may also end early.
+            wake: asyncio.Future[None] = loop.create_future()
+            timer = loop.call_later(min(delay - FINAL_STRETCH, 300.0), _wake, wake)
+            self._sleepers.add(wake)
+            try:
+                await wake
+            finally:
+                timer.cancel()
+                self._sleepers.discard(wake)
+        await finish_sleep(lambda: (instant - self.now()).total_seconds())  # the final stretch, as SystemClock
 
     def jump_to(self, instant: datetime) -> None:
         """Move this clock to `instant` (forward only) and wake the sleepers."""
         self._offset = max(self._offset, instant - datetime.now(UTC))
-        event, self._jumped = self._event(), None
-        event.set()
+        for wake in self._sleepers:
+            _wake(wake)
 
     def next_sleep(self) -> asyncio.Future[float]:
         """Resolves (with `perf_counter()`) when someone next starts sleeping on this clock."""
@@ -127,10 +137,11 @@ class LaunchClock:
         self._sleep_waiters.append(waiter)
         return waiter
 
-    def _event(self) -> asyncio.Event:
-        if self._jumped is None:
-            self._jumped = asyncio.Event()
-        return self._jumped
+
+
+def _wake(sleeper: asyncio.Future[None]) -> None:
+    if not sleeper.done():
+        sleeper.set_result(None)
 
 
 # -- set-up --------------------------------------------------------------------------------------------------
