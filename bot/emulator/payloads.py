@@ -259,10 +259,15 @@ def application(world: World, guild_count: int) -> dict[str, Any]:
 
 def strip_nulls(value: Any) -> Any:
     """Drop `None` members of objects, recursively, as Discord omits unset fields in what it returns."""
+    # Leaves are kept as they are without a call each: most of an embed's members are strings.
     if isinstance(value, dict):
-        return {key: strip_nulls(inner) for key, inner in value.items() if inner is not None}
+        return {
+            key: strip_nulls(inner) if isinstance(inner, dict | list) else inner
+            for key, inner in value.items()
+            if inner is not None
+        }
     if isinstance(value, list):
-        return [strip_nulls(inner) for inner in value]
+        return [strip_nulls(inner) if isinstance(inner, dict | list) else inner for inner in value]
     return value
 
 
