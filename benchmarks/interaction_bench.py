@@ -2,18 +2,25 @@
 
 Per catalogue (the bundled one, then a synthetic one of 100,000 talks from `benchmarks.synthetic`): a fresh
 emulator (validation off, so its own checks do not count as the bot's time) and the real `HighlightsBot`,
-with one extra command, /ping, that answers "pong" at once: the floor, through the same client, emulator
-and event loop. Each interaction is timed from the moment the emulator starts sending it to the moment the
-emulator has received and processed the bot's callback (not when a poller next looks). The four kinds
-take turns, one interaction at a time, so noise on this shared machine falls on all of them alike; queries
-are drawn afresh from a fixed mix (topics, title words, typos; full, last and first names, prefixes;
-titles, names and topics typed key by key) so that caches do not flatter.
+with one extra command, /ping, that answers "pong" at once: the floor, through the same client and emulator.
+The emulator and the code that drives and times the interactions run in a spawned child process of their
+own (its own interpreter and event loop, through `benchmarks.remote_emulator`), as Discord is never in the
+bot's process: the emulator's work (building and sending interactions, parsing callbacks) neither waits on
+the bot's event loop nor is charged to it. The bot runs alone in this process, opens the catalogue's database
+(generated and imported here once) and reaches the emulator only over loopback HTTP and websocket; the two
+processes share the machine's CPUs. Each interaction is timed in the child, from the moment the emulator
+starts sending it to the moment it has received and processed the bot's callback (not when a poller next
+looks). The four kinds take turns, one interaction at a time, so noise on this shared machine falls on all
+of them alike; queries are drawn afresh from a fixed mix (topics, title words, typos; full, last and first
+names, prefixes; titles, names and topics typed key by key) so that caches do not flatter.
 
 Then bursts of 500 sent at once: the three kinds (the first burst: the bot's HTTP pool holds only the
 connection the one-at-a-time phase used), 500 /ping, and the three kinds again (with the connections the
 earlier bursts opened); the time until all are answered. The emulator keeps Discord's 3-second deadline: a
-later callback is refused and counts as unanswered. Also printed: the garbage collector's passes (bot and
-emulator share the process), a tally of what the bot logged at WARNING and above, and a short pass with
+later callback is refused and counts as unanswered. Also printed: the garbage collector's passes in the
+bot's process (and, apart, in the emulator's), a tally of what the bot logged at WARNING and above (and the
+emulator, if anything), and two short passes on the bundled catalogue with the emulator in the bot's process
+and event loop, no bursts: one with validation off, for comparison with the separate processes, and one with
 validation on to show what the emulator's checks add.
 
 Timings are measured, never asserted: they depend on the machine. Run with
@@ -25,20 +32,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import random
+import signal
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import discord
 import numpy as np
 from discord import app_commands
 
+from benchmarks.remote_emulator import WarningTally, pipe_commands, receive, spawned
 from benchmarks.scheduler_bench import tallied_logs, watched_gc
 from benchmarks.synthetic import generate
 from bot.catalogue.document import CatalogueDocument
@@ -60,10 +72,12 @@ VALIDATED_SAMPLES = 100
 WARM_UP = 20
 DEADLINE = 3.0  # Discord's, kept by the emulator: a later callback is refused (10062) and counts as unanswered
 ANSWER_TIMEOUT = DEADLINE + 2.0
+MEASURE_TIMEOUT = 3_600.0  # seconds for the child to measure one catalogue once the bot is ready
 QUIET = 0.5  # after a burst, the bot counts as done once the emulator has heard nothing from it for this long
 FLOOR = "/ping (floor)"
 KINDS = ("/recommend", "/speaker", "autocomplete")
 EPHEMERAL = 64
+COMMANDS = frozenset({"ping", "recommend", "speaker", "talk"})  # those the interactions use
 
 
 # -- the emulator, noting when each callback arrives ------------------------------------------------------
@@ -135,13 +149,19 @@ def ping() -> app_commands.Command[Any, ..., None]:
     return app_commands.Command(name="ping", description="Answer at once (the benchmark's floor)", callback=pong)
 
 
+def highlights_bot(database: Path, token: str, guild_id: int) -> HighlightsBot:
+    """The real bot on `database`, with /ping added before its commands are copied to the server `guild_id`."""
+    settings = Settings(database=database, discord_token=token, dev_guild_id=guild_id)
+    bot = HighlightsBot(settings, **fast_client_options())
+    bot.tree.add_command(ping())  # copied to the development server with the rest in setup_hook
+    return bot
+
+
 @contextlib.asynccontextmanager
 async def running(database: Path, *, validate: bool) -> AsyncIterator[TimingEmulator]:
-    """An emulator and the real bot with /ping added before its commands are synced to the server."""
+    """An emulator and the real bot in this process and event loop (the comparison and validation passes)."""
     async with TimingEmulator(validate=validate) as emulator:
-        settings = Settings(database=database, discord_token=emulator.token, dev_guild_id=emulator.guild.id)
-        bot = HighlightsBot(settings, **fast_client_options())
-        bot.tree.add_command(ping())  # copied to the development server with the rest in setup_hook
+        bot = highlights_bot(database, emulator.token, emulator.guild.id)
         async with run_client(emulator, bot, ready_timeout=300.0):
             yield emulator
 
@@ -283,8 +303,9 @@ class CatalogueRun:
     burst: Burst | None = None  # the first burst: the bot's HTTP pool holds the one connection it has used
     floor_burst: Burst | None = None
     warm_burst: Burst | None = None  # the same kinds again, with the connections the first bursts opened
-    logged: list[str] = field(default_factory=list)  # what the bot logged at WARNING and above, tallied
-    collector: str = ""  # the garbage collector's passes during the run
+    logged: list[str] = field(default_factory=list)  # what the bot (then the emulator) logged, WARNING and above
+    collector: str = ""  # the garbage collector's passes during the run, in the bot's process
+    emulator_collector: str = ""  # the same in the emulator's process, when it has its own
 
     @property
     def bursts(self) -> list[Burst]:
@@ -352,25 +373,139 @@ def listen_overflows() -> int | None:
     return None
 
 
-async def measure_catalogue(
-    label: str, database: Path, mix: Mix, samples: int, burst_size: int, *, validate: bool = False
-) -> CatalogueRun:
-    """Warm up, then the interleaved latencies and (with `burst_size`) the two bursts."""
+@dataclass
+class Measured:
+    """What the driver measured on one catalogue: plain data, sent back from the emulator's process."""
+
+    kinds: dict[str, Latencies]
+    burst: Burst | None = None
+    floor_burst: Burst | None = None
+    warm_burst: Burst | None = None
+    collector: str = ""  # the garbage collector's passes in the emulator's process, when it has its own
+    logged: list[str] = field(default_factory=list)  # what the emulator's process logged, tallied
+
+
+async def measured(emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int) -> Measured:
+    """Warm up, then the interleaved latencies and (with `burst_size`) the three bursts."""
     kinds = (FLOOR, *KINDS)
+    await interleaved(emulator, mix, kinds, WARM_UP, seed=1)
+    found = Measured(await interleaved(emulator, mix, kinds, samples, seed=2))
+    if burst_size:
+        rng = random.Random(3)
+        mixed = [KINDS[n % len(KINDS)] for n in range(burst_size)]
+        found.burst = await burst(emulator, mix, mixed, rng)
+        found.floor_burst = await burst(emulator, mix, [FLOOR] * burst_size, rng)
+        found.warm_burst = await burst(emulator, mix, mixed, rng)
+    return found
+
+
+# -- in the emulator's process ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listening:
+    """What the emulator's process tells the bot's once it listens: what a client needs, and the server."""
+
+    api_base_url: str
+    gateway_url: str
+    token: str
+    guild_id: int  # the server the bot copies its commands to, and where the interactions are sent
+
+
+def drive(conn: Connection, mix: Mix, samples: int, burst_size: int) -> None:
+    """The child's entry point: the emulator (validation off), and the measurement once told "go".
+
+    Replies on the pipe: ("ok", `Listening`) once it listens, then ("ok", `Measured`) or ("error", traceback).
+    It stops when told to ("stop",) or when the pipe closes (the parent has died), measuring or not.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
+    tally = WarningTally()
+    logging.getLogger().addHandler(tally)
+    try:
+        asyncio.run(_drive(conn, mix, samples, burst_size, tally))
+    finally:
+        conn.close()
+
+
+async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tally: WarningTally) -> None:
+    async with TimingEmulator(validate=False) as emulator:
+        conn.send(("ok", Listening(emulator.api_base_url, emulator.gateway_url, emulator.token, emulator.guild.id)))
+        commands = pipe_commands(conn)
+        if await commands.get() != ("go",):
+            return  # told to stop, or the parent has gone
+        measuring = asyncio.create_task(_measure_here(emulator, mix, samples, burst_size, tally))
+        told = asyncio.create_task(commands.get())
+        await asyncio.wait({measuring, told}, return_when=asyncio.FIRST_COMPLETED)
+        if not measuring.done():  # told to stop, or the parent has gone: no one is waiting for the figures
+            measuring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await measuring
+            return
+        error = measuring.exception()
+        if error is not None:
+            conn.send(("error", "".join(traceback.format_exception(error)).rstrip()))
+        else:
+            conn.send(("ok", measuring.result()))
+        await told  # ("stop",) once the bot has closed, or end-of-file
+
+
+async def _measure_here(
+    emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: WarningTally
+) -> Measured:
+    await emulator.wait_connected(timeout=30.0)
+
+    def registered() -> bool | None:
+        names = {command["name"] for command in emulator.commands(emulator.guild)}
+        return True if names.issuperset(COMMANDS) else None
+
+    await emulator.wait_for(registered, timeout=30.0, what="the bot's commands in the server")
+    gc.collect()
+    with watched_gc() as collector:
+        tracked = len(gc.get_objects())
+        found = await measured(emulator, mix, samples, burst_size)
+    where = "  in the emulator's process, "
+    found.collector = f"{collector.line(where)} ({tracked:,} objects tracked at start)"
+    found.logged = [f"  the emulator's process logged {n}x {what}" for what, n in tally.counts.most_common()]
+    return found
+
+
+# -- in the bot's process -----------------------------------------------------------------------------------
+
+
+async def measure_catalogue(label: str, database: Path, mix: Mix, samples: int, burst_size: int) -> CatalogueRun:
+    """The emulator and the driver in a child process, the bot alone in this one: `measured` there."""
     gc.collect()  # start each catalogue with no garbage left over from the last
+    with tallied_logs() as tally, watched_gc() as collector:
+        async with spawned(drive, mix, samples, burst_size, name="interaction-emulator") as (process, conn, ready):
+            if not isinstance(ready, Listening):
+                raise RuntimeError(f"the emulator process did not start: {ready!r}")
+            bot = highlights_bot(database, ready.token, ready.guild_id)
+            # `run_client` reads only the emulator's `api_base_url`, `gateway_url` and `token`, which these are.
+            async with run_client(cast("DiscordEmulator", ready), bot, ready_timeout=300.0):
+                tracked = len(gc.get_objects())
+                conn.send(("go",))  # the bot is ready: its commands were copied to the server in setup_hook
+                found = await receive(process, conn, timeout=MEASURE_TIMEOUT)
+            if not isinstance(found, Measured):
+                raise RuntimeError(f"the emulator process answered {found!r}")
+    run = CatalogueRun(label, mix.talks, found.kinds, found.burst, found.floor_burst, found.warm_burst)
+    run.logged = tally.lines("  ") + found.logged
+    run.collector = (
+        f"{collector.line('  ')} (the bot's process only; {tracked:,} objects tracked once the bot was ready)"
+    )
+    run.emulator_collector = found.collector
+    return run
+
+
+async def measure_in_process(label: str, database: Path, mix: Mix, samples: int, *, validate: bool) -> CatalogueRun:
+    """`measured` with the emulator in this process and event loop, beside the bot; no bursts."""
+    gc.collect()
     with tallied_logs() as tally, watched_gc() as collector:
         async with running(database, validate=validate) as emulator:
             tracked = len(gc.get_objects())
-            await interleaved(emulator, mix, kinds, WARM_UP, seed=1)
-            run = CatalogueRun(label, mix.talks, await interleaved(emulator, mix, kinds, samples, seed=2))
-            if burst_size:
-                rng = random.Random(3)
-                mixed = [KINDS[n % len(KINDS)] for n in range(burst_size)]
-                run.burst = await burst(emulator, mix, mixed, rng)
-                run.floor_burst = await burst(emulator, mix, [FLOOR] * burst_size, rng)
-                run.warm_burst = await burst(emulator, mix, mixed, rng)
+            found = await measured(emulator, mix, samples, 0)
             if validate and emulator.violations:
                 raise RuntimeError(f"the bot broke Discord's rules: {emulator.violations[0]}")
+    run = CatalogueRun(label, mix.talks, found.kinds)
     run.logged = tally.lines("  ")
     run.collector = f"{collector.line('  ')} (bot and emulator share the process; {tracked:,} objects tracked at start)"
     return run
@@ -472,6 +607,8 @@ def describe(run: CatalogueRun, target: float) -> Iterator[str]:
     ):
         yield f"  first burst {run.burst.seconds / run.floor_burst.seconds:.2f}x the /ping burst's time"
     yield run.collector
+    if run.emulator_collector:
+        yield run.emulator_collector
     yield from run.logged
 
 
@@ -483,19 +620,35 @@ def _met(ok: bool) -> str:
 class Report:
     """Every catalogue's run, and the printed lines."""
 
-    runs: list[CatalogueRun]
+    runs: list[CatalogueRun]  # each catalogue (emulator in its own process), then the validation pass, if any
     lines: list[str]
+    same_process: CatalogueRun | None = None  # the bundled catalogue with the emulator in the bot's process
+
+
+def _p50s(run: CatalogueRun, against: CatalogueRun | None = None) -> str:
+    """Each kind's p50, with its ratio to the same kind's in `against` or, without, to the floor's."""
+    parts = []
+    for kind in (FLOOR, *KINDS):
+        p50 = run.kinds[kind].ms(50)
+        if against is not None:
+            parts.append(f"{kind} p50 {p50:.2f} ms ({p50 / against.kinds[kind].ms(50):.1f}x)")
+        elif kind == FLOOR:
+            parts.append(f"{kind} p50 {p50:.2f} ms")
+        else:
+            parts.append(f"{kind} p50 {p50:.2f} ms ({p50 / run.kinds[FLOOR].ms(50):.2f}x the floor)")
+    return ", ".join(parts)
 
 
 async def measure(config: Config, folder: Path, echo: Callable[[str], None]) -> Report:
-    """The bundled catalogue, the large synthetic one, then a short pass with validation on."""
+    """The bundled catalogue, the large synthetic one, then short passes with the emulator in the bot's process."""
     lines: list[str] = []
 
     def say(line: str) -> None:
         lines.append(line)
         echo(line)
 
-    say("interactions through the real client on loopback, sent until callback received; emulator validation off")
+    say("interactions through the real client on loopback, sent until callback received; the emulator "
+        "(validation off) and the timing in a spawned process of their own, the bot alone in this one")  # fmt: skip
     database, mix = bundled(folder)
     runs = [await measure_catalogue("bundled catalogue", database, mix, config.samples, config.burst)]
     for line in describe(runs[-1], 2.0):
@@ -511,21 +664,26 @@ async def measure(config: Config, folder: Path, echo: Callable[[str], None]) -> 
         for line in describe(run, 3.0):
             say(line)
         say(f"  (generating and importing it took {prepared:.0f} s, not counted)")
+    same: CatalogueRun | None = None
+    if config.samples:
+        same = await measure_in_process(
+            "bundled catalogue, emulator in the bot's process", database, mix, config.samples, validate=False
+        )
+        say(f"same process as the bot (bundled, {config.samples:,} of each, no burst; emulator and bot share "
+            f"one event loop, validation off): {_p50s(same)}")  # fmt: skip
+        for line in same.logged:
+            say(line)
     if config.validated:
-        checked = await measure_catalogue(
-            "bundled catalogue, emulator validation ON", database, mix, config.validated, 0, validate=True
+        checked = await measure_in_process(
+            "bundled catalogue, emulator validation ON", database, mix, config.validated, validate=True
         )
         runs.append(checked)
-        off = runs[0].kinds
-        parts = ", ".join(
-            f"{kind} p50 {checked.kinds[kind].ms(50):.2f} ms ({checked.kinds[kind].ms(50) / off[kind].ms(50):.1f}x)"
-            for kind in (FLOOR, *KINDS)
-        )
-        say(f"with validation on (bundled, {config.validated} of each, no burst; x = times the figure with it off): "
-            f"{parts}; no violations")  # fmt: skip
+        off, where = (same, "in the same process") if same is not None else (runs[0], "in a process of its own")
+        say(f"with validation on (bundled, {config.validated} of each, no burst, same process as the bot; "
+            f"x = times the figure with it off {where}): {_p50s(checked, off)}; no violations")  # fmt: skip
         for line in checked.logged:
             say(line)
-    return Report(runs, lines)
+    return Report(runs, lines, same)
 
 
 def run(quick: bool = False, echo: Callable[[str], None] | None = None) -> list[str]:

@@ -9,6 +9,11 @@ The bot reaches the emulator only over loopback HTTP and websocket, as it would 
 Arrival times are `time.perf_counter()` in the child: CLOCK_MONOTONIC on Linux, so comparable with the
 parent's. The child stops when asked, when the pipe closes (the parent has died) and, being a daemon
 process, when the parent exits; leaving the context terminates it (and kills it if it will not stop).
+
+The process plumbing is also offered on its own, for other benchmarks that run code in such a child:
+`spawned` (start a target in a spawned daemon process, wait for its first reply, stop it on leaving),
+`pipe_commands` (in the child: the requests on the pipe, read in a thread) and `receive` (in the parent:
+await one reply without blocking the event loop).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -107,7 +112,7 @@ class CountingEmulator(DiscordEmulator):
         return sum(1 for record in self.requests if record.status == 429)
 
 
-class _Tally(logging.Handler):
+class WarningTally(logging.Handler):
     """Counts what is logged at WARNING and above (the child has no console of its own to print to)."""
 
     def __init__(self) -> None:
@@ -125,7 +130,7 @@ class _Tally(logging.Handler):
 def serve(conn: Connection, servers: int) -> None:
     """The child's entry point: run the emulator and answer requests until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
-    tally = _Tally()
+    tally = WarningTally()
     logging.getLogger().addHandler(tally)
     try:
         asyncio.run(_serve(conn, servers, tally))
@@ -133,11 +138,15 @@ def serve(conn: Connection, servers: int) -> None:
         conn.close()
 
 
-async def _serve(conn: Connection, servers: int, tally: _Tally) -> None:
+def pipe_commands(conn: Connection) -> asyncio.Queue[tuple[Any, ...] | None]:
+    """The requests arriving on `conn` from now on, then `None` once the pipe closes (the parent has gone).
+
+    Read in a daemon thread, so that the running event loop never blocks on the pipe.
+    """
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
 
-    def read() -> None:  # in a thread, so the event loop never blocks on the pipe
+    def read() -> None:
         try:
             while True:
                 command = conn.recv()
@@ -146,6 +155,11 @@ async def _serve(conn: Connection, servers: int, tally: _Tally) -> None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
                 loop.call_soon_threadsafe(commands.put_nowait, None)
 
+    threading.Thread(target=read, name="pipe-commands", daemon=True).start()
+    return commands
+
+
+async def _serve(conn: Connection, servers: int, tally: WarningTally) -> None:
     emulator = CountingEmulator(validate=False)
     made = [emulator.world.add_guild(f"Server {n}", ("highlights",)) for n in range(servers)]
     waiting: set[asyncio.Task[None]] = set()
@@ -159,7 +173,7 @@ async def _serve(conn: Connection, servers: int, tally: _Tally) -> None:
                 ),
             )
         )
-        threading.Thread(target=read, name="emulator-commands", daemon=True).start()
+        commands = pipe_commands(conn)
         while (command := await commands.get()) is not None:
             match command:
                 case ("limit", per_second):
@@ -189,7 +203,7 @@ async def _answer_when_posted(emulator: CountingEmulator, conn: Connection, coun
     conn.send(("ok", Arrived(at, cpu_then - cpu)))
 
 
-def _stats(emulator: CountingEmulator, tally: _Tally) -> Stats:
+def _stats(emulator: CountingEmulator, tally: WarningTally) -> Stats:
     return Stats(
         arrivals=list(emulator.arrivals),
         per_channel=dict(emulator.per_channel),
@@ -249,38 +263,63 @@ class RemoteEmulator:
         self._conn.send(request)
 
     async def _reply(self) -> Any:
-        try:
-            kind, value = await asyncio.to_thread(self._conn.recv)
-        except (EOFError, OSError):
-            await asyncio.to_thread(self._process.join, 1.0)
-            raise RuntimeError(f"the emulator process has ended (exit code {self._process.exitcode})") from None
+        value = await receive(self._process, self._conn)
         self._pending = False  # stays set if the reply never came: later requests would read a stale answer
-        if kind == "timeout":
-            raise TimeoutError(value)
-        if kind != "ok":
-            raise RuntimeError(f"the emulator process: {value}")
         return value
+
+
+async def receive(process: SpawnProcess, conn: Connection, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+    """The child's next reply, awaited in a thread: its value if ("ok", value), else an error.
+
+    ("timeout", why) raises `TimeoutError`, anything else `RuntimeError`, as does the pipe closing (the child
+    has ended); so does no reply within `timeout` seconds, if given (`TimeoutError`).
+    """
+    try:
+        kind, value = await asyncio.wait_for(asyncio.to_thread(conn.recv), timeout)
+    except (EOFError, OSError):
+        await asyncio.to_thread(process.join, 1.0)
+        raise RuntimeError(f"the {process.name} process has ended (exit code {process.exitcode})") from None
+    if kind == "timeout":
+        raise TimeoutError(value)
+    if kind != "ok":
+        raise RuntimeError(f"the {process.name} process: {value}")
+    return value
+
+
+@contextlib.asynccontextmanager
+async def spawned(
+    target: Callable[..., None], *args: Any, name: str
+) -> AsyncIterator[tuple[SpawnProcess, Connection, Any]]:
+    """`target(conn, *args)` in a spawned daemon process; yields it, the parent's end of the pipe and its first reply.
+
+    The child is expected to send ("ok", value) once it is ready; the value is yielded. On leaving, the child
+    is asked to stop (("stop",)), then terminated, then killed if need be.
+    """
+    context = multiprocessing.get_context("spawn")
+    conn, child_end = context.Pipe()
+    process = context.Process(target=target, args=(child_end, *args), name=name, daemon=True)
+    process.start()
+    child_end.close()  # so that the parent reads end-of-file if the child dies
+    try:
+        try:
+            kind, first = await asyncio.wait_for(asyncio.to_thread(conn.recv), START_TIMEOUT)
+        except (EOFError, OSError):
+            process.join(1.0)
+            raise RuntimeError(f"the {name} process ended while starting (exit code {process.exitcode})") from None
+        if kind != "ok":
+            raise RuntimeError(f"the {name} process did not start: {first!r}")
+        yield process, conn, first
+    finally:
+        _stop(process, conn)
 
 
 @contextlib.asynccontextmanager
 async def remote_emulator(servers: int) -> AsyncIterator[RemoteEmulator]:
     """A started emulator process holding `servers` servers of one channel each; stopped on leaving."""
-    context = multiprocessing.get_context("spawn")
-    conn, child_end = context.Pipe()
-    process = context.Process(target=serve, args=(child_end, servers), name="discord-emulator", daemon=True)
-    process.start()
-    child_end.close()  # so that the parent reads end-of-file if the child dies
-    try:
-        try:
-            kind, started = await asyncio.wait_for(asyncio.to_thread(conn.recv), START_TIMEOUT)
-        except (EOFError, OSError):
-            process.join(1.0)
-            raise RuntimeError(f"the emulator process ended while starting (exit code {process.exitcode})") from None
-        if kind != "ok" or not isinstance(started, Started):
+    async with spawned(serve, servers, name="discord-emulator") as (process, conn, started):
+        if not isinstance(started, Started):
             raise RuntimeError(f"the emulator process did not start: {started!r}")
         yield RemoteEmulator(process, conn, started)
-    finally:
-        _stop(process, conn)
 
 
 def _stop(process: SpawnProcess, conn: Connection) -> None:
