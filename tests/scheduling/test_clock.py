@@ -52,3 +52,25 @@ async def test_system_clock_is_aware_utc_and_does_not_sleep_for_the_past():
     now = clock.now()
     assert now.utcoffset() == timedelta(0)
     await clock.sleep_until(now - timedelta(seconds=1))
+
+
+async def test_system_clock_never_wakes_before_the_instant_and_yields_while_it_waits():
+    clock = SystemClock()
+    ticks = 0
+
+    async def ticking():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        for delay in (0.0005, 0.002, 0.02):  # inside the final stretch, across it, and well beyond it
+            instant = clock.now() + timedelta(seconds=delay)
+            before = ticks
+            await clock.sleep_until(instant)
+            assert clock.now() >= instant
+            assert ticks > before  # the loop ran other tasks meanwhile
+    finally:
+        ticker.cancel()
