@@ -3,6 +3,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.scheduling import FakeClock, RateLimiter
 
 from .conftest import START
@@ -62,8 +65,8 @@ async def test_waiters_are_served_in_arrival_order():
 
 
 async def test_a_request_counts_until_a_second_after_its_answer():
-    # Discord counts a request when it arrives, which may be as late as its answer: the next request over the
-    # limit waits for a second after that, so no second of arrivals can hold more than the limit.
+    # Discord counts a request when it arrives, which may be as late as its answer: a request stays live until
+    # a second after that, and no more than the limit may be live at once.
     clock = FakeClock(START)
     limiter = RateLimiter(clock, 2)
     granted = []
@@ -76,9 +79,9 @@ async def test_a_request_counts_until_a_second_after_its_answer():
     tasks = [asyncio.create_task(one(n, takes)) for n, takes in enumerate([0.5, 0.0, 0.0, 0.0])]
     await clock.advance(timedelta(minutes=1))
     await asyncio.gather(*tasks)
-    # 0 is answered at 0.5 s, so 2 goes at 1.5 s; 1 was answered at once, but 3 waits its turn behind 2
-    # (and the 25 ms spacing of two a second, once a second's two have gone).
-    assert [(n, round(at, 3)) for n, at in granted] == [(0, 0.0), (1, 0.0), (2, 1.5), (3, 1.525)]
+    # 1 was answered at once, so a place is free again at 1 s: 2 goes then. 0 was answered at 0.5 s, and 2 at
+    # once, so the next place is free at 1.5 s: 3 goes then.
+    assert [(n, round(at, 3)) for n, at in granted] == [(0, 0.0), (1, 0.0), (2, 1.0), (3, 1.5)]
 
 
 async def test_a_request_that_fails_still_counts():
@@ -91,3 +94,33 @@ async def test_a_request_that_fails_still_counts():
         pass
     granted = await grant_times(clock, limiter, 1)
     assert granted == [START + timedelta(seconds=1)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2000), min_size=1, max_size=25), st.integers(1, 4))
+def test_no_second_can_hold_more_arrivals_than_the_limit(durations_ms, limit):
+    # Wherever in [grant, answer] each request arrives, no one-second window may hold more than `limit`: so
+    # when a request is granted, fewer than `limit` earlier ones may have arrived within the second before.
+    async def scenario():
+        clock = FakeClock(START)
+        limiter = RateLimiter(clock, limit)
+        spans = []
+
+        order = iter(range(len(durations_ms)))
+
+        async def one(takes):
+            async with limiter.request():
+                granted, n = clock.now(), next(order)
+                await clock.sleep_until(granted + timedelta(milliseconds=takes))
+            spans.append((n, granted, clock.now()))
+
+        tasks = [asyncio.create_task(one(takes)) for takes in durations_ms]
+        await clock.advance(timedelta(hours=1))
+        await asyncio.gather(*tasks)
+        return spans
+
+    spans = asyncio.run(scenario())
+    assert len(spans) == len(durations_ms)
+    for n, granted, _ in spans:
+        live = [m for m, _, answered in spans if m < n and answered > granted - timedelta(seconds=1)]
+        assert len(live) < limit
