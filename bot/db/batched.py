@@ -57,10 +57,12 @@ class BatchedConnection:
         return await future
 
     async def close(self) -> None:
-        """Finish the work queued so far, then close the connection and stop the thread."""
+        """Finish the work queued so far, then close the connection and stop the thread (again: no-op)."""
+        if self._closed:
+            return
         self._closed = True
         while self._running is not None:
-            await asyncio.shield(self._running)
+            await asyncio.wait([self._running])  # its callers get its outcome, not this
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=False)

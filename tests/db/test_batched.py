@@ -1,0 +1,67 @@
+"""The batched connection: many callers' work in one transaction, each caller's failure its own."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.db.batched import BatchedConnection
+from bot.db.connection import sync_db
+
+
+@pytest.fixture
+async def db(bundled_db: Path):
+    with sync_db(bundled_db) as setup:
+        setup.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    connection = BatchedConnection(bundled_db)
+    yield connection
+    await connection.close()
+
+
+def insert(text: str | None, *, fail_after: bool = False):
+    def work(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+        if fail_after:
+            raise RuntimeError(f"failed after writing {text}")
+        return int(cursor.lastrowid or 0)
+
+    return work
+
+
+def texts(conn: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT text FROM notes ORDER BY id")]
+
+
+async def test_work_queued_together_shares_a_batch_and_a_failure_undoes_only_its_own_writes(db):
+    results = await asyncio.gather(
+        db.run(insert("a")),
+        db.run(insert("b", fail_after=True)),  # wrote, then raised: its row must not stay
+        db.run(insert(None)),  # refused by SQLite (NOT NULL)
+        db.run(insert("c")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], int) and isinstance(results[3], int)
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], sqlite3.IntegrityError)
+    assert await db.run(texts) == ["a", "c"]
+
+
+async def test_what_one_caller_committed_another_connection_sees(db, bundled_db):
+    await db.run(insert("seen"))
+    with sqlite3.connect(bundled_db) as other:
+        assert texts(other) == ["seen"]
+
+
+async def test_a_cancelled_caller_does_not_undo_its_work_and_a_closed_connection_refuses_more(db):
+    task = asyncio.create_task(db.run(insert("kept")))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await db.run(texts) == ["kept"]
+    await db.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await db.run(texts)
