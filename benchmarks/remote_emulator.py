@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import resource
 import signal
 import threading
 import time
@@ -33,6 +32,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Any, NamedTuple
 
+from benchmarks.coldstart import peak_rss_mb
 from bot.emulator.model import StoredMessage
 from bot.emulator.server import DiscordEmulator
 
@@ -209,7 +209,7 @@ def _stats(emulator: CountingEmulator, tally: WarningTally) -> Stats:
         per_channel=dict(emulator.per_channel),
         rate_limited=emulator.rate_limited(),
         cpu_seconds=time.process_time(),
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux reports KiB
+        peak_rss_mb=peak_rss_mb(),  # VmHWM: ru_maxrss would carry over the parent's peak across exec
         logged=dict(tally.counts),
     )
 

@@ -42,7 +42,6 @@ import logging
 import os
 import pstats
 import random
-import resource
 import shutil
 import statistics
 import sys
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
+from benchmarks.coldstart import peak_rss_mb, reset_peak_rss
 from benchmarks.remote_emulator import RemoteEmulator, remote_emulator
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.client import HighlightsBot
@@ -348,11 +348,6 @@ async def scheduler_memory(database: Path) -> tuple[int, int]:
     return held - base, peak - base
 
 
-def peak_rss_mb() -> float:
-    """The process's resident memory high-water mark, MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 # -- what the bot logged ------------------------------------------------------------------------------------
 
 
@@ -365,6 +360,7 @@ class LogTally(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.counts: Counter[str] = Counter()
+        self.last: dict[str, str] = {}  # the latest record of each kind, with its arguments
 
     def emit(self, record: logging.LogRecord) -> None:
         """Count the record by level, logger and message template (with its exception's type and text)."""
@@ -375,10 +371,15 @@ class LogTally(logging.Handler):
             error = record.exc_info[1]
             what += f" [{type(error).__name__}: {error}]"
         self.counts[what[:200]] += 1
+        self.last[what[:200]] = record.getMessage()[:200]
 
     def lines(self, indent: str = "") -> list[str]:
-        """One line per kind of record, commonest first."""
-        return [f"{indent}the bot logged {n}x {what}" for what, n in self.counts.most_common()]
+        """One line per kind of record, commonest first, with the latest one in full when it says more."""
+        return [
+            f"{indent}the bot logged {n}x {what}"
+            + (f" (latest: {self.last[what]})" if self.last.get(what, what) not in what else "")
+            for what, n in self.counts.most_common()
+        ]
 
 
 @contextlib.contextmanager
@@ -581,6 +582,7 @@ class Report:
 async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Report:
     """Every run, one after another, each with a fresh emulator process, database and bot."""
     report = Report()
+    own_peak = reset_peak_rss()  # `python -m benchmarks` ran other benchmarks in this process before
 
     def say(line: str) -> None:
         report.lines.append(line)
@@ -627,10 +629,11 @@ async def measure(sizes: Sizes, folder: Path, echo: Callable[[str], None]) -> Re
         say(line)
     held, peak = await scheduler_memory(setup.database)
     report.held_bytes = held
+    before = "" if own_peak else " (with whatever ran before in it)"
     say(f"memory: the scheduler's structures hold {held / 1e6:.1f} MB for {n:,} schedules "
-        f"({held / n:,.0f} B each; {peak / 1e6:.1f} MB at peak while loading; tracemalloc); peak RSS so far "
-        f"{peak_rss_mb():.0f} MB for the bot's process, {lifted.emulator_rss_mb:.0f} MB for the emulator's "
-        f"(each holding {n:,} servers)")  # fmt: skip
+        f"({held / n:,.0f} B each; {peak / 1e6:.1f} MB at peak while loading; tracemalloc); peak RSS "
+        f"{peak_rss_mb():.0f} MB for the bot's process{before}, {lifted.emulator_rss_mb:.0f} MB for the "
+        f"emulator's (each holding {n:,} servers)")  # fmt: skip
 
     # 2. Where the time goes with the limit lifted.
     with tallied_logs() as tally:
