@@ -68,7 +68,7 @@ from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.db.writer import apply_document
 from bot.domain.schedule import ScheduleRule, next_slot
 from bot.emulator.harness import fast_client_options, run_client
-from bot.scheduling.clock import FINAL_STRETCH, finish_sleep
+from bot.scheduling.clock import FINAL_STRETCH, SPIN_AFTER, spin_until
 from bot.scheduling.ports import PostResult, Schedule
 from bot.scheduling.scheduler import Scheduler, SchedulerConfig
 
@@ -115,17 +115,18 @@ class LaunchClock:
             if not waiter.done():
                 waiter.set_result(entered)
         loop = asyncio.get_running_loop()
-        while (delay := (instant - self.now()).total_seconds()) > FINAL_STRETCH:
+        stretch = FINAL_STRETCH if (instant - self.now()).total_seconds() >= SPIN_AFTER else 0.0
+        while (delay := (instant - self.now()).total_seconds()) > stretch:
             # A timer, as SystemClock sets, that a jump may also end early.
             wake: asyncio.Future[None] = loop.create_future()
-            timer = loop.call_later(min(delay - FINAL_STRETCH, 300.0), _wake, wake)
+            timer = loop.call_later(min(delay - stretch, 300.0), _wake, wake)
             self._sleepers.add(wake)
             try:
                 await wake
             finally:
                 timer.cancel()
                 self._sleepers.discard(wake)
-        await finish_sleep(lambda: (instant - self.now()).total_seconds())  # the final stretch, as SystemClock
+        await spin_until(lambda: (instant - self.now()).total_seconds())  # the final stretch, as SystemClock's
 
     def jump_to(self, instant: datetime) -> None:
         """Move this clock to `instant` (forward only) and wake the sleepers."""
