@@ -26,6 +26,7 @@ from bot.db.connection import connect_sync
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
 _Outcome = tuple[bool, Any]  # (succeeded, value or exception)
+_Queued = tuple[asyncio.Future[Any], Work, bool]  # (the caller's future, the work, whether it writes)
 
 
 class BatchedConnection:
@@ -38,29 +39,38 @@ class BatchedConnection:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
         self._conn: sqlite3.Connection | None = None
-        self._queued: list[tuple[asyncio.Future[Any], Work]] = []
+        self._queued: list[_Queued] = []
         self._running: asyncio.Future[list[_Outcome]] | None = None
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         weakref.finalize(self, self._executor.shutdown, wait=False)
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, writes: bool = True) -> T:
         """Run `work(conn)` in the next batch and return what it returns (or raise what it raised).
 
-        A caller cancelled meanwhile does not stop the work: it runs, or not, whole.
+        A batch that writes takes the database's write lock at once (BEGIN IMMEDIATE), so it never fails
+        half-way for want of it; a batch of reads only (`writes=False`) never waits for it (WAL). A caller
+        cancelled meanwhile does not stop the work: it runs, or not, whole.
         """
         if self._closed:
             raise RuntimeError("the database connection is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queued.append((future, work))
+        self._queued.append((future, work, writes))
         if self._running is None:
             self._next_batch()
         return await future
 
     async def close(self) -> None:
-        """Finish the work queued so far, then close the connection and stop the thread (again: no-op)."""
-        if self._closed:
-            return
+        """Finish the work queued so far, then close the connection and stop the thread (again: no-op).
+
+        Cancelling the caller does not stop the closing.
+        """
         self._closed = True
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         while self._running is not None:
             await asyncio.wait([self._running])  # its callers get its outcome, not this
         loop = asyncio.get_running_loop()
@@ -70,10 +80,13 @@ class BatchedConnection:
     def _next_batch(self) -> None:
         batch, self._queued = self._queued, []
         loop = asyncio.get_running_loop()
-        running = self._running = loop.run_in_executor(self._executor, self._execute, [work for _, work in batch])
+        writes = any(queued[2] for queued in batch)
+        running = self._running = loop.run_in_executor(
+            self._executor, self._execute, [queued[1] for queued in batch], writes
+        )
         running.add_done_callback(lambda done: self._settle(batch, done))
 
-    def _settle(self, batch: list[tuple[asyncio.Future[Any], Work]], done: asyncio.Future[list[_Outcome]]) -> None:
+    def _settle(self, batch: list[_Queued], done: asyncio.Future[list[_Outcome]]) -> None:
         self._running = None
         error = None if done.cancelled() else done.exception()
         outcomes: list[_Outcome] = (
@@ -81,7 +94,7 @@ class BatchedConnection:
             if done.cancelled() or error is not None
             else done.result()
         )
-        for (future, _), (succeeded, value) in zip(batch, outcomes, strict=True):
+        for (future, _, _), (succeeded, value) in zip(batch, outcomes, strict=True):
             if future.done():
                 continue
             if succeeded:
@@ -103,13 +116,24 @@ class BatchedConnection:
             self._conn.close()
             self._conn = None
 
-    def _execute(self, batch: list[Work]) -> list[_Outcome]:
+    def _execute(self, batch: list[Work], writes: bool) -> list[_Outcome]:
         conn = self._connection()
-        outcomes: list[_Outcome] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
         except sqlite3.Error as error:
             return [(False, error)] * len(batch)
+        try:
+            outcomes = self._each(conn, batch, writes)
+            conn.execute("COMMIT")
+        except BaseException as error:  # a savepoint or the commit failed: the whole batch failed
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, _raisable(error))] * len(batch)
+        return outcomes
+
+    @staticmethod
+    def _each(conn: sqlite3.Connection, batch: list[Work], writes: bool) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
         for work in batch:
             conn.execute("SAVEPOINT work")
             try:
@@ -118,18 +142,19 @@ class BatchedConnection:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK TO work")
                     conn.execute("RELEASE work")
-                    outcomes.append((False, error))
+                    outcomes.append((False, _raisable(error)))
                     continue
                 # SQLite rolled the whole transaction back (a full disk, say): the earlier work is undone too.
-                outcomes = [(False, error)] * (len(outcomes) + 1)
-                conn.execute("BEGIN IMMEDIATE")
+                outcomes = [(False, _raisable(error))] * (len(outcomes) + 1)
+                conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
                 continue
             conn.execute("RELEASE work")
             outcomes.append((True, value))
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            return [(False, error)] * len(batch)
         return outcomes
+
+
+def _raisable(error: BaseException) -> BaseException:
+    """An exception a future can carry (a StopIteration cannot)."""
+    if isinstance(error, StopIteration):
+        return RuntimeError(f"the work raised {error!r}")
+    return error

@@ -340,7 +340,7 @@ class SqliteScheduleStore:
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
         sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
-        rows = await self.db.run(lambda conn: conn.execute(sql).fetchall())
+        rows = await self.db.run(lambda conn: conn.execute(sql).fetchall(), writes=False)
         schedules = []
         for row in rows:
             try:
@@ -352,12 +352,12 @@ class SqliteScheduleStore:
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
         sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'"
-        row = await self.db.run(lambda conn: conn.execute(sql, (schedule_id,)).fetchone())
+        row = await self.db.run(lambda conn: conn.execute(sql, (schedule_id,)).fetchone(), writes=False)
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:
         """The schedule's pool (its topic and event filter over the catalogue), round and posted talks."""
-        return await self.db.run(lambda conn: self._rotation(conn, schedule_id))
+        return await self.db.run(lambda conn: self._rotation(conn, schedule_id), writes=False)
 
     def _rotation(self, conn: sqlite3.Connection, schedule_id: int) -> RotationState:
         row = conn.execute(_FILTER, (schedule_id,)).fetchone()

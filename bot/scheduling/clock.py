@@ -29,9 +29,12 @@ async def finish_sleep(remaining: Callable[[], float]) -> None:
 
 
 async def spin_until(remaining: Callable[[], float]) -> None:
-    """Yield to the loop until `remaining()` is no longer positive: for the last few milliseconds only."""
-    while remaining() > 0:  # noqa: ASYNC110 - deliberately: an event would wake on a timer, late
-        await asyncio.sleep(0)
+    """Yield to the loop until `remaining()` is no longer positive: for the last few milliseconds only.
+
+    Should the wall clock step back meanwhile, it goes back to a timer rather than yield for that long.
+    """
+    while (delay := remaining()) > 0:  # noqa: ASYNC110 - deliberately: an event would wake on a timer, late
+        await asyncio.sleep(delay - FINAL_STRETCH if delay > 2 * FINAL_STRETCH else 0)
 
 
 class SystemClock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,26 @@ async def test_a_cancelled_caller_does_not_undo_its_work_and_a_closed_connection
     await db.close()
     with pytest.raises(RuntimeError, match="closed"):
         await db.run(texts)
+
+
+async def test_reads_do_not_wait_for_another_connections_write_lock(db, bundled_db):
+    await db.run(insert("before"))
+    with sqlite3.connect(bundled_db, isolation_level=None) as importer:
+        importer.execute("BEGIN IMMEDIATE")  # an import holds the write lock for a long time
+        importer.execute("INSERT INTO notes (text) VALUES ('not yet committed')")
+        assert await asyncio.wait_for(db.run(texts, writes=False), 1.0) == ["before"]
+        importer.execute("ROLLBACK")
+
+
+async def test_a_batch_whose_bookkeeping_fails_fails_whole_and_leaves_the_connection_usable(db):
+    def breaks_the_savepoint(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO notes (text) VALUES ('lost')")
+        conn.execute("RELEASE work")  # the batch's own RELEASE will now fail
+
+    running = asyncio.create_task(db.run(lambda _: time.sleep(0.05)))  # the next two wait and go together
+    await asyncio.sleep(0.01)
+    results = await asyncio.gather(db.run(insert("a")), db.run(breaks_the_savepoint), return_exceptions=True)
+    await running
+    assert all(isinstance(result, sqlite3.OperationalError) for result in results), results
+    assert await db.run(insert("after")) > 0
+    assert await db.run(texts) == ["after"]
