@@ -115,6 +115,26 @@ def _rule(local_time: Any, zone: Any, cadence: Any, weekday: Any) -> ScheduleRul
 # -- the pool ---------------------------------------------------------------------------------------------
 
 
+class _Pools:
+    """Pools by (topic, event) filter, kept until the catalogue's version changes (every import bumps it)."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._cache: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+
+    def get(self, version: int, key: tuple[str | None, str | None]) -> tuple[str, ...] | None:
+        """The pool remembered for `key` at `version`, if any."""
+        if version != self._version:
+            self._version, self._cache = version, {}
+        return self._cache.get(key)
+
+    def put(self, key: tuple[str | None, str | None], pool: tuple[str, ...]) -> None:
+        """Remember a pool read at the version last passed to `get`."""
+        if len(self._cache) >= _POOL_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = pool
+
+
 class CataloguePool:
     """The pool of a topic and event filter, read from the catalogue; remembered until the catalogue changes.
 
@@ -125,27 +145,17 @@ class CataloguePool:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self._version: int | None = None
-        self._cache: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._pools = _Pools()
 
     async def __call__(self, topic: str | None, event: str | None) -> tuple[str, ...]:
         """The talk slugs in catalogue order (by row id) for the filter."""
         row = await _row(self.conn, _CATALOGUE_VERSION)
-        version = int(row[0]) if row else 0
-        if version != self._version:
-            self._version, self._cache = version, {}
-        key = (topic, event)
-        pool = self._cache.get(key)
+        pool = self._pools.get(int(row[0]) if row else 0, (topic, event))
         if pool is None:
-            pool = await self._query(topic, event)
-            if len(self._cache) >= _POOL_CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = pool
+            rows = await _rows(self.conn, _POOL, {"topic": topic, "event": event})
+            pool = tuple(str(r[0]) for r in rows)
+            self._pools.put((topic, event), pool)
         return pool
-
-    async def _query(self, topic: str | None, event: str | None) -> tuple[str, ...]:
-        rows = await _rows(self.conn, _POOL, {"topic": topic, "event": event})
-        return tuple(str(row[0]) for row in rows)
 
 
 _CATALOGUE_VERSION = "SELECT version FROM catalogue_state WHERE id = 1"
@@ -273,8 +283,7 @@ async def _mark_attempt_sent(
 _FILTER = "SELECT topic, event FROM schedules WHERE id = ?"
 
 
-def _current_round(include_sending: bool) -> str:
-    states = "('sent', 'sending')" if include_sending else "('sent')"
+def _round_query(states: str) -> str:
     return (
         "SELECT round, talk FROM schedule_attempts"
         f" WHERE schedule_id = :id AND state IN {states} AND round = ("
@@ -282,6 +291,8 @@ def _current_round(include_sending: bool) -> str:
     )
 
 
+# The talks of a schedule's current round: those sent, or (for picking) those sent or being sent.
+_CURRENT_ROUND = {False: _round_query("('sent')"), True: _round_query("('sent', 'sending')")}
 _LATEST_SENT = (
     "SELECT talk FROM schedule_attempts WHERE schedule_id = ? AND state = 'sent' ORDER BY sent_at DESC, id DESC LIMIT 1"
 )
@@ -305,7 +316,7 @@ async def _rotation(
     if row is None:
         return RotationState((), frozenset())
     talks = await pool(_str_or_none(row[0]), _str_or_none(row[1]))
-    current = await _rows(conn, _current_round(include_sending), {"id": schedule_id})
+    current = await _rows(conn, _CURRENT_ROUND[include_sending], {"id": schedule_id})
     return _rotation_state(talks, current, await _row(conn, _LATEST_SENT, (schedule_id,)))
 
 
@@ -330,8 +341,7 @@ class SqliteScheduleStore:
         self.path = path
         self.clock = clock or SystemClock()
         self.db = BatchedConnection(path)
-        self._pools: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
-        self._pools_version: int | None = None
+        self._pools = _Pools()  # touched only in the connection's thread
 
     async def close(self) -> None:
         """Finish what is queued and close the connection."""
@@ -364,22 +374,17 @@ class SqliteScheduleStore:
         if row is None:
             return RotationState((), frozenset())
         # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
-        current = conn.execute(_current_round(include_sending=True), {"id": schedule_id}).fetchall()
+        current = conn.execute(_CURRENT_ROUND[True], {"id": schedule_id}).fetchall()
         latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
         return _rotation_state(self._pool(conn, _str_or_none(row[0]), _str_or_none(row[1])), current, latest)
 
     def _pool(self, conn: sqlite3.Connection, topic: str | None, event: str | None) -> tuple[str, ...]:
         """The filter's talks, remembered until the catalogue's version changes (as CataloguePool does)."""
         row = conn.execute(_CATALOGUE_VERSION).fetchone()
-        version = int(row[0]) if row else 0
-        if version != self._pools_version:
-            self._pools_version, self._pools = version, {}
-        pool = self._pools.get((topic, event))
+        pool = self._pools.get(int(row[0]) if row else 0, (topic, event))
         if pool is None:
             pool = tuple(str(r[0]) for r in conn.execute(_POOL, {"topic": topic, "event": event}))
-            if len(self._pools) >= _POOL_CACHE_SIZE:
-                self._pools.clear()
-            self._pools[(topic, event)] = pool
+            self._pools.put((topic, event), pool)
         return pool
 
     async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
