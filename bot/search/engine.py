@@ -272,7 +272,7 @@ class SearchEngine:
         if events:
             family = np.asarray([eid for slug in events for eid in self.event_family(slug)], dtype=np.int32)
             if allowed is None:
-                narrow(np.flatnonzero(index.event_mask(family.tolist())))
+                allowed = np.flatnonzero(np.isin(index.event_of, family)).astype(np.int32)
             else:
                 allowed = allowed[np.isin(index.event_of[allowed], family)]
         return allowed
