@@ -50,7 +50,7 @@ import discord
 import numpy as np
 from discord import app_commands
 
-from benchmarks.remote_emulator import WarningTally, pipe_commands, receive, spawned
+from benchmarks.remote_emulator import LogTally, pipe_commands, receive, spawned
 from benchmarks.scheduler_bench import tallied_logs, watched_gc
 from benchmarks.synthetic import generate
 from bot.catalogue.document import CatalogueDocument
@@ -419,7 +419,7 @@ def drive(conn: Connection, mix: Mix, samples: int, burst_size: int) -> None:
     It stops when told to ("stop",) or when the pipe closes (the parent has died), measuring or not.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
-    tally = WarningTally()
+    tally = LogTally()
     logging.getLogger().addHandler(tally)
     try:
         asyncio.run(_drive(conn, mix, samples, burst_size, tally))
@@ -427,7 +427,7 @@ def drive(conn: Connection, mix: Mix, samples: int, burst_size: int) -> None:
         conn.close()
 
 
-async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tally: WarningTally) -> None:
+async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tally: LogTally) -> None:
     async with TimingEmulator(validate=False) as emulator:
         conn.send(("ok", Listening(emulator.api_base_url, emulator.gateway_url, emulator.token, emulator.guild.id)))
         commands = pipe_commands(conn)
@@ -450,7 +450,7 @@ async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tall
 
 
 async def _measure_here(
-    emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: WarningTally
+    emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: LogTally
 ) -> Measured:
     await emulator.wait_connected(timeout=30.0)
 

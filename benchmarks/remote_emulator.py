@@ -112,25 +112,41 @@ class CountingEmulator(DiscordEmulator):
         return sum(1 for record in self.requests if record.status == 429)
 
 
-class WarningTally(logging.Handler):
-    """Counts what is logged at WARNING and above (the child has no console of its own to print to)."""
+_NOT_COUNTED = ("voice will NOT be supported",)  # discord.py at start-up; this bot has no voice
+
+
+class LogTally(logging.Handler):
+    """Counts the warnings and errors logged during a run instead of printing each, tracebacks and all."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.counts: Counter[str] = Counter()
+        self.last: dict[str, str] = {}  # the latest record of each kind, with its arguments
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Count the record by level, logger and message template (with its exception's type and text)."""
+        if any(fragment in str(record.msg) for fragment in _NOT_COUNTED):
+            return
         what = f"{record.levelname} {record.name}: {record.msg}"
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             what += f" [{type(error).__name__}: {error}]"
         self.counts[what[:200]] += 1
+        self.last[what[:200]] = record.getMessage()[:200]
+
+    def lines(self, indent: str = "") -> list[str]:
+        """One line per kind of record, commonest first, with the latest one in full when it says more."""
+        return [
+            f"{indent}the bot logged {n}x {what}"
+            + (f" (latest: {self.last[what]})" if self.last.get(what, what) not in what else "")
+            for what, n in self.counts.most_common()
+        ]
 
 
 def serve(conn: Connection, servers: int) -> None:
     """The child's entry point: run the emulator and answer requests until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
-    tally = WarningTally()
+    tally = LogTally()
     logging.getLogger().addHandler(tally)
     try:
         asyncio.run(_serve(conn, servers, tally))
@@ -159,7 +175,7 @@ def pipe_commands(conn: Connection) -> asyncio.Queue[tuple[Any, ...] | None]:
     return commands
 
 
-async def _serve(conn: Connection, servers: int, tally: WarningTally) -> None:
+async def _serve(conn: Connection, servers: int, tally: LogTally) -> None:
     emulator = CountingEmulator(validate=False)
     made = [emulator.world.add_guild(f"Server {n}", ("highlights",)) for n in range(servers)]
     waiting: set[asyncio.Task[None]] = set()
@@ -203,7 +219,7 @@ async def _answer_when_posted(emulator: CountingEmulator, conn: Connection, coun
     conn.send(("ok", Arrived(at, cpu_then - cpu)))
 
 
-def _stats(emulator: CountingEmulator, tally: WarningTally) -> Stats:
+def _stats(emulator: CountingEmulator, tally: LogTally) -> Stats:
     return Stats(
         arrivals=list(emulator.arrivals),
         per_channel=dict(emulator.per_channel),

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from benchmarks.coldstart import peak_rss_mb, reset_peak_rss
-from benchmarks.remote_emulator import RemoteEmulator, remote_emulator
+from benchmarks.remote_emulator import LogTally, RemoteEmulator, remote_emulator
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.client import HighlightsBot
 from bot.config import Settings
@@ -350,37 +350,6 @@ async def scheduler_memory(database: Path) -> tuple[int, int]:
 
 
 # -- what the bot logged ------------------------------------------------------------------------------------
-
-
-_NOT_COUNTED = ("voice will NOT be supported",)  # discord.py at start-up; this bot has no voice
-
-
-class LogTally(logging.Handler):
-    """Counts the warnings and errors logged during a run instead of printing each, tracebacks and all."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-        self.last: dict[str, str] = {}  # the latest record of each kind, with its arguments
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Count the record by level, logger and message template (with its exception's type and text)."""
-        if any(fragment in str(record.msg) for fragment in _NOT_COUNTED):
-            return
-        what = f"{record.levelname} {record.name}: {record.msg}"
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            what += f" [{type(error).__name__}: {error}]"
-        self.counts[what[:200]] += 1
-        self.last[what[:200]] = record.getMessage()[:200]
-
-    def lines(self, indent: str = "") -> list[str]:
-        """One line per kind of record, commonest first, with the latest one in full when it says more."""
-        return [
-            f"{indent}the bot logged {n}x {what}"
-            + (f" (latest: {self.last[what]})" if self.last.get(what, what) not in what else "")
-            for what, n in self.counts.most_common()
-        ]
 
 
 @contextlib.contextmanager
