@@ -15,7 +15,6 @@ Run with `python -m benchmarks.evaluate` (`--verbose` for every query).
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import sys
 import tempfile
@@ -24,19 +23,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks import kubecon_list, realdata
 from benchmarks.peers import PeerDoc, RankBM25
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.document import CatalogueDocument
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.db.connection import open_db, sync_db
 from bot.db.writer import apply_document
-from bot.domain.text import name_key, slugify
+from bot.domain.text import name_key
 from bot.errors import UserFacingError
 from bot.services import CatalogueService
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_FILE = Path(__file__).with_name("eval_queries.toml")
-KUBECON_TOML = ROOT / "data" / "kubecon-na-2019.toml"
-KUBECON_JSON = ROOT.parent / "shared" / "datasets" / "kubecon-na-2019-talks" / "talks.json"
 K = 5
 
 
@@ -76,34 +74,6 @@ def load_judgments(section: str) -> list[Judged]:
         )
         for entry in data[section]
     ]
-
-
-def kubecon_document() -> tuple[CatalogueDocument, str]:
-    """KubeCon NA 2019: the bundled-format file when present, else converted here from the shared list."""
-    if KUBECON_TOML.exists():
-        return load_native(KUBECON_TOML), str(KUBECON_TOML.relative_to(ROOT))
-    data = json.loads(KUBECON_JSON.read_text(encoding="utf-8"))
-    event = EventRecord(
-        slug="kubecon-na-2019", name="KubeCon + CloudNativeCon North America 2019", short_name="KubeCon NA 2019"
-    )
-    talks = []
-    seen: set[str] = set()
-    for item in data["talks"]:
-        slug = slugify(item["title"], max_length=60) or item["id"]
-        if slug in seen:
-            slug = f"{slug}-{item['id']}"
-        seen.add(slug)
-        talks.append(
-            TalkRecord(
-                slug=slug,
-                title=item["title"],
-                event=event.slug,
-                track=item.get("section"),
-                recording_url=item.get("youtube_url"),
-                speakers=tuple(SpeakerRecord(s["name"], s.get("organization")) for s in item.get("speakers", [])),
-            )
-        )
-    return CatalogueDocument(source="kubecon-na-2019", events=[event], talks=talks), str(KUBECON_JSON)
 
 
 def resolve(judged: list[Judged], document: CatalogueDocument) -> list[Judged]:
@@ -186,11 +156,11 @@ def run(verbose: bool = False) -> list[str]:
     """Evaluate on both catalogues; the printable lines."""
     lines = [f"{'catalogue':<38}{'queries':>8}{'engine':>12}{'recall@5':>10}{'nDCG@5':>9}"]
     details: list[str] = []
-    kubecon, kubecon_source = kubecon_document()
-    catalogues = (
-        ("bundled", load_native(BUNDLED_CATALOGUE), "data/catalogue.toml"),
-        ("kubecon", kubecon, kubecon_source),
-    )
+    catalogues = [("bundled", load_native(BUNDLED_CATALOGUE), "bot/data/catalogue.toml")]
+    if realdata.present():
+        catalogues.append(("kubecon", kubecon_list.document(), "KubeCon NA 2019 list"))
+    else:
+        lines.append(f"left out: the KubeCon NA 2019 list ({realdata.ABSENT})")
     for section, document, source in catalogues:
         judged = resolve(load_judgments(section), document)
         mine, plain = evaluate(document, judged)

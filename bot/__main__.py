@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk highlights: a catalogue of conference talks, on the command line and in Discord.",
     )
     parser.add_argument(
-        "--db", metavar="PATH", help="the database file (default: $BOT_DATABASE or data/highlights.sqlite3)"
+        "--db",
+        metavar="PATH",
+        help="the database file (default: $BOT_DATABASE, else ~/.local/share/talk-highlights/highlights.sqlite3)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

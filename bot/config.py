@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 
-DEFAULT_DATABASE = Path("data/highlights.sqlite3")
+APP_NAME = "talk-highlights"
+DATABASE_NAME = "highlights.sqlite3"
 DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 
@@ -23,7 +24,7 @@ _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9
 class Settings:
     """Everything the program reads from its environment, converted and checked."""
 
-    database: Path = DEFAULT_DATABASE
+    database: Path = field(default_factory=lambda: default_database({}))
     discord_token: str | None = field(default=None, repr=False)
     dev_guild_id: int | None = None
     log_level: str = "INFO"
@@ -61,7 +62,7 @@ class Settings:
         failures = _whole(get("HIGHLIGHT_MAX_FAILURES"), "HIGHLIGHT_MAX_FAILURES", 1, 1000, "failures")
         db = database or get("BOT_DATABASE")
         return cls(
-            database=Path(db) if db else DEFAULT_DATABASE,
+            database=Path(db).expanduser() if db else default_database(env),
             discord_token=token,
             dev_guild_id=int(guild) if guild else None,
             log_level=level,
@@ -75,6 +76,24 @@ class Settings:
     def log_level_number(self) -> int:
         """The log level as the `logging` module's number."""
         return int(logging.getLevelName(self.log_level))
+
+
+def default_database(env: Mapping[str, str]) -> Path:
+    """Where the database lives when neither `BOT_DATABASE` nor `--db` says: the user's data folder.
+
+    `$XDG_DATA_HOME/talk-highlights/` when that is set, else `~/.local/share/talk-highlights/` (on Windows,
+    `%LOCALAPPDATA%/talk-highlights/`). It is the same wherever the program runs from, which is what an
+    installed package (pip, pipx, a container's user) needs: the working folder may be read-only or change.
+    """
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        base = Path(xdg)
+    elif env.get("LOCALAPPDATA", "").strip():
+        base = Path(env["LOCALAPPDATA"].strip())
+    else:
+        home = env.get("HOME", "").strip()
+        base = (Path(home) if home else Path.home()) / ".local" / "share"
+    return base / APP_NAME / DATABASE_NAME
 
 
 def _whole(value: str | None, key: str, low: int, high: int, unit: str) -> int | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from benchmarks import realdata
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.db.connection import open_db, sync_db
 from bot.db.writer import apply_document
@@ -16,7 +18,31 @@ from bot.services import CatalogueService
 
 pytest_plugins = ("bot.emulator.pytest_plugin",)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Real-data checks (`@pytest.mark.realdata`) read ../shared beside the checkout. Without it they are skipped
+# with one line; with REQUIRE_REAL_DATA=1 (CI, in place beside it) a missing or skipped one is a failure.
+REQUIRE_REAL_DATA = os.environ.get("REQUIRE_REAL_DATA") == "1"
+if realdata.present():
+    # The emulator checks every body against Discord's API description when it is beside the checkout.
+    realdata.use_discord_spec()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if realdata.present():
+        return
+    if REQUIRE_REAL_DATA and any(item.get_closest_marker("realdata") for item in items):
+        raise pytest.UsageError(f"REQUIRE_REAL_DATA=1 but the real-data checks cannot run: {realdata.ABSENT}")
+    for item in items:
+        if item.get_closest_marker("realdata"):
+            item.add_marker(pytest.mark.skip(reason=realdata.ABSENT))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if REQUIRE_REAL_DATA and report.skipped and item.get_closest_marker("realdata"):
+        report.outcome = "failed"
+        report.longrepr = f"a real-data check was skipped while REQUIRE_REAL_DATA=1: {report.longrepr}"
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import realdata
 from bot.__main__ import main
 from bot.db.migrations import latest_version
 
@@ -119,7 +120,7 @@ def test_the_tour_runs_without_a_token(db: Path, capsys: pytest.CaptureFixture[s
     assert "William Morgan" in capsys.readouterr().out
 
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = realdata.DATASETS
 
 
 def test_import_dry_run_then_import_then_export_round_trip(

@@ -2,15 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE, Settings
+from bot.config import Settings
 from bot.errors import ConfigError
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789AB"
 
 
 def test_defaults_need_nothing() -> None:
-    settings = Settings.from_env({})
-    assert settings.database == DEFAULT_DATABASE and settings.discord_token is None
+    settings = Settings.from_env({"HOME": "/home/ada"})
+    assert settings.database == Path("/home/ada/.local/share/talk-highlights/highlights.sqlite3")
+    assert settings.discord_token is None
     assert settings.api_base_url == "https://discord.com/api/v10"
 
 
@@ -22,6 +23,15 @@ def test_values_are_read_and_converted() -> None:
     )  # fmt: skip
     assert settings.dev_guild_id == 123456789012345678 and settings.log_level == "DEBUG"
     assert settings.database == Path("/tmp/x.db") and settings.api_base_url == "http://127.0.0.1:9/api/v10"
+
+
+def test_the_default_database_follows_the_user_data_folder_wherever_the_program_runs() -> None:
+    assert Settings.from_env({"XDG_DATA_HOME": "/data/x", "HOME": "/home/ada"}).database == Path(
+        "/data/x/talk-highlights/highlights.sqlite3"
+    )
+    # A relative XDG_DATA_HOME is invalid by the spec and ignored; ~ in BOT_DATABASE is the user's home.
+    assert Settings.from_env({"XDG_DATA_HOME": "rel", "HOME": "/h"}).database.parts[:2] == ("/", "h")
+    assert Settings.from_env({"BOT_DATABASE": "~/talks.db"}).database == Path.home() / "talks.db"
 
 
 def test_the_command_line_database_wins_over_the_environment() -> None:

@@ -1,4 +1,4 @@
-"""The bundled catalogue format: a TOML file people edit and review (see data/catalogue.toml)."""
+"""The bundled catalogue format: a TOML file people edit and review (see bot/data/catalogue.toml)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 import tomli_w
 
 from bot.catalogue.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
+from bot.data import CATALOGUE
 from bot.domain.models import ROLES, TALK_KINDS
 from bot.domain.text import TALK_ID_MAX
 from bot.errors import CatalogueFormatError
 
-BUNDLED_CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "catalogue.toml"
+BUNDLED_CATALOGUE = CATALOGUE
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -346,7 +347,7 @@ def dump_native(document: CatalogueDocument) -> str:
         ]
     header = (
         "# Talk highlights catalogue, written by `python -m bot export`.\n"
-        "# The format is described at the top of data/catalogue.toml.\n\n"
+        "# The format is described at the top of bot/data/catalogue.toml.\n\n"
     )
     return header + tomli_w.dumps(data, multiline_strings=True)
 

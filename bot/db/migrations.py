@@ -8,11 +8,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.data import MIGRATIONS
 from bot.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "data" / "migrations"
+MIGRATIONS_DIR = MIGRATIONS
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 

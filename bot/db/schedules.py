@@ -1,6 +1,6 @@
 """Highlight schedules in SQLite: the scheduler's store, and the repository behind the /highlights commands.
 
-The tables are described in data/migrations/0003_schedules.sql, the guarantees in bot/scheduling/ports.py.
+The tables are described in bot/data/migrations/0003_schedules.sql, the guarantees in bot/scheduling/ports.py.
 
 The bot shares one aiosqlite connection. Two coroutines each running a transaction on it would interleave
 their statements (the second BEGIN fails, or one's rollback undoes the other's writes), so every statement

@@ -34,7 +34,7 @@ from bot.emulator.model import (
     User,
 )
 from bot.emulator.rest import API_PREFIX, JSON, RequestRecord, RestApi, Violation
-from bot.emulator.spec import ApiSpec, load_spec
+from bot.emulator.spec import ApiSpec, available_spec, load_spec
 from bot.emulator.world import World
 
 T = TypeVar("T")
@@ -61,14 +61,15 @@ class DiscordEmulator:
         *,
         token: str = DEFAULT_TOKEN,
         bot_name: str = "testbot",
-        validate: bool = True,
+        validate: bool | None = None,
         callback_deadline: float | None = 3.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.token = token
         self.callback_deadline = callback_deadline
-        self.spec: ApiSpec | None = load_spec() if validate else None
+        # None: check against Discord's API description when $DISCORD_API_SPEC names one; True: insist on it.
+        self.spec: ApiSpec | None = available_spec() if validate is None else load_spec() if validate else None
         self.world = World(bot_name=bot_name)
         self.guild = self.world.add_guild("Emulated Guild", ("general", "highlights"))
         self.violations: list[Violation] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+log = logging.getLogger(__name__)
 
 SPEC_ENV = "DISCORD_API_SPEC"
 JSON = "application/json"
@@ -56,12 +59,14 @@ class Problem:
         return f"{where}: {self.message} ({self.code})"
 
 
-def spec_path() -> Path:
-    """Where the spec is: `$DISCORD_API_SPEC`, else `shared/discord-api-spec/openapi.json` beside the repository."""
-    override = os.environ.get(SPEC_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "discord-api-spec" / "openapi.json"
+def spec_path() -> Path | None:
+    """Where Discord's OpenAPI description is: `$DISCORD_API_SPEC`, or None when it is not set.
+
+    The description is not shipped with the package (it is Discord's, and large); without it the emulator
+    checks Discord's limits but not the schema.
+    """
+    override = os.environ.get(SPEC_ENV, "").strip()
+    return Path(override).expanduser() if override else None
 
 
 def _pointer(uri: str, *parts: str) -> str:
@@ -167,17 +172,33 @@ class ApiSpec:
         return _problems(list(self._validator(ref).iter_errors(body)))
 
 
-@functools.cache
 def load_spec(path: Path | None = None) -> ApiSpec:
-    """Read and index the spec once per path; later calls return the same object."""
+    """The spec at `path`, else at `$DISCORD_API_SPEC`: read and indexed once per path, then the same object."""
     source = path or spec_path()
+    if source is None:
+        raise FileNotFoundError(f"Discord's OpenAPI description is not configured: set {SPEC_ENV} to its path")
+    return _load(source)
+
+
+@functools.cache
+def _load(source: Path) -> ApiSpec:
     try:
         document = _simplify(json.loads(source.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"Discord's OpenAPI spec is not at {source}; set {SPEC_ENV} to its path or run with validate=False"
+            f"Discord's OpenAPI description is not at {source}; set {SPEC_ENV} to its path or run with validate=False"
         ) from None
     return ApiSpec(document)
+
+
+@functools.cache
+def available_spec() -> ApiSpec | None:
+    """The spec when `$DISCORD_API_SPEC` names one, else None, saying so once per process."""
+    source = spec_path()
+    if source is None:
+        log.info("%s is not set: the emulator checks Discord's limits but not its API schema", SPEC_ENV)
+        return None
+    return load_spec(source)
 
 
 def form_body_errors(problems: list[Problem]) -> dict[str, Any]:

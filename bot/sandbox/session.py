@@ -19,7 +19,6 @@ from bot.emulator.harness import fast_client_options, run_client
 from bot.emulator.interactions import InteractionHandle
 from bot.emulator.model import MEMBER_PERMISSIONS, Permission, StoredMessage
 from bot.emulator.server import DiscordEmulator
-from bot.emulator.spec import spec_path
 from bot.errors import UserFacingError
 from bot.sandbox.render import Control, controls_of
 
@@ -110,7 +109,7 @@ class Sandbox:
         self.database = database
         self.view_timeout = view_timeout
         self._stack = AsyncExitStack()
-        self.emulator = DiscordEmulator(validate=spec_path().exists(), callback_deadline=None)
+        self.emulator = DiscordEmulator(callback_deadline=None)
         self.bot: SandboxBot | None = None
         self.current: StoredMessage | None = None
         self.admin = admin

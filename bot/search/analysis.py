@@ -12,9 +12,10 @@ from pathlib import Path
 
 import snowballstemmer
 
+from bot.data import VOCABULARY
 from bot.domain.text import fold, words
 
-VOCABULARY_FILE = Path(__file__).resolve().parents[2] / "data" / "vocabulary.toml"
+VOCABULARY_FILE = VOCABULARY
 # Bump when the way text becomes terms changes in code, so that indexes saved by older versions are rebuilt.
 ANALYSIS_VERSION = 3
 
@@ -46,7 +47,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
-        """Read the vocabulary file (data/vocabulary.toml)."""
+        """Read the vocabulary file (bot/data/vocabulary.toml)."""
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for group in data.get("synonyms", []):

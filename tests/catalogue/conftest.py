@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import realdata
 from bot.catalogue.importer import ImportOptions
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.db.connection import sync_db
 from bot.db.writer import apply_document
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = realdata.DATASETS
 PRETALX = DATASETS / "c3voc-schedule-json" / "pretalx-rc3.json"
 FRAB = DATASETS / "c3voc-schedule-json" / "frab-camp2019.json"
 XML = DATASETS / "ccc-31c3-schedule-xml" / "schedule.xml"

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.catalogue.document import CatalogueDocument
-from bot.catalogue.formats.kubecon_list import convert, parse_people, render, split_topic
+from benchmarks.kubecon_list import convert, parse_people, render, split_topic
 from bot.catalogue.native import load_native
 from bot.domain.text import fold
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from benchmarks.realdata import DATASETS
 from bot.emulator.interactions import Upload
 from bot.emulator.model import InteractionContext, Permission
 from bot.emulator.server import DiscordEmulator
-from tests.conftest import SHARED
 from tests.e2e.conftest import EPHEMERAL, StartBot
 
-RC3 = SHARED / "datasets" / "c3voc-schedule-json" / "pretalx-rc3.json"
+RC3 = DATASETS / "c3voc-schedule-json" / "pretalx-rc3.json"
 
 
 def talks(database: Path) -> int:

@@ -60,6 +60,7 @@ async def test_unknown_route_and_missing_auth_answer_like_discord(emulator: Disc
             assert response.status == 200, "GET /gateway needs no token"
 
 
+@pytest.mark.realdata
 async def test_invalid_bodies_get_discords_400_and_are_recorded(emulator: DiscordEmulator, http: aiohttp.ClientSession):
     url = f"{emulator.api_base_url}/channels/{emulator.channel.id}/messages"
     async with http.post(url, json={"content": 5}) as response:

@@ -4,18 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 import pytest
 
+from benchmarks import realdata
 from bot.emulator import limits, payloads
-from bot.emulator.spec import SPEC_ENV, Problem, form_body_errors, load_spec, spec_path
+from bot.emulator.server import DiscordEmulator
+from bot.emulator.spec import SPEC_ENV, Problem, available_spec, form_body_errors, load_spec, spec_path
 from bot.emulator.world import World
 
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 
 
-def test_spec_is_found_beside_the_repository_and_loaded_once():
-    assert spec_path().parts[-3:] == ("shared", "discord-api-spec", "openapi.json")
+@pytest.mark.realdata
+def test_the_tests_point_the_spec_at_the_real_description_and_it_is_loaded_once():
+    assert spec_path() == realdata.DISCORD_API_SPEC
     assert load_spec() is load_spec()
+
+
+def test_without_the_spec_the_emulator_checks_limits_only_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    available_spec.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.emulator.spec"):
+            assert spec_path() is None
+            assert DiscordEmulator().spec is None and DiscordEmulator().spec is None
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{SPEC_ENV} is not set: the emulator checks Discord's limits but not its API schema"
+        ]
+        with pytest.raises(FileNotFoundError, match=SPEC_ENV):
+            DiscordEmulator(validate=True)  # insisting on validation without the spec is an error, not a no-op
+    finally:
+        available_spec.cache_clear()
 
 
 def test_spec_path_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -25,6 +48,7 @@ def test_spec_path_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         load_spec(tmp_path / "missing.json")
 
 
+@pytest.mark.realdata
 def test_bodies_discord_py_sends_are_valid():
     spec = load_spec()
     assert spec.request_problems("POST", CALLBACK, {"type": 4, "data": {"tts": False, "content": "pong"}}) == []
@@ -35,6 +59,7 @@ def test_bodies_discord_py_sends_are_valid():
     assert spec.request_problems("POST", "/channels/{channel_id}/messages", attachment) == []
 
 
+@pytest.mark.realdata
 def test_bad_bodies_name_the_field():
     spec = load_spec()
     [problem] = spec.schema_problems(
@@ -45,6 +70,7 @@ def test_bad_bodies_name_the_field():
     assert problems and all(p.path[:2] == ("data", "content") for p in problems)
 
 
+@pytest.mark.realdata
 def test_replies_are_checked_too():
     spec = load_spec()
     world = World(bot_name="bot")
