@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from collections.abc import Iterable
@@ -14,8 +15,10 @@ import snowballstemmer
 
 from bot.data import VOCABULARY
 from bot.domain.text import fold, words
+from bot.errors import ConfigError
 
 VOCABULARY_FILE = VOCABULARY
+VOCABULARY_ENV = "BOT_VOCABULARY"  # a vocabulary file of one's own, used instead of the bundled one
 # Bump when the way text becomes terms changes in code, so that indexes saved by older versions are rebuilt.
 ANALYSIS_VERSION = 3
 
@@ -47,16 +50,25 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
-        """Read the vocabulary file (bot/data/vocabulary.toml)."""
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for group in data.get("synonyms", []):
-            terms = [tuple(words(term)) for term in group["terms"]]
-            canonical = "".join(terms[0])
-            implied = tuple("".join(words(term)) for term in group.get("implies", []))
-            for term in terms:
-                phrases[term] = (canonical, *implied)
-        return cls(phrases, frozenset(data.get("stopwords", [])))
+        """Read a vocabulary file (the bundled one is bot/data/vocabulary.toml, which describes the format)."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+            for group in data.get("synonyms", []):
+                terms = [tuple(words(term)) for term in group["terms"]]
+                canonical = "".join(terms[0])
+                implied = tuple("".join(words(term)) for term in group.get("implies", []))
+                for term in terms:
+                    phrases[term] = (canonical, *implied)
+            return cls(phrases, frozenset(data.get("stopwords", [])))
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the vocabulary file {path}: {exc.strerror}.") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The vocabulary file {path} is not valid TOML: {exc}.") from exc
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"The vocabulary file {path} does not have the bundled file's shape ([[synonyms]] with terms)."
+            ) from exc
 
 
 _STEMS: dict[str, str] = {}  # word -> its English stem, whoever asks; stemming depends on nothing else
@@ -74,8 +86,9 @@ def remember_stems(words: Iterable[str], stems: Iterable[str]) -> None:
 
 @cache
 def default_vocabulary() -> Vocabulary:
-    """The bundled vocabulary, read once."""
-    return Vocabulary.load()
+    """The vocabulary in use, read once: the file `$BOT_VOCABULARY` names, else the bundled one."""
+    own = os.environ.get(VOCABULARY_ENV, "").strip()
+    return Vocabulary.load(Path(own).expanduser() if own else VOCABULARY_FILE)
 
 
 class Analyzer:
