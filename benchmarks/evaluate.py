@@ -26,6 +26,7 @@ from pathlib import Path
 from benchmarks import kubecon_list, realdata
 from benchmarks.peers import PeerDoc, RankBM25
 from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.importer import read_document
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.db.connection import open_db, sync_db
 from bot.db.writer import apply_document
@@ -46,6 +47,8 @@ class Judged:
     grades: dict[str, int]  # talk id -> 1 or 2
     titles: dict[str, str]
     note: str = ""
+    kind: str = "topic"
+    language: str | None = None  # a language filter applied with the query
 
 
 @dataclass
@@ -71,6 +74,8 @@ def load_judgments(section: str) -> list[Judged]:
             grades={r["id"]: int(r["grade"]) for r in entry["relevant"]},
             titles={r["id"]: r.get("title", "") for r in entry["relevant"]},
             note=entry.get("note", ""),
+            kind=entry.get("kind", "topic"),
+            language=entry.get("language"),
         )
         for entry in data[section]
     ]
@@ -90,12 +95,12 @@ def resolve(judged: list[Judged], document: CatalogueDocument) -> list[Judged]:
                     f"{EVAL_FILE.name}: no talk {talk_id!r} ({item.titles.get(talk_id)!r}) in the catalogue"
                 )
             grades[slug] = grade
-        out.append(Judged(item.query, grades, item.titles, item.note))
+        out.append(Judged(item.query, grades, item.titles, item.note, item.kind, item.language))
     return out
 
 
-async def ours(document: CatalogueDocument, queries: Sequence[str]) -> list[list[str]]:
-    """The top five ids of our search for each query, as a member gets them."""
+async def ours(document: CatalogueDocument, queries: Sequence[Judged]) -> list[list[str]]:
+    """The top five ids of our search for each query (and its language filter), as a member gets them."""
     with tempfile.TemporaryDirectory(prefix="evaluate-") as folder:
         path = Path(folder) / "catalogue.sqlite3"
         with sync_db(path) as conn:
@@ -103,9 +108,9 @@ async def ours(document: CatalogueDocument, queries: Sequence[str]) -> list[list
         async with open_db(path) as conn:
             service = await CatalogueService.open(conn, path)
             results = []
-            for query in queries:
+            for item in queries:
                 try:
-                    page = await service.search(query, limit=K)
+                    page = await service.search(item.query, limit=K, language=item.language)
                 except UserFacingError:
                     results.append([])
                     continue
@@ -113,8 +118,8 @@ async def ours(document: CatalogueDocument, queries: Sequence[str]) -> list[list
             return results
 
 
-def baseline(document: CatalogueDocument, queries: Sequence[str]) -> list[list[str]]:
-    """The top five ids of plain BM25 (rank_bm25) over the same text, for each query."""
+def baseline(document: CatalogueDocument, queries: Sequence[Judged]) -> list[list[str]]:
+    """The top five ids of plain BM25 (rank_bm25) over the same text, for each query (filtered as ours)."""
     docs = [
         PeerDoc(
             title=t.title,
@@ -125,7 +130,14 @@ def baseline(document: CatalogueDocument, queries: Sequence[str]) -> list[list[s
         for t in document.talks
     ]
     engine = RankBM25(docs)
-    return [[document.talks[row].slug for row in engine.search(query, K)] for query in queries]
+    results = []
+    for item in queries:
+        if item.language is None:
+            rows = engine.search(item.query, K)
+        else:  # the same filter as ours: the best of the talks in that language
+            rows = [r for r in engine.search(item.query, len(docs)) if document.talks[r].language == item.language][:K]
+        results.append([document.talks[row].slug for row in rows])
+    return results
 
 
 def recall_at(found: Sequence[str], grades: dict[str, int], k: int = K) -> float:
@@ -143,8 +155,7 @@ def ndcg_at(found: Sequence[str], grades: dict[str, int], k: int = K) -> float:
 
 def evaluate(document: CatalogueDocument, judged: list[Judged]) -> tuple[Scores, Scores]:
     """Our search and the baseline on one catalogue."""
-    queries = [j.query for j in judged]
-    scored = (Scores("ours", asyncio.run(ours(document, queries))), Scores("plain BM25", baseline(document, queries)))
+    scored = (Scores("ours", asyncio.run(ours(document, judged))), Scores("plain BM25", baseline(document, judged)))
     for scores in scored:
         for found, item in zip(scores.results, judged, strict=True):
             scores.recall.append(recall_at(found, item.grades))
@@ -152,19 +163,28 @@ def evaluate(document: CatalogueDocument, judged: list[Judged]) -> tuple[Scores,
     return scored
 
 
+def catalogues() -> tuple[list[tuple[str, CatalogueDocument, str]], list[str]]:
+    """Each judged catalogue that is here: (section, document, label); and a line for each left out."""
+    found = [("bundled", load_native(BUNDLED_CATALOGUE), "bundled catalogue")]
+    if not realdata.present():
+        return found, [f"left out: KubeCon NA 2019, FOSDEM 2026 and 38C3 ({realdata.ABSENT})"]
+    found.append(("kubecon", kubecon_list.document(), "KubeCon NA 2019 list"))
+    found.append(("fosdem2026", read_document(realdata.FOSDEM_2026_XML), "FOSDEM 2026 schedule.xml"))
+    found.append(("ccc38c3", read_document(realdata.CCC_38C3_XML), "38C3 schedule.xml"))
+    return found, []
+
+
 def run(verbose: bool = False) -> list[str]:
-    """Evaluate on both catalogues; the printable lines."""
-    lines = [f"{'catalogue':<38}{'queries':>8}{'engine':>12}{'recall@5':>10}{'nDCG@5':>9}"]
+    """Evaluate on every catalogue, overall and by kind of query; the printable lines."""
+    head = f"{'catalogue':<38}{'queries':>8}{'engine':>12}{'recall@5':>10}{'nDCG@5':>9}"
+    lines = [head]
     details: list[str] = []
-    catalogues = [("bundled", load_native(BUNDLED_CATALOGUE), "bot/data/catalogue.toml")]
-    if realdata.present():
-        catalogues.append(("kubecon", kubecon_list.document(), "KubeCon NA 2019 list"))
-    else:
-        lines.append(f"left out: the KubeCon NA 2019 list ({realdata.ABSENT})")
-    for section, document, source in catalogues:
+    found, missing = catalogues()
+    by_kind: dict[str, tuple[Scores, Scores]] = {}
+    for section, document, name in found:
         judged = resolve(load_judgments(section), document)
         mine, plain = evaluate(document, judged)
-        label = f"{source} ({len(document.talks)} talks)"
+        label = f"{name} ({len(document.talks)} talks)"
         for scores in (mine, plain):
             lines.append(
                 f"{label:<38}{len(judged):>8}{scores.name:>12}"
@@ -177,13 +197,28 @@ def run(verbose: bool = False) -> list[str]:
         lines.append(f"{'':<38}per query nDCG@5: ours better on {better}, worse on {worse}, tied on {tied}")
         titles = {t.slug: t.title for t in document.talks}
         for i, item in enumerate(judged):
+            kind_mine, kind_plain = by_kind.setdefault(item.kind, (Scores("ours"), Scores("plain BM25")))
+            for into, scores in ((kind_mine, mine), (kind_plain, plain)):
+                into.recall.append(scores.recall[i])
+                into.ndcg.append(scores.ndcg[i])
+            where = f" [language {item.language}]" if item.language else ""
             details.append(
-                f"[{section}] {item.query!r}: ours recall {mine.recall[i]:.2f} nDCG {mine.ndcg[i]:.2f}; "
-                f"BM25 recall {plain.recall[i]:.2f} nDCG {plain.ndcg[i]:.2f}"
+                f"[{section}/{item.kind}] {item.query!r}{where}: ours recall {mine.recall[i]:.2f} "
+                f"nDCG {mine.ndcg[i]:.2f}; BM25 recall {plain.recall[i]:.2f} nDCG {plain.ndcg[i]:.2f}"
             )
-            for name, found in (("ours", mine.results[i]), ("BM25", plain.results[i])):
-                for rank, talk in enumerate(found, start=1):
-                    details.append(f"    {name} {rank}. [{item.grades.get(talk, 0)}] {titles[talk][:90]}")
+            for engine, results in (("ours", mine.results[i]), ("BM25", plain.results[i])):
+                for rank, talk in enumerate(results, start=1):
+                    details.append(f"    {engine} {rank}. [{item.grades.get(talk, 0)}] {titles[talk][:90]}")
+    lines += missing
+    lines += ["", f"{'by kind, every catalogue':<38}{'queries':>8}{'engine':>12}{'recall@5':>10}{'nDCG@5':>9}"]
+    for kind, (mine, plain) in sorted(by_kind.items()):
+        label = kind
+        for scores in (mine, plain):
+            lines.append(
+                f"{label:<38}{len(scores.ndcg):>8}{scores.name:>12}"
+                f"{scores.mean(scores.recall):>10.3f}{scores.mean(scores.ndcg):>9.3f}"
+            )
+            label = ""
     return [*lines, "", *details] if verbose else lines
 
 

@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.db.catalogue import CatalogueRepository, connect_reader
 from bot.db.connection import sync_db
+from bot.domain.languages import language_code, language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import fold, words
 from bot.errors import EventNotFound, SpeakerNotFound, TalkNotFound, TopicNotFound, UserFacingError
@@ -54,6 +55,7 @@ class SearchPage:
     pending: tuple[Hit, ...] = ()  # found but not yet read from the catalogue (see `CatalogueService.more`)
     plan: QueryPlan | None = field(default=None, compare=False, repr=False)
     filtered: tuple[str, ...] = ()
+    topic: str | None = None  # the topic asked for or named by the query: results under it say how
 
 
 class CatalogueService:
@@ -127,37 +129,55 @@ class CatalogueService:
         *,
         topic: str | None = None,
         event: str | None = None,
+        language: str | None = None,
         limit: int = 5,
         read: int | None = None,
     ) -> SearchPage:
-        """Talks for free text and optional topic and event filters, best first, with reasons."""
+        """Talks for free text and optional topic, event and language filters, best first, with reasons.
+
+        A topic takes in its narrower topics (Service mesh: Linkerd, Istio...), an event its co-located ones.
+        """
         await self.refresh()
         limit = max(1, min(limit, MAX_RESULTS))
         topics = [self.resolve_topic(topic)] if topic else []
         events = [self.resolve_event(event).slug] if event else []
-        if not words(query) and not topics and not events:
+        languages = [self.resolve_language(language)] if language else []
+        if not words(query) and not topics and not events and not languages:
             raise UserFacingError("Type a few words to search for, such as `mtls` or `rust`.")
-        outcome = self.engine.search(query, topics=topics, events=events, limit=limit)
+        outcome = self.engine.search(query, topics=topics, events=events, languages=languages, limit=limit)
         filtered = tuple(
             [f"topic: {self.engine.topics[t].name}" for t in topics]
             + [f"event: {self.engine.events[e].name}" for e in events]
+            + [f"in {language_name(code)}" for code in languages]
         )
-        return await self._page(query, outcome.hits, outcome.plan, filtered, read)
+        named = topics[0] if topics else self._topic_slug(query) if query.strip() else None
+        return await self._page(query, outcome.hits, outcome.plan, filtered, read, named)
 
     async def recommend(
-        self, topic_or_text: str, *, event: str | None = None, limit: int = 25, read: int | None = None
+        self,
+        topic_or_text: str,
+        *,
+        event: str | None = None,
+        language: str | None = None,
+        limit: int = 25,
+        read: int | None = None,
     ) -> SearchPage:
-        """Recommendations for a topic (its id or name) or any free text (`read`: see `_page`)."""
+        """Recommendations for a topic (its id or name, taking in its narrower topics) or any free text.
+
+        `read`: see `_page`.
+        """
         await self.refresh()  # first: a topic added by an import must be known when the text is read
         slug = self._topic_slug(topic_or_text)
         if slug is not None:
             name = self.engine.topics[slug].name
             events = [self.resolve_event(event).slug] if event else []
-            outcome = self.engine.search(name, topics=[slug], events=events, limit=limit)
+            languages = [self.resolve_language(language)] if language else []
+            outcome = self.engine.search(name, topics=[slug], events=events, languages=languages, limit=limit)
             if outcome.hits:
-                return await self._page(name, outcome.hits, outcome.plan, read=read)
+                filtered = tuple(f"in {language_name(code)}" for code in languages)
+                return await self._page(name, outcome.hits, outcome.plan, filtered, read=read, topic=slug)
             topic_or_text = name
-        return await self.search(topic_or_text, event=event, limit=limit, read=read)
+        return await self.search(topic_or_text, event=event, language=language, limit=limit, read=read)
 
     async def _page(
         self,
@@ -166,6 +186,7 @@ class CatalogueService:
         plan: QueryPlan,
         filtered: tuple[str, ...] = (),
         read: int | None = None,
+        topic: str | None = None,
     ) -> SearchPage:
         """Hits as results with their reasons; `filtered` names the filters, the reason when no word matched.
 
@@ -173,34 +194,58 @@ class CatalogueService:
         `pending` for `more` (a member mostly looks at the first page only).
         """
         now, later = (hits, []) if read is None else (hits[:read], hits[read:])
-        results = await self._results(now, plan, filtered)
+        results = await self._results(now, plan, filtered, topic)
         if not results and later:  # the first few left the catalogue meanwhile: read on
-            results, later = await self._results(later, plan, filtered), []
+            results, later = await self._results(later, plan, filtered, topic), []
         suggestions = () if results or later else tuple(self.engine.nearest_terms(query))
         return SearchPage(
-            query, tuple(results), dict(plan.corrected), tuple(plan.unknown), suggestions, tuple(later), plan, filtered
-        )
+            query, tuple(results), dict(plan.corrected), tuple(plan.unknown), suggestions, tuple(later), plan, filtered,
+            topic,
+        )  # fmt: skip
 
     async def more(self, page: SearchPage, hits: Sequence[Hit]) -> list[Result]:
         """Results for some of a page's `pending` hits (talks that left the catalogue since are left out)."""
-        return await self._results(list(hits), page.plan or QueryPlan(), page.filtered)
+        return await self._results(list(hits), page.plan or QueryPlan(), page.filtered, page.topic)
 
-    async def _results(self, hits: list[Hit], plan: QueryPlan, filtered: tuple[str, ...]) -> list[Result]:
+    async def _results(
+        self, hits: list[Hit], plan: QueryPlan, filtered: tuple[str, ...], topic: str | None = None
+    ) -> list[Result]:
         talks = await self.repo.get_talks([h.talk_id for h in hits])
-        return [
-            Result(talks[h.talk_id], h.score, self._reasons(talks[h.talk_id], plan) or filtered)
-            for h in hits
-            if h.talk_id in talks
-        ]
+        results = []
+        for hit in hits:
+            talk = talks.get(hit.talk_id)
+            if talk is None:
+                continue
+            under = self._topic_reason(talk, topic)
+            reasons = self._reasons(talk, plan, under) or tuple(
+                under if under and reason.startswith("topic: ") else reason for reason in filtered
+            )
+            results.append(Result(talk, hit.score, reasons))
+        return results
 
-    def _reasons(self, talk: Talk, plan: QueryPlan) -> tuple[str, ...]:
+    def _topic_reason(self, talk: Talk, topic: str | None) -> str | None:
+        """Why a talk is there for a topic it may be filed under only through a narrower one."""
+        if topic is None or topic not in self.engine.topics:
+            return None
+        own = {t.slug for t in talk.topics}
+        if topic in own:
+            return f"topic: {self.engine.topics[topic].name}"
+        tree = self.engine.tree
+        for slug in tree.narrower(topic):
+            if slug in own:
+                return "topic: " + tree.describe(slug, topic, self.engine.topic_label)
+        return None
+
+    def _reasons(self, talk: Talk, plan: QueryPlan, under: str | None = None) -> tuple[str, ...]:
         wanted = plan.term_names
         if not wanted:
             return ()
         terms = self._terms_of
         reasons: list[str] = []
         topics = [t.name for t in talk.topics if terms([t.name]) & wanted]
-        if topics:
+        if under is not None:
+            reasons.append(under)
+        elif topics:
             reasons.append("topic: " + ", ".join(topics[:3]))
         people = [c.name for c in talk.credits if terms([c.name]) & wanted]
         if people:
@@ -362,6 +407,29 @@ class CatalogueService:
             return found
         dashed = key.replace(" ", "-")
         return dashed if dashed in self.engine.topics else None
+
+    def resolve_language(self, text: str) -> str:
+        """A language code from a code or a name ("de", "German", "Deutsch"); a friendly error otherwise."""
+        code = language_code(text)
+        if code is None:
+            raise UserFacingError(
+                f"“{_quote(text)}” is not a language I know: use a code such as `en` or `de`, or a name such as German."
+            )
+        if code not in self.engine.languages:
+            held = ", ".join(f"{language_name(c)} ({c})" for c in self.languages()) or "none"
+            raise UserFacingError(
+                f"No talk in the catalogue is marked as given in {language_name(code)}. Languages: {held}."
+            )
+        return code
+
+    def languages(self) -> list[str]:
+        """The languages talks are marked as given in, the most talks first."""
+        return sorted(self.engine.languages, key=lambda code: (-len(self.engine.languages[code]), code))
+
+    def usual_language(self) -> str | None:
+        """The language most talks are given in, which cards need not mention."""
+        found = self.languages()
+        return found[0] if found else None
 
     def resolve_event(self, text: str) -> Event:
         """An event from its slug, name or short name."""

@@ -58,6 +58,7 @@ class TalkRecord:
     speakers: tuple[SpeakerRecord, ...] = ()
     topics: tuple[str, ...] = ()
     source_id: str | None = None
+    language: str | None = None  # the language the talk is given in, a lower-case ISO 639-1 code ("en", "de")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,31 @@ class ReadingRecord:
 
 
 @dataclass(slots=True)
+class ReadSummary:
+    """What a reader found in a file beside the records it made, for the import's report.
+
+    `sessions` counts every session the file holds (talks, breaks, service sessions); each one is
+    imported, skipped (`skipped`: why -> how many; breaks and service sessions) or refused (`refused`:
+    why -> how many; not accepted, no title). `unused` names the columns or fields nothing read.
+    """
+
+    shape: str = ""
+    sessions: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    unused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def skip(self, why: str) -> None:
+        """Count one session left out on purpose."""
+        self.skipped[why] = self.skipped.get(why, 0) + 1
+
+    def refuse(self, why: str) -> None:
+        """Count one session that could not be taken."""
+        self.refused[why] = self.refused.get(why, 0) + 1
+
+
+@dataclass(slots=True)
 class CatalogueDocument:
     """Everything one file holds: events, the talks of those events, topic names and readings."""
 
@@ -81,3 +107,4 @@ class CatalogueDocument:
     talks: list[TalkRecord] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)  # slug -> display name
     readings: list[ReadingRecord] = field(default_factory=list)
+    summary: ReadSummary | None = None  # what the file held, for exports read by bot.catalogue.formats

@@ -13,6 +13,7 @@ import tomli_w
 
 from bot.catalogue.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
 from bot.data import CATALOGUE
+from bot.domain.languages import language_code
 from bot.domain.models import ROLES, TALK_KINDS
 from bot.domain.text import TALK_ID_MAX
 from bot.errors import CatalogueFormatError
@@ -240,7 +241,18 @@ def _talk(
         speakers=tuple(credits),
         topics=tuple(_topics(reader, "talks", index, record, topics)),
         source_id=reader.text("talks", index, record, "source_id"),
+        language=_language(reader, index, record),
     )
+
+
+def _language(reader: _Reader, index: int, record: Mapping[str, Any]) -> str | None:
+    value = reader.text("talks", index, record, "language")
+    if value is None:
+        return None
+    code = language_code(value)
+    if code is None:
+        raise reader.fail("talks", index, record, "field 'language' must be a language code such as en or de")
+    return code
 
 
 def _topics(
@@ -313,6 +325,7 @@ def dump_native(document: CatalogueDocument) -> str:
                 "recording_url": t.recording_url,
                 "slides_url": t.slides_url,
                 "source_id": t.source_id,
+                "language": t.language,
                 "topics": list(t.topics) or None,
             }
         )

@@ -21,7 +21,7 @@ from typing import Any
 from bot.domain.models import Count, Credit, Event, Talk, Topic
 
 _TALK_COLUMNS = (
-    "t.id, t.slug, t.title, t.kind, t.summary, t.date, t.track, t.recording_url, t.slides_url,"
+    "t.id, t.slug, t.title, t.kind, t.summary, t.date, t.track, t.recording_url, t.slides_url, t.language,"
     " e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug"
 )
 
@@ -193,11 +193,11 @@ def _event(row: Sequence[object]) -> Event:
 
 
 def _talk(row: Sequence[object], credits: list[Credit], topics: list[Topic]) -> Talk:
-    _, slug, title, kind, summary, day, track, recording, slides = row[:9]
+    _, slug, title, kind, summary, day, track, recording, slides, language = row[:10]
     return Talk(
         slug=str(slug),
         title=str(title),
-        event=_event(row[9:]),
+        event=_event(row[10:]),
         kind=str(kind),
         summary=str(summary or ""),
         date=_day(str(day)) if day else None,
@@ -206,4 +206,5 @@ def _talk(row: Sequence[object], credits: list[Credit], topics: list[Topic]) -> 
         slides_url=str(slides) if slides else None,
         credits=tuple(credits),
         topics=tuple(topics),
+        language=str(language) if language else None,
     )

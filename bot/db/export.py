@@ -122,11 +122,11 @@ def _talks(conn: sqlite3.Connection, event_ids: list[int], events: dict[int, Eve
     ):
         topics[int(talk_id)].append(str(slug))
     rows = conn.execute(
-        "SELECT id, slug, title, event_id, kind, summary, date, track, recording_url, slides_url, source_id"
-        " FROM talks ORDER BY slug"
+        "SELECT id, slug, title, event_id, kind, summary, date, track, recording_url, slides_url, source_id,"
+        " language FROM talks ORDER BY slug"
     ).fetchall()
     talks = []
-    for talk_id, slug, title, event_id, kind, summary, when, track, recording, slides, source_id in rows:
+    for talk_id, slug, title, event_id, kind, summary, when, track, recording, slides, source_id, language in rows:
         if int(event_id) not in wanted:
             continue
         talks.append(
@@ -145,6 +145,7 @@ def _talks(conn: sqlite3.Connection, event_ids: list[int], events: dict[int, Eve
                     speakers=tuple(credits[int(talk_id)]),
                     topics=tuple(topics[int(talk_id)]),
                     source_id=source_id,
+                    language=language,
                 ),
             )
         )

@@ -61,6 +61,7 @@ class Talk:
     slides_url: str | None = None
     credits: tuple[Credit, ...] = ()
     topics: tuple[Topic, ...] = ()
+    language: str | None = None  # ISO 639-1 code, when the programme says
 
     @property
     def speakers(self) -> tuple[Credit, ...]:

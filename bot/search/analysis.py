@@ -42,11 +42,21 @@ def fast_words(text: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicGroup:
+    """A broad topic and the narrower topics it takes in (which may be broad topics in turn)."""
+
+    name: str
+    narrower: tuple[str, ...]
+    each: str = ""  # how one of its narrower topics is described in a result: "a service mesh"
+
+
+@dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """Synonym groups (phrase -> the terms it stands for) and stop words."""
+    """Synonym groups (phrase -> the terms it stands for), stop words, and broader and narrower topics."""
 
     phrases: dict[tuple[str, ...], tuple[str, ...]]
     stopwords: frozenset[str]
+    topics: tuple[TopicGroup, ...] = ()
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
@@ -60,7 +70,11 @@ class Vocabulary:
                 implied = tuple("".join(words(term)) for term in group.get("implies", []))
                 for term in terms:
                     phrases[term] = (canonical, *implied)
-            return cls(phrases, frozenset(data.get("stopwords", [])))
+            groups = tuple(
+                TopicGroup(str(g["name"]), tuple(str(n) for n in g["narrower"]), str(g.get("each", "")))
+                for g in data.get("topics", [])
+            )
+            return cls(phrases, frozenset(data.get("stopwords", [])), groups)
         except OSError as exc:
             raise ConfigError(f"Cannot read the vocabulary file {path}: {exc.strerror}.") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -108,11 +122,56 @@ class Analyzer:
         for options in self._starts.values():
             options.sort(key=lambda option: -option[0])  # longest phrase first
         self.stopwords = self.vocabulary.stopwords
+        self._imply_broader()
         self.fingerprint = self._fingerprint()
+
+    def _imply_broader(self) -> None:
+        """Make each narrower topic's name imply its broader topics' terms, as `implies` does for synonyms.
+
+        Text about Linkerd is then found by a search for service meshes, and a talk filed under Istio by a
+        search for "service mesh". A name that is a synonym group's spelling extends every spelling of the
+        group (Linkerd, linkerd2); any other name becomes a phrase of its own words' terms plus the broader ones.
+        """
+        groups = self.vocabulary.topics
+        if not groups:
+            return
+        parents: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for group in groups:
+            for name in group.narrower:
+                parents.setdefault(tuple(fast_words(name)), []).append(tuple(fast_words(group.name)))
+        own = {phrase: tuple(self.terms_of_words(list(phrase))) for phrase in parents}
+        for phrase, terms in own.items():
+            if not terms:
+                continue
+            implied: list[str] = []
+            seen, queue = {phrase}, list(parents[phrase])
+            while queue:  # every ancestor, nearest first; a cycle in the file stops where it closes
+                parent = queue.pop(0)
+                if parent not in seen:
+                    seen.add(parent)
+                    implied.extend(self.terms_of_words(list(parent)))
+                    queue.extend(parents.get(parent, ()))
+            extra = tuple(t for t in dict.fromkeys(implied) if t not in terms)
+            if not extra:
+                continue
+            match = next((option for option in self._starts.get(phrase[0], ()) if option[1] == phrase), None)
+            if match is not None:
+                # A synonym group's spelling: every spelling of the group implies the broader terms.
+                canonical = match[2][0]
+                for options in self._starts.values():
+                    for at, (length, spelling, group_terms) in enumerate(options):
+                        if group_terms and group_terms[0] == canonical:
+                            more = tuple(t for t in extra if t not in group_terms)
+                            options[at] = (length, spelling, (*group_terms, *more))
+                continue
+            options = self._starts.setdefault(phrase[0], [])
+            options.append((len(phrase), phrase, (*terms, *extra)))
+            options.sort(key=lambda option: -option[0])
 
     def _fingerprint(self) -> str:
         """What the terms depend on, hashed: an index saved under another fingerprint is stale."""
-        recipe = repr((ANALYSIS_VERSION, sorted(self.vocabulary.phrases.items()), sorted(self.stopwords)))
+        phrases = sorted((words_, terms) for options in self._starts.values() for _, words_, terms in options)
+        recipe = repr((ANALYSIS_VERSION, sorted(self.vocabulary.phrases.items()), sorted(self.stopwords), phrases))
         return hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:16]
 
     def _implied(self, term: str) -> str:

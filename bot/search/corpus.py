@@ -151,9 +151,18 @@ def load_engine(
             " LEFT JOIN talks t ON t.event_id = e.id GROUP BY e.id ORDER BY e.id"
         )
     ]
+    languages: dict[str, list[int]] = {}
+    for talk_id, code in conn.execute("SELECT id, language FROM talks WHERE language IS NOT NULL"):
+        languages.setdefault(str(code), []).append(int(talk_id))
+    organizations: dict[str, list[int]] = {}
+    for name, talk_id in conn.execute(
+        "SELECT DISTINCT o.name, ts.talk_id FROM talk_speakers ts JOIN organizations o ON o.id = ts.organization_id"
+    ):
+        organizations.setdefault(str(name), []).append(int(talk_id))
     engine = SearchEngine(
-        index, people, topics, events, (), version, analyzer, title_completer=titles, speaker_completer=speakers
-    )
+        index, people, topics, events, (), version, analyzer, title_completer=titles, speaker_completer=speakers,
+        languages=languages, organizations=organizations,
+    )  # fmt: skip
     log.info(
         "Search index ready: %d talks, %d people, catalogue version %d (%s in %.2f s)",
         index.size, len(people), version, "built" if rebuilt else "loaded", time.perf_counter() - started,

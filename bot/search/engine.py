@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.search.completion import Completer, Suggestion
 from bot.search.fuzzy import Corrector
 from bot.search.index import FIELD_WEIGHTS, Hit, IndexedTalk, SearchIndex, distinct
 from bot.search.people import PeopleIndex, PersonEntry, PersonMatch
+from bot.search.topics import TopicTree
 
 MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 16
@@ -83,6 +84,8 @@ class SearchEngine:
         *,
         title_completer: Completer | None = None,
         speaker_completer: Completer | None = None,
+        languages: Mapping[str, Sequence[int]] | None = None,
+        organizations: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         """Build the engine; completers saved with the index may be passed instead of titles to sort.
 
@@ -95,6 +98,28 @@ class SearchEngine:
         self.people = PeopleIndex(people)
         self.topics = {t.slug: t for t in topics}
         self.topic_by_name = {fold(t.name): t.slug for t in topics}  # folded name -> slug
+        self.topic_label = {t.slug: t.name for t in topics}
+        self.tree = TopicTree.build(self.analyzer, self.topic_label.items())
+        # Each language's rows (ascending), from the talks' ids: talks whose programme names no language have none.
+        self.languages: dict[str, npt.NDArray[np.int32]] = {}
+        for code, talk_ids in (languages or {}).items():
+            self.languages[code] = np.sort(np.asarray(index.rows_of(list(talk_ids)), dtype=np.int32))
+        # Who gave the talks: an organisation's name (and without "Inc", "Labs"...) or a person's full name,
+        # folded, to the rows of the talks they gave. A query that is exactly such a name ranks those first.
+        self._givers: dict[str, npt.NDArray[np.int32]] = {}
+        for name, talk_ids in (organizations or {}).items():
+            rows = np.asarray(index.rows_of(list(talk_ids)), dtype=np.int32)
+            for key in _organization_keys(name):
+                found = self._givers.get(key)
+                self._givers[key] = rows if found is None else np.concatenate([found, rows])
+        for person in people:
+            rows_of_person = index.person_docs.get(person.person_id)
+            key = " ".join(fast_words(person.name))
+            if rows_of_person is not None and key:
+                found = self._givers.get(key)
+                self._givers[key] = rows_of_person if found is None else np.concatenate([found, rows_of_person])
+        for key, rows in self._givers.items():
+            self._givers[key] = distinct(rows.astype(np.int64)).astype(np.int32)
         self.events = {e.slug: e for e in events}
         self._event_children: dict[int, list[int]] = {}
         for event in events:
@@ -143,14 +168,18 @@ class SearchEngine:
         topics: Sequence[str] = (),
         events: Sequence[str] = (),
         person_ids: Sequence[int] = (),
+        languages: Sequence[str] = (),
         limit: int = 5,
         diversify: bool = True,
     ) -> Outcome:
-        """The best talks for a query and filters (all optional); filters alone list newest first."""
+        """The best talks for a query and filters (all optional); filters alone list newest first.
+
+        A topic takes in its narrower topics (see `bot.search.topics`); an event its co-located events.
+        """
         plan = self.plan(text)
-        allowed = self._allowed_rows(topics, events, person_ids)
+        allowed = self._allowed_rows(topics, events, person_ids, languages)
         if not plan.terms:
-            if text.strip() and not (topics or events or person_ids):
+            if text.strip() and not (topics or events or person_ids or languages):
                 return Outcome([], plan)
             return Outcome(self._newest(allowed, limit), plan)
         scores = self.index.score(plan.terms)
@@ -158,6 +187,12 @@ class SearchEngine:
         # Only the rows that can score matter: the filters' rows, or the terms' when the filters allow more.
         # (A topic's few thousand rows at 100,000 talks: no mask over every talk, no sampling of every score.)
         candidates = self.index.candidates(plan.terms)
+        givers = self._givers.get(" ".join(fast_words(text[:MAX_QUERY_CHARS])))
+        if givers is not None and len(givers):
+            # The query names who gave talks: their talks come before talks that only mention the name.
+            scores[givers] += np.float32(scores.max(initial=0.0) + 1.0)
+            if candidates is not None:
+                candidates = distinct(np.concatenate([candidates, givers]).astype(np.int64)).astype(np.int32)
         if allowed is not None:
             candidates = allowed if candidates is None or len(allowed) <= len(candidates) else (
                 _within(candidates, allowed))  # fmt: skip
@@ -253,7 +288,7 @@ class SearchEngine:
         return family
 
     def _allowed_rows(
-        self, topics: Sequence[str], events: Sequence[str], person_ids: Sequence[int]
+        self, topics: Sequence[str], events: Sequence[str], person_ids: Sequence[int], languages: Sequence[str] = ()
     ) -> npt.NDArray[np.int32] | None:
         """The rows the filters allow, ascending; None without filters (every row)."""
         index = self.index
@@ -265,10 +300,13 @@ class SearchEngine:
             allowed = rows if allowed is None else _within(allowed, rows)
 
         if topics:
-            ids = [self.topics[t].id for t in topics if t in self.topics]
+            taken_in = dict.fromkeys(slug for topic in topics for slug in self.tree.family(topic))
+            ids = [self.topics[t].id for t in taken_in if t in self.topics]
             narrow(_union([index.topic_docs[i] for i in ids if i in index.topic_docs]))
         if person_ids:
             narrow(_union([index.person_docs[p] for p in person_ids if p in index.person_docs]))
+        if languages:
+            narrow(_union([self.languages[code] for code in languages if code in self.languages]))
         if events:
             family = np.asarray([eid for slug in events for eid in self.event_family(slug)], dtype=np.int32)
             if allowed is None:
@@ -312,6 +350,22 @@ class SearchEngine:
             events[event] = events.get(event, 0) + 1
             page.append(hits[at])
         return page
+
+
+_ORGANIZATION_SUFFIXES = frozenset(
+    ["inc", "incorporated", "labs", "lab", "ltd", "llc", "gmbh", "ag", "sa", "corp", "corporation", "co",
+     "company", "limited", "technologies", "technology", "software", "systems", "group", "io", "plc"]
+)  # fmt: skip
+
+
+def _organization_keys(name: str) -> list[str]:
+    """An organisation's name as a query would say it: folded, and without a trailing "Inc" or "Labs"."""
+    tokens = fast_words(name)
+    keys = [" ".join(tokens)] if tokens else []
+    while len(tokens) > 1 and tokens[-1] in _ORGANIZATION_SUFFIXES:
+        tokens = tokens[:-1]
+        keys.append(" ".join(tokens))
+    return keys
 
 
 def _union(groups: list[npt.NDArray[np.int32]]) -> npt.NDArray[np.int32]:
