@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="?", default="", help="words to look for (may be empty with --topic or --event)")
     search.add_argument("--topic", help="only talks on this topic (its id or name)")
     search.add_argument("--event", help="only talks at this event (its id or name; includes co-located events)")
+    search.add_argument("--language", help="only talks given in this language (a code such as de, or a name)")
     search.add_argument("--limit", type=_positive, default=10, help="how many results (default 10, at most 50)")
     talk = command("talk", "show one talk in full", json_output=True)
     talk.add_argument("talk", help="the talk's id or (part of) its title")
@@ -79,9 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     speaker = command("speaker", "a speaker's organisations and talks", json_output=True)
     speaker.add_argument("name", help="a name or part of one")
     command("events", "events with their number of talks", json_output=True)
-    add_import_arguments(command("import", "import talks from a schedule export (pretalx, frab, Sessionize, CSV)"))
+    add_import_arguments(
+        command("import", "import talks from a schedule export (pretalx, frab, pentabarf, Sessionize, Sched, CSV)")
+    )
     add_export_arguments(command("export", "write the catalogue, or one event, in the bundled format"))
-    command("topics", "topics with their number of talks", json_output=True)
+    topics = command("topics", "topics with their number of talks", json_output=True)
+    topics.add_argument("--tree", action="store_true", help="broad topics with their narrower ones under them")
     command("run", "start the Discord bot (needs DISCORD_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
     add_sandbox_arguments(command("sandbox", "try every slash command in the terminal, no Discord account needed"))
@@ -141,7 +145,9 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
 
     async def action(service: CatalogueService) -> int:
         if args.command == "search":
-            page = await service.search(args.query, topic=args.topic, event=args.event, limit=min(args.limit, 50))
+            page = await service.search(
+                args.query, topic=args.topic, event=args.event, language=args.language, limit=min(args.limit, 50)
+            )
             emit_json(records.search_document(page)) if args.json else terminal.print_search(console, page)
         elif args.command == "talk":
             talk = await service.talk(args.talk)
@@ -159,7 +165,7 @@ def run_query(args: argparse.Namespace, settings: Settings, console: Console) ->
             events = await service.events()
             emit_json(records.events_document(events)) if args.json else terminal.print_events(console, events)
         elif args.command == "topics":
-            topics = await service.topics()
+            topics = await (service.topic_tree() if args.tree else service.topics())
             emit_json(records.topics_document(topics)) if args.json else terminal.print_topics(console, topics)
         return 0
 
@@ -173,7 +179,8 @@ def run_import(args: argparse.Namespace, settings: Settings, console: Console) -
         database_for_import(settings.database, ensure_catalogue, keep=not args.dry_run) as database,
         sync_db(database) as conn,
     ):
-        with make_progress(console) as progress:
+        # Progress goes to standard error, so that standard output holds the report alone.
+        with make_progress(Console(stderr=True)) as progress:
             report = import_file(conn, args.path, options, args.dry_run, progress)
         for line in format_report(report):
             console.print(Text(line), soft_wrap=True)

@@ -167,7 +167,7 @@ class DiscordPoster:
             found = await self.catalogue.talk_by_slug(slug)
             if found is None:
                 raise TalkGone(slug)
-            embed = embeds.talk_embed(found, heading=heading)
+            embed = embeds.talk_embed(found, heading=heading, usual_language=self.catalogue.usual_language())
             view = highlight_view(found.slug)
             with handle_message_parameters(
                 embed=embed, view=view, previous_allowed_mentions=self.bot.allowed_mentions

@@ -9,7 +9,7 @@ import re
 import sqlite3
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiosqlite
@@ -18,7 +18,7 @@ from bot.db.catalogue import CatalogueRepository, connect_reader
 from bot.db.connection import sync_db
 from bot.domain.languages import language_code, language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
-from bot.domain.text import fold, words
+from bot.domain.text import fold, inert, words
 from bot.errors import EventNotFound, SpeakerNotFound, TalkNotFound, TopicNotFound, UserFacingError
 from bot.search.completion import Suggestion
 from bot.search.corpus import load_engine
@@ -290,6 +290,8 @@ class CatalogueService:
         text = ident.encode("utf-8", "replace").decode("utf-8").strip()
         if not text:
             raise UserFacingError("Name a talk: pick one from the suggestions or type part of its title.")
+        if not words(text):  # only punctuation, control or invisible characters: they name no talk
+            raise TalkNotFound(f"No talk matches “{_quote(text)}”: type a few letters of its title.", ())
         found = await self.repo.find_talk_id(text[:200])
         if found is not None:
             return found
@@ -388,6 +390,27 @@ class CatalogueService:
         """Every topic with talks, most talks first."""
         return await self.repo.list_topics()
 
+    async def topic_tree(self) -> list[Count]:
+        """Every topic with talks as a tree: broad topics (most talks first), each followed by its narrower ones.
+
+        A topic under two broader topics is listed under each; its `depth` says how far down it is.
+        """
+        topics = await self.repo.list_topics()
+        by_slug = {t.slug: t for t in topics}
+        tree = self.engine.tree
+        out: list[Count] = []
+
+        def visit(topic: Count, depth: int, trail: frozenset[str]) -> None:
+            out.append(replace(topic, depth=depth))
+            below = [by_slug[s] for s in tree.children.get(topic.slug, ()) if s in by_slug and s not in trail]
+            for child in sorted(below, key=lambda t: (-t.talks, t.name)):
+                visit(child, depth + 1, trail | {child.slug})
+
+        for topic in topics:  # most talks first
+            if not any(parent in by_slug for parent in tree.parents.get(topic.slug, ())):
+                visit(topic, 0, frozenset({topic.slug}))
+        return out
+
     def resolve_topic(self, text: str) -> str:
         """A topic's slug from its slug or name; a friendly error with suggestions otherwise."""
         slug = self._topic_slug(text)
@@ -453,6 +476,16 @@ class CatalogueService:
         """People for what has been typed."""
         return self.engine.suggest_speakers(typed)
 
+    def suggest_languages(self, typed: str) -> list[Suggestion]:
+        """The catalogue's languages ("German (de)") whose name or code starts with what has been typed."""
+        key = fold(typed.strip())
+        found = []
+        for code in self.languages():
+            name = language_name(code)
+            if not key or fold(name).startswith(key) or code.startswith(key):
+                found.append(Suggestion(code, f"{name} ({code})"))
+        return found[:25]
+
     def suggest_topics(self, typed: str) -> list[Suggestion]:
         """Topics for what has been typed."""
         return self.engine.suggest_topics(typed)
@@ -469,5 +502,5 @@ def _load_engine(path: Path) -> SearchEngine:
 
 def _quote(text: str, limit: int = 80) -> str:
     """User text, shortened, for an error message."""
-    text = " ".join(text.split())
+    text = " ".join(inert(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

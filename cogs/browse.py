@@ -29,12 +29,17 @@ class BrowseCog(commands.Cog):
         self.view_timeout = view_timeout
 
     @app_commands.command(name="topics")
-    @app_commands.describe(page="Which page to start on (30 topics a page; the buttons turn the others)")
+    @app_commands.describe(
+        page="Which page to start on (30 topics a page; the buttons turn the others)",
+        tree="Show broad topics with their narrower ones under them (Service mesh: Linkerd, Istio...)",
+    )
     @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
     @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
-    async def topics(self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1) -> None:
+    async def topics(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1, tree: bool = False
+    ) -> None:
         """Browse the topics, with how many talks each has."""
-        topics = await self.catalogue.topics()
+        topics = await (self.catalogue.topic_tree() if tree else self.catalogue.topics())
         pages = max(1, math.ceil(len(topics) / PER_PAGE))
 
         def render(number: int) -> discord.Embed:

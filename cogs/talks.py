@@ -33,15 +33,20 @@ class TalksCog(commands.Cog):
     @app_commands.describe(
         topic="A topic (pick a suggestion) or any words, such as 'mtls' or 'debugging in production'",
         event="Only talks at this event (and its co-located events)",
+        language="Only talks given in this language, such as de or German",
     )
     @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
     @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
     async def recommend(
-        self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200], event: str | None = None
+        self,
+        interaction: discord.Interaction,
+        topic: app_commands.Range[str, 1, 200],
+        event: str | None = None,
+        language: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Recommend talks on a topic or for any words."""
         await defer_if_reloading(interaction, self.catalogue)
-        page = await self.catalogue.recommend(topic, event=event, read=PAGE_SIZE)  # later pages on demand
+        page = await self.catalogue.recommend(topic, event=event, language=language, read=PAGE_SIZE)
         if not page.results:
             suggestions = ", ".join(page.suggestions) if page.suggestions else "a broader word"
             raise NotFoundError(f"No talk matches “{topic}”. Try {suggestions}.")
@@ -51,6 +56,7 @@ class TalksCog(commands.Cog):
         view = TalkPager(
             interaction.user.id, f"Talks for “{topic}”", page.results, self.show_similar, note=embeds.safe(note, 300),
             timeout=self.view_timeout, pending=page.pending, read=lambda hits: self.catalogue.more(page, hits),
+            usual_language=self.catalogue.usual_language(),
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 
@@ -63,7 +69,8 @@ class TalksCog(commands.Cog):
         await defer_if_reloading(interaction, self.catalogue)
         found = await self.catalogue.talk(title)
         view = MoreLikeThis(interaction.user.id, found.slug, self.show_similar, timeout=self.view_timeout)
-        await send(interaction, embed=embeds.talk_embed(found), view=view)
+        embed = embeds.talk_embed(found, usual_language=self.catalogue.usual_language())
+        await send(interaction, embed=embed, view=view)
 
     @app_commands.command(name="similar")
     @app_commands.describe(title="The talk to find others like: pick a suggestion or type part of its title")
@@ -80,8 +87,9 @@ class TalksCog(commands.Cog):
         if not results:
             raise NotFoundError(f"No other talk is like “{source.title}” yet.")
         view = TalkPager(
-            interaction.user.id, f"More like “{source.title}”", results, self.show_similar, timeout=self.view_timeout
-        )
+            interaction.user.id, f"More like “{source.title}”", results, self.show_similar, timeout=self.view_timeout,
+            usual_language=self.catalogue.usual_language(),
+        )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 
     @recommend.autocomplete("topic")
@@ -93,6 +101,11 @@ class TalksCog(commands.Cog):
     @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+    @recommend.autocomplete("language")
+    @fail_soft
+    async def _languages(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_languages(current)])
 
     @talk.autocomplete("title")
     @similar.autocomplete("title")

@@ -98,3 +98,4 @@ class Count:
     name: str
     talks: int
     detail: str = ""
+    depth: int = 0  # in a tree of topics: how many broader topics above this entry

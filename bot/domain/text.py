@@ -52,6 +52,17 @@ def name_key(name: str) -> str:
     return " ".join(words(name))
 
 
+# Characters that must never reach a message others read: control characters (NUL, escape...) other than
+# line breaks and tabs, and the bidirectional overrides, embeddings and isolates that make text read backwards
+# (U+202E). Right-to-left text itself needs none of them; emoji sequences keep their joiners.
+_UNSHOWABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u206a-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def inert(text: str) -> str:
+    """Text with control characters and bidirectional overrides removed, for display to others."""
+    return _UNSHOWABLE.sub("", text)
+
+
 def clean_line(text: str) -> str:
     """One line of display text: invisible characters dropped, runs of whitespace collapsed."""
     return " ".join(_INVISIBLE.sub("", text).split())

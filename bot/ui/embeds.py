@@ -10,7 +10,9 @@ from functools import lru_cache
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
+from bot.domain.text import inert
 from bot.highlights import ScheduleInfo
 from bot.services import Result
 from bot.ui.dates import event_dates, talk_dates
@@ -48,16 +50,16 @@ def clip(text: str, limit: int) -> str:
 
 def safe(text: str, limit: int) -> str:
     """Catalogue text made inert (markdown escaped, mentions defused) and clipped."""
-    return clip(escape_mentions(escape_markdown(" ".join(text.split()))), limit)
+    return clip(escape_mentions(escape_markdown(" ".join(inert(text).split()))), limit)
 
 
 def credits_line(talk: Talk, *, limit: int = FIELD_VALUE_LIMIT) -> str:
     """Speakers with their organisation at the time, moderators marked."""
     parts = []
     for credit in talk.speakers:
-        text = escape_markdown(credit.name)
+        text = escape_markdown(inert(credit.name))
         if credit.organization:
-            text += f" ({escape_markdown(credit.organization)})"
+            text += f" ({escape_markdown(inert(credit.organization))})"
         if credit.role == "moderator":
             text += ", moderator"
         parts.append(text)
@@ -77,12 +79,12 @@ def filled(text: str, fallback: str = "—") -> str:
 
 def safe_block(text: str) -> str:
     """Multi-line catalogue text made inert, line breaks kept."""
-    return "\n".join(escape_mentions(escape_markdown(line)) for line in text.splitlines())
+    return "\n".join(escape_mentions(escape_markdown(line)) for line in inert(text).splitlines())
 
 
 def link_text(title: str, limit: int) -> str:
     """Catalogue text made safe as the text of a markdown link `[text](url)`, clipped to `limit`."""
-    text = escape_mentions(" ".join(title.split()))
+    text = escape_mentions(" ".join(inert(title).split()))
     return filled(clip(_LINK_TEXT_SYNTAX.sub(r"\\\1", text), limit), "link")
 
 
@@ -105,8 +107,13 @@ def fit(embed: discord.Embed) -> discord.Embed:
     return embed
 
 
-def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None = None) -> discord.Embed:
-    """One talk: linked title, speakers, event and date, topics, a summary, and why it was picked."""
+def talk_embed(
+    talk: Talk, *, reasons: Sequence[str] = (), heading: str | None = None, usual_language: str | None = None
+) -> discord.Embed:
+    """One talk: linked title, speakers, event and date, topics, a summary, and why it was picked.
+
+    The talk's language is shown when the programme gives one other than `usual_language` (the catalogue's).
+    """
     embed = discord.Embed(
         title=filled(safe(talk.title, TITLE_LIMIT), "Untitled talk"),
         url=talk.recording_url if talk.recording_url and talk.recording_url.startswith("http") else None,
@@ -121,6 +128,8 @@ def talk_embed(talk: Talk, *, reasons: Sequence[str] = (), heading: str | None =
     embed.add_field(name="Event", value=filled(clip(event_line(talk), FIELD_VALUE_LIMIT)), inline=True)
     if talk.kind != "talk":
         embed.add_field(name="Format", value=talk.kind.capitalize(), inline=True)
+    if talk.language and talk.language != usual_language:
+        embed.add_field(name="Language", value=language_name(talk.language), inline=True)
     if talk.topics:
         embed.add_field(
             name="Topics", value=safe(", ".join(t.name for t in talk.topics), FIELD_VALUE_LIMIT), inline=False
@@ -145,12 +154,23 @@ def _result_parts(talk: Talk) -> tuple[str, str, str]:
 
 
 def results_embed(
-    title: str, results: Sequence[Result], *, page: int, pages: int, total: int, first_rank: int, note: str = ""
+    title: str,
+    results: Sequence[Result],
+    *,
+    page: int,
+    pages: int,
+    total: int,
+    first_rank: int,
+    note: str = "",
+    usual_language: str | None = None,
 ) -> discord.Embed:
-    """A page of ranked talks, each with a link, speakers, event and the reason it was picked."""
+    """A page of ranked talks, each with a link, speakers, event (language, if unusual) and why it was picked."""
     lines = []
     for rank, result in enumerate(results, start=first_rank):
         link, credits, event = _result_parts(result.talk)
+        language = result.talk.language
+        if language and language != usual_language:
+            event = f"{event} · in {language_name(language)}"
         entry = f"**{rank}. {link}**\n{credits}\n*{event}*"
         if result.reasons:
             entry += f" · {safe('; '.join(result.reasons), 200)}"
@@ -207,7 +227,10 @@ def people_embed(profiles: Sequence[PersonProfile], query: str) -> discord.Embed
 
 def topics_embed(topics: Sequence[Count], *, page: int, pages: int) -> discord.Embed:
     """Topics with their number of talks."""
-    lines = [f"**{safe(t.name, 100)}** · {t.talks} talk{'s' if t.talks != 1 else ''}" for t in topics]
+    lines = []
+    for t in topics:
+        indent = "\u2003" * t.depth + "↳ " if t.depth else ""
+        lines.append(f"{indent}**{safe(t.name, 100)}** · {t.talks} talk{'s' if t.talks != 1 else ''}")
     embed = discord.Embed(title="Topics", description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=COLOUR)
     embed.set_footer(text=f"Page {page} of {pages} · try /recommend with any of them")
     return fit(embed)
@@ -229,7 +252,9 @@ def events_embed(events: Sequence[tuple[Event, int]], *, page: int, pages: int) 
 
 def error_embed(message: str, suggestions: Sequence[str] = ()) -> discord.Embed:
     """A short, friendly error, with things to try."""
-    embed = discord.Embed(description=clip(escape_mentions(message), DESCRIPTION_LIMIT), colour=discord.Colour.orange())
+    embed = discord.Embed(
+        description=clip(escape_mentions(inert(message)), DESCRIPTION_LIMIT), colour=discord.Colour.orange()
+    )
     if suggestions:
         embed.add_field(
             name="Did you mean", value=filled(safe(" · ".join(suggestions[:8]), FIELD_VALUE_LIMIT)), inline=False

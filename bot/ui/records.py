@@ -96,4 +96,4 @@ def events_document(events: list[tuple[Event, int]]) -> dict[str, Any]:
 
 def topics_document(topics: list[Count]) -> dict[str, Any]:
     """The `topics --json` document."""
-    return {"topics": [{"id": t.slug, "name": t.name, "talks": t.talks} for t in topics]}
+    return {"topics": [{"id": t.slug, "name": t.name, "talks": t.talks, "depth": t.depth} for t in topics]}

@@ -133,5 +133,6 @@ def print_topics(console: Console, topics: list[Count]) -> None:
     table.add_column("Talks", justify="right")
     table.add_column("Id", style="cyan")
     for topic in topics:
-        table.add_row(Text(topic.name), str(topic.talks), Text(topic.slug))
+        indent = "  " * topic.depth + "↳ " if topic.depth else ""
+        table.add_row(Text(indent + topic.name), str(topic.talks), Text(topic.slug))
     console.print(table)

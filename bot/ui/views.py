@@ -112,10 +112,12 @@ class TalkPager(Pages):
         timeout: float | None = DEFAULT_TIMEOUT,
         pending: Sequence[Hit] = (),
         read: ReadMore | None = None,
+        usual_language: str | None = None,
     ) -> None:
         """`results` are ready; `pending` hits are read with `read` when their page is first shown."""
         super().__init__(owner_id, timeout=timeout)
         self.title = title
+        self.usual_language = usual_language
         self.results = list(results)
         self.pending = list(pending) if read is not None else []
         self.read = read
@@ -151,6 +153,7 @@ class TalkPager(Pages):
             total=len(self.results) + len(self.pending),
             first_rank=self.page * PAGE_SIZE + 1,
             note=self.note if self.page == 0 else "",
+            usual_language=self.usual_language,
         )
 
     def _sync_controls(self) -> None:
