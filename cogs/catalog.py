@@ -22,7 +22,7 @@ from cogs.replies import send
 if TYPE_CHECKING:
     from bot.client import HighlightsBot
 
-Format = Literal["auto", "native", "schedule-json", "schedule-xml", "sessionize", "csv"]
+Format = Literal["auto", "native", "schedule-json", "schedule-xml", "sessionize", "sched", "csv"]
 
 
 class NotOwner(app_commands.CheckFailure):

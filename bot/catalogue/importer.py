@@ -23,7 +23,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -34,8 +34,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from bot.catalogue.document import CatalogueDocument, TalkRecord
-from bot.catalogue.formats import FORMATS, csv_table, schedule_json, schedule_xml, sessionize
+from bot.catalogue.document import CatalogueDocument, ReadSummary, TalkRecord
+from bot.catalogue.formats import FORMATS, csv_table, sched, schedule_json, schedule_xml, sessionize
 from bot.catalogue.formats.fields import MAX_LINE, MAX_SUMMARY, MAX_TITLE, MAX_URL, event_slug, load_json
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.native import dump_native, parse_native
@@ -47,6 +47,7 @@ from bot.errors import CatalogueFormatError, ConfigError, DatabaseError, EventNo
 __all__ = [
     "FORMATS",
     "MAX_FILE_BYTES",
+    "FileReport",
     "ImportOptions",
     "Progress",
     "add_export_arguments",
@@ -74,7 +75,7 @@ _NATIVE = re.compile(
 
 # Reading.
 def detect_format(data: bytes, filename: str = "<input>") -> str:
-    """The format of a file, told from its content: native, schedule-json, schedule-xml, sessionize or csv."""
+    """The format of a file, told from its content: native, schedule-json, schedule-xml, sessionize, sched or csv."""
     return _detect(data, filename)[0]
 
 
@@ -86,6 +87,8 @@ def _detect(data: bytes, filename: str, options: ImportOptions | None = None) ->
     text = head.decode("utf-8", errors="replace")
     if head.startswith(b"<"):
         return "schedule-xml", None
+    if head[:15].upper() == b"BEGIN:VCALENDAR":
+        return "sched", None
     if _NATIVE.match(_first_statement(text)):  # before JSON: a TOML file may open with [[events]] too
         return "native", None
     if head.startswith((b"{", b"[")):
@@ -94,11 +97,11 @@ def _detect(data: bytes, filename: str, options: ImportOptions | None = None) ->
             return "schedule-json", root
         if isinstance(root, dict) and "sessions" in root:
             return "sessionize", root
-        if isinstance(root, list) and root and isinstance(root[0], dict) and "sessions" in root[0]:
-            return "sessionize", root  # the Sessions view: the reader explains what to export instead
+        if isinstance(root, list) and sessionize.other_view(root, filename):
+            return "sessionize", root  # Sessionize's other views: the reader explains what to export instead
         raise CatalogueFormatError(
             f"{filename}: JSON, but neither a frab/pretalx schedule.json (no 'schedule' object) "
-            "nor a Sessionize export (no 'sessions' list)"
+            f"nor a Sessionize export (no 'sessions' list): it holds {_json_outline(root)}"
         )
     first_line = text.split("\n", 1)[0]
     if any(delimiter in first_line for delimiter in (",", ";", "\t")):
@@ -107,6 +110,16 @@ def _detect(data: bytes, filename: str, options: ImportOptions | None = None) ->
     raise CatalogueFormatError(
         f"{filename}: cannot tell the format from the content; pass {option} ({', '.join(FORMATS)})"
     )
+
+
+def _json_outline(root: object) -> str:
+    """What a JSON document holds at the top, in a few words."""
+    if isinstance(root, dict):
+        keys = ", ".join(repr(str(key)[:30]) for key in list(root)[:5]) + (", …" if len(root) > 5 else "")
+        return f"an object with {keys}" if keys else "an empty object"
+    if isinstance(root, list):
+        return f"a list of {len(root)}"
+    return "a single value"
 
 
 def _first_statement(text: str) -> str:
@@ -145,10 +158,28 @@ def parse_document(
         )
     elif chosen == "schedule-xml":
         document = schedule_xml.parse(data, filename, options, progress=progress)
+    elif chosen == "sched":
+        document = sched.parse(data, filename, options, progress=progress)
     else:
         document = csv_table.parse(data, filename, options, progress=progress)
+    check_read(document, filename)
     check_sizes(document, filename)
     return document
+
+
+def check_read(document: CatalogueDocument, filename: str) -> None:
+    """Fail when the file holds sessions and none became a talk, none being a break either.
+
+    Such a file is one whose shape the reader does not know; importing it would leave an empty event.
+    """
+    summary = document.summary
+    if summary is None or document.talks or not summary.sessions or summary.skipped:
+        return
+    why = f" ({_reasons(summary.refused)})" if summary.refused else ""
+    raise CatalogueFormatError(
+        f"{filename}: {_counted(summary.sessions, 'session')} in a {summary.shape}, but none could be read{why}; "
+        "nothing was imported"
+    )
 
 
 def read_document(
@@ -292,6 +323,7 @@ def import_data(
         raise DatabaseError(f"{path}: the import failed and nothing was changed ({exc}).") from exc
     if progress is not None:
         progress("write", len(document.talks), len(document.talks))
+    report = FileReport.of(report, document)
     log.info(
         "%s%s: %d added, %d changed, %d removed, %d unchanged",
         "dry run of " if dry_run else "",
@@ -360,8 +392,45 @@ def _moved(talk: TalkRecord, old: str, new: str) -> TalkRecord:
 
 
 # Reporting.
+@dataclass(slots=True)
+class FileReport(ImportReport):
+    """An ImportReport with what the file held: its sessions, and those imported, skipped and refused."""
+
+    summary: ReadSummary | None = None
+    talks: int = 0
+
+    @classmethod
+    def of(cls, report: ImportReport, document: CatalogueDocument) -> FileReport:
+        """The report with the document's summary."""
+        values = {item.name: getattr(report, item.name) for item in fields(ImportReport)}
+        return cls(**values, summary=document.summary, talks=len(document.talks))
+
+
+def summary_lines(summary: ReadSummary, imported: int) -> list[str]:
+    """What the file held and what became of it, and the columns or fields nothing read."""
+    skipped, refused = sum(summary.skipped.values()), sum(summary.refused.values())
+    parts = [f"{imported} imported", f"{skipped} skipped", f"{refused} refused"]
+    if summary.skipped:
+        parts[1] += f" ({_reasons(summary.skipped)})"
+    if summary.refused:
+        parts[2] += f" ({_reasons(summary.refused)})"
+    lines = [f"{summary.shape}: {_counted(summary.sessions, 'session')} in the file, {', '.join(parts)}."]
+    if summary.unused:
+        noun = "Columns" if summary.shape.startswith("CSV") else "Fields"
+        lines.append(f"{noun} nothing read: {', '.join(summary.unused)}.")
+    lines.extend(summary.notes)
+    return lines
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    """Why sessions were left out: "breaks", or "breaks: 3, service sessions: 2" when there are several reasons."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{why}: {count}" for why, count in counts.items())
+
+
 def format_report(report: ImportReport, *, limit: int = 20) -> list[str]:
-    """Lines for the command line: the counts, then which talks were added, changed and removed."""
+    """Lines for the command line: the counts, what the file held, then which talks were added, changed and removed."""
     verbs = ("would add", "would change", "would remove") if report.dry_run else ("added", "changed", "removed")
     summary = (
         f"{verbs[0]} {len(report.added)}, {verbs[1]} {len(report.changed)}, {verbs[2]} {len(report.removed)}"
@@ -386,6 +455,8 @@ def format_report(report: ImportReport, *, limit: int = 20) -> list[str]:
         + summary
         + (f" ({'; '.join(extras)})" if extras else "")
     ]
+    if isinstance(report, FileReport) and report.summary is not None:
+        lines.extend(summary_lines(report.summary, report.talks))
     for mark, verb, talks, cap in (
         ("+", verbs[0], report.added, limit),
         ("~", verbs[1], report.changed, limit),
@@ -577,7 +648,8 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--event",
         metavar="NAME",
-        help="the event: overrides the file's; needed for Sessionize; the event of CSV rows without one; "
+        help="the event: overrides the file's; needed for Sessionize; the event of CSV rows without one "
+        "and of a Sched calendar; "
         "picks one event out of a bundled-format file",
     )
     parser.add_argument(
@@ -598,10 +670,16 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=COLUMN",
-        help="CSV: read FIELD from COLUMN (repeat, or join with commas); fields: " + ", ".join(csv_table.COLUMNS),
+        help="CSV: read FIELD from COLUMN (repeat, or join with commas; FIELD= switches a field off); fields: "
+        + ", ".join(csv_table.COLUMNS),
     )
     parser.add_argument(
         "--separator", default=";", metavar="TEXT", help="CSV: what separates speakers and topics in a cell (default ;)"
+    )
+    parser.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="CSV: how dates are written, e.g. %%d/%%m/%%y (default: ISO, or day-first/month-first as the file shows)",
     )
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     parser.add_argument(
@@ -622,6 +700,7 @@ def options_from_arguments(args: argparse.Namespace) -> ImportOptions:
         recording_question=args.recording_question,
         csv_map=csv_table.parse_map(args.map),
         separator=args.separator,
+        date_format=args.date_format,
         allow_empty=args.allow_empty,
     )
     options.zone()  # fail now on a misspelt zone, before any file is read

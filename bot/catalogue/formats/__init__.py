@@ -4,4 +4,4 @@ Every reader has the same shape, `parse(data, filename, options, *, progress=Non
 does not know, and fails with a `CatalogueFormatError` naming the file, the record and the field.
 """
 
-FORMATS = ("native", "schedule-json", "schedule-xml", "sessionize", "csv")
+FORMATS = ("native", "schedule-json", "schedule-xml", "sessionize", "sched", "csv")

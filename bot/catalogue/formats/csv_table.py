@@ -1,7 +1,9 @@
 """CSV with a header row, one talk a row (comma, semicolon or tab separated; UTF-8).
 
 Columns are matched by header, ignoring case, accents, spaces, dashes and underscores; `--map
-FIELD=COLUMN` names a column this table does not know. Other columns are ignored.
+FIELD=COLUMN` names a column this table does not know, and `--map FIELD=` (nothing after the `=`)
+switches a field off, so that no column is matched to it. Columns nothing reads are named in the
+import's report (a `persons` column without `--map speakers=persons` would otherwise lose the speakers).
 
     field           header names understood without --map
     title (needed)  title, talk, talk title, session, session title
@@ -11,12 +13,14 @@ FIELD=COLUMN` names a column this table does not know. Other columns are ignored
     organizations   organizations, organisations, organization, organisation, company, affiliation
     kind            kind, type, format, session type
     date            date, start, starts at, start time, datetime, when
+    time            time, time start, begin, from, uhrzeit    (the time of a date without one)
     track           track, section, category, stream
     topics          topics, tags, keywords
     summary         summary, abstract, description
     subtitle        subtitle
     recording_url   recording url, recording, video, video url, youtube, youtube url
     slides_url      slides url, slides, slide deck, presentation
+    language        language, lang, sprache, langue           (a code or a name: en, de-DE, German)
 
 Speakers are separated by `--separator` (default ";"), each written "Name" or "Name (Organisation)".
 An organizations column, split the same way, gives the organisation of the speaker at the same
@@ -24,7 +28,12 @@ position; a single value there applies to every speaker of the row. Topics split
 
 Ids: a talk's id is its event's id, a dash, and the slug of the id column (kept as the source id); without
 an id column, the slug of the title (a second talk of the same title in one event gets "-2", and so on).
-Dates: ISO dates, or date-times; a time without offset takes --timezone, else keeps only its date.
+Dates: ISO dates or date-times; day-first or month-first dates (27/12/14, 27.12.2014, 12/27/2014), told
+apart by the file's own values (a first number over 12 is a day), with an optional time (14:00, 2:00 p.m.);
+or any format given with --date-format. A time without offset takes --timezone, else keeps only its date.
+
+A row without a title (or with a placeholder such as "tbd") is refused and counted in the report; when
+no row at all can be read, the import fails naming the first such row.
 """
 
 from __future__ import annotations
@@ -33,10 +42,11 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Mapping
-from datetime import date, tzinfo
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, time, tzinfo
+from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
@@ -46,6 +56,8 @@ from bot.catalogue.formats.fields import (
     full_title,
     guess_kind,
     http_url,
+    language_code,
+    moment,
     speaker,
     talk_slug,
     topic_for,
@@ -53,7 +65,7 @@ from bot.catalogue.formats.fields import (
 )
 from bot.catalogue.formats.options import ImportOptions, Progress, Ticker
 from bot.domain.models import TALK_KINDS
-from bot.domain.text import TALK_ID_MAX, fit_id, fold, slugify
+from bot.domain.text import TALK_ID_MAX, clean_line, fit_id, fold, slugify
 from bot.errors import CatalogueFormatError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -70,12 +82,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "kind": ("kind", "type", "format", "session type"),
     "date": ("date", "start", "starts at", "start time", "datetime", "when"),
+    "time": ("time", "time start", "begin", "from", "uhrzeit"),
     "track": ("track", "section", "category", "stream"),
     "topics": ("topics", "tags", "keywords"),
     "summary": ("summary", "abstract", "description"),
     "subtitle": ("subtitle",),
     "recording_url": ("recording url", "recording", "video", "video url", "youtube", "youtube url"),
     "slides_url": ("slides url", "slides", "slide deck", "presentation"),
+    "language": ("language", "lang", "sprache", "langue"),
 }  # fmt: skip
 _EMPTY = {"", "-", "–", "n/a", "na", "none", "null", "tba", "tbd"}
 _WITH_ORG = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
@@ -91,11 +105,13 @@ def parse_map(values: list[str] | tuple[str, ...] | None, option: str = "--map")
         for pair in value.split(","):
             field, equals, column = pair.partition("=")
             field = field.strip().lower().replace("-", "_")
-            if not equals or not column.strip():
+            if not equals:
                 raise ConfigError(f"{option} {value!r}: write FIELD=COLUMN, for example {option} title='Session name'")
             if field not in COLUMNS:
                 raise ConfigError(f"{option} {value!r}: {field!r} is not a field; the fields are {', '.join(COLUMNS)}")
-            mapping[field] = column.strip()
+            if not column.strip() and field == "title":
+                raise ConfigError(f"{option} {value!r}: the title cannot be switched off; name its column")
+            mapping[field] = column.strip()  # empty: the field is switched off
     return mapping
 
 
@@ -133,6 +149,7 @@ def parse(
     # longer than the file, and the readers' per-field limits then say which field of which row is too long.
     csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     # strict: a file cut off inside a quoted field fails instead of ending in a half-read row.
+    # Errors name the line a row starts on, not the line the reader had got to.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0]), strict=True)
     try:
         header = next(reader)
@@ -143,28 +160,47 @@ def parse(
     columns = _columns(header, options, filename)
     separator = options.separator or ";"
     zone = options.zone()
-    document = CatalogueDocument(source=SOURCE)
+    rows = list(_rows(reader, filename))
+    dates = DateReader(
+        [row[columns["date"]] for row, _ in rows if "date" in columns and columns["date"] < len(row)],
+        options.date_format,
+        options.option("date_format"),
+    )
+    summary = ReadSummary(shape="CSV table")
+    document = CatalogueDocument(source=SOURCE, summary=summary)
     events: dict[str, EventRecord] = {}
     ids: dict[str, str] = {}
-    tick = Ticker(progress, "parse", max(text.count("\n") - 1, 1))
-    dropped = rows = 0
-    try:
-        for row in reader:
-            rows += 1
-            tick(rows)
-            if not any(cell.strip() for cell in row):
-                continue
-            values = {field: row[index] for field, index in columns.items() if index < len(row)}
-            label = f"row {rows} (line {reader.line_num})"
-            if values.get("id", "").strip():
-                label += f" (id {values['id'].strip()[:40]!r})"
-            record = Record(filename, label, values)
-            talk, lost_time = _talk(record, options, zone, separator, events, ids, document.topics)
-            dropped += lost_time
-            document.talks.append(talk)
-    except csv.Error as exc:
-        raise CatalogueFormatError(f"{filename}: line {reader.line_num}: not valid CSV: {exc}") from None
-    tick.finish(rows)
+    tick = Ticker(progress, "parse", len(rows))
+    used = set(columns.values())
+    filled: set[int] = set()
+    first_refusal: CatalogueFormatError | None = None
+    dropped = 0
+    for number, (row, line) in enumerate(rows, start=1):
+        tick(number)
+        if not any(cell.strip() for cell in row):
+            continue
+        summary.sessions += 1
+        filled.update(index for index, cell in enumerate(row) if cell.strip() and index not in used)
+        values = {field: row[index] for field, index in columns.items() if index < len(row)}
+        label = f"row {number} (line {line})"
+        if values.get("id", "").strip():
+            label += f" (id {values['id'].strip()[:40]!r})"
+        record = Record(filename, label, values)
+        title = clean_line(values.get("title", ""))
+        if not title or title.lower() in _EMPTY:
+            summary.refuse("no title" if not title else f"placeholder title {title!r}")
+            if first_refusal is None:
+                first_refusal = record.fail("title", "is missing" if not title else f"is a placeholder ({title!r})")
+            continue
+        talk, lost_time = _talk(record, options, zone, separator, events, ids, document.topics, dates)
+        dropped += lost_time
+        document.talks.append(talk)
+    tick.finish(len(rows))
+    if first_refusal is not None and not document.talks:
+        raise CatalogueFormatError(
+            f"{first_refusal.message}; none of the file's {summary.sessions} rows has a title, so nothing was imported"
+        )
+    summary.unused = [_column_name(header, index) for index in sorted(filled)]
     days: dict[str, list[date]] = {slug: [] for slug in events}
     for talk in document.talks:
         day = day_of(talk.date)
@@ -183,10 +219,31 @@ def parse(
     return document
 
 
+def _rows(reader: Any, filename: str) -> Iterator[tuple[list[str], int]]:
+    """The rows after the header, each with the line it starts on (a quoted cell may span lines)."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogueFormatError(f"{filename}: line {start}: not valid CSV: {exc}") from None
+        yield row, start
+
+
+def _column_name(header: list[str], index: int) -> str:
+    name = header[index] if index < len(header) else ""
+    return repr(name) if name.strip() else f"column {index + 1} (no name)"
+
+
 def _columns(header: list[str], options: ImportOptions, filename: str) -> dict[str, int]:
     keys = [_header_key(name) for name in header]
     found: dict[str, int] = {}
+    off = {field for field, column in options.csv_map.items() if not column.strip()}
     for field, column in options.csv_map.items():
+        if field in off:
+            continue
         if _header_key(column) not in keys:
             raise CatalogueFormatError(
                 f"{filename}: {options.option('csv_map')} {field}={column!r}: the header has no such column "
@@ -195,7 +252,7 @@ def _columns(header: list[str], options: ImportOptions, filename: str) -> dict[s
         found[field] = keys.index(_header_key(column))
     taken = set(found.values())
     for field, aliases in COLUMNS.items():
-        if field in found:
+        if field in found or field in off:
             continue
         for alias in aliases:
             if alias in keys and keys.index(alias) not in taken:
@@ -218,6 +275,7 @@ def _talk(
     events: dict[str, EventRecord],
     ids: dict[str, str],
     topic_names: dict[str, str],
+    dates: DateReader,
 ) -> tuple[TalkRecord, bool]:
     title = full_title(
         record.line("title", required=True, limit=MAX_TITLE) or "", record.line("subtitle", limit=MAX_TITLE)
@@ -232,7 +290,7 @@ def _talk(
     if slug in ids:
         raise record.fail("id", f"repeats {ids[slug]} (talk id {slug!r})")
     ids[slug] = record.label
-    when, lost_time = record.moment("date", zone)
+    when, lost_time = dates.read(record, zone)
     kind_text = record.line("kind")
     kind = kind_text.lower() if kind_text and kind_text.lower() in TALK_KINDS else guess_kind(kind_text, title)
     track = record.line("track")
@@ -253,6 +311,7 @@ def _talk(
             speakers=_speakers(record, separator),
             topics=tuple(dict.fromkeys(topic_slug for topic_slug, _ in topics)),
             source_id=source_id,
+            language=language_code(record.raw("language", limit=100)),
         ),
         lost_time,
     )
@@ -305,3 +364,115 @@ def _topics(record: Record, separator: str) -> list[tuple[str, str]]:
         if topic:
             found.append(topic)
     return found
+
+
+# Dates that are not ISO: "27/12/14", "27.12.2014", "12/27/2014", with an optional time ("14:00", "2:00 p.m.").
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?:(?:\s+|T|,\s*)(.+))?")
+_TIME = re.compile(r"(\d{1,2})(?:[:.h](\d{2}))?(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?(?:\s*uhr)?", re.I)
+_HALF_DAY = 12
+
+
+class DateReader:
+    """Reads a CSV's date column: ISO, the --date-format, or numeric dates in the order the file shows.
+
+    The order of day and month comes from the file's values: a first number over 12 makes the file
+    day-first (27/12/14), a second one over 12 month-first (12/27/14), dotted dates are day-first. A
+    file whose every date could be read both ways needs --date-format.
+    """
+
+    def __init__(self, values: list[str], date_format: str | None, option: str) -> None:
+        self.date_format = date_format
+        self.option = option
+        self.day_first: bool | None = None
+        firsts = seconds = 0
+        for value in values:
+            match = _NUMERIC_DATE.fullmatch(value.strip())
+            if match:
+                first, second = int(match.group(1)), int(match.group(3))
+                firsts += first > _HALF_DAY or match.group(2) == "."
+                seconds += second > _HALF_DAY
+        if firsts and not seconds:
+            self.day_first = True
+        elif seconds and not firsts:
+            self.day_first = False
+
+    def read(self, record: Record, zone: tzinfo | None) -> tuple[str | None, bool]:
+        """The row's date (with its time column, if any) as an ISO date or date-time, and whether a time was dropped."""
+        text = record.raw("date", limit=64)
+        if text is None or text.strip().lower() in _EMPTY:
+            return None, False
+        text = text.strip()
+        clock = record.raw("time", limit=32)
+        try:
+            parsed = self._parse(text)
+        except ValueError as exc:
+            raise record.fail("date", str(exc)) from None
+        if parsed is None:
+            return record.moment("date", zone) if clock is None else self._with_time(record, text, clock, zone)
+        day, at = parsed
+        if at is None and clock is not None and clock.strip().lower() not in _EMPTY:
+            at = _clock(clock)
+            if at is None:
+                raise record.fail("time", f"must be a time like 14:00 or 2:00 p.m. (got {clock.strip()[:20]!r})")
+        if at is None:
+            return day.isoformat(), False
+        return moment(datetime.combine(day, at).isoformat(), zone)
+
+    def _with_time(self, record: Record, text: str, clock: str, zone: tzinfo | None) -> tuple[str | None, bool]:
+        when, lost = record.moment("date", zone)
+        at = _clock(clock) if clock.strip().lower() not in _EMPTY else None
+        if when is None or len(when) != len("2024-01-01") or at is None:
+            return when, lost
+        return moment(datetime.combine(date.fromisoformat(when), at).isoformat(), zone)
+
+    def _parse(self, text: str) -> tuple[date, time | None] | None:
+        """A non-ISO date (and its time); None for ISO text; ValueError when it cannot be read."""
+        if self.date_format:
+            try:
+                parsed = datetime.strptime(text, self.date_format)  # noqa: DTZ007 - the zone comes from --timezone
+            except ValueError:
+                raise ValueError(f"does not match {self.option} {self.date_format!r} (got {text[:40]!r})") from None
+            has_time = any(code in self.date_format for code in ("%H", "%I", "%M"))
+            return parsed.date(), parsed.time() if has_time else None
+        match = _NUMERIC_DATE.fullmatch(text)
+        if match is None:
+            return None
+        first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        if self.day_first is None:
+            if first <= _HALF_DAY and second <= _HALF_DAY and first != second:
+                raise ValueError(
+                    f"{text!r} could be day-first or month-first, and no date in the file tells which; "
+                    f"pass {self.option} (for example {self.option} %d/%m/%Y)"
+                )
+            day_first = first > _HALF_DAY or match.group(2) == "."
+        else:
+            day_first = self.day_first
+        day_number, month = (first, second) if day_first else (second, first)
+        if year < 100:  # two-digit years are this century's
+            year += 2000
+        try:
+            day = date(year, month, day_number)
+        except ValueError:
+            raise ValueError(f"is not a date: {text!r}") from None
+        at = None
+        if match.group(5):
+            at = _clock(match.group(5))
+            if at is None:
+                raise ValueError(f"has a time that cannot be read: {match.group(5)[:20]!r}")
+        return day, at
+
+
+def _clock(text: str) -> time | None:
+    """A time of day: 14:00, 14.00, 14h00, 9:30:00, 2:00 p.m., 2pm; None when it is no time."""
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        return None
+    hour, minute, second = int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
+    half = (match.group(4) or "").lower()
+    if half:
+        if hour > _HALF_DAY:
+            return None
+        hour = hour % _HALF_DAY + (_HALF_DAY if half == "p" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return time(hour, minute, second)

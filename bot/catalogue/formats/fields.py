@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from bot.catalogue.document import SpeakerRecord
+from bot.domain.languages import language_code as domain_language_code
 from bot.domain.text import clean_line, fit_id, fold, name_key, slugify, words
 from bot.errors import CatalogueFormatError
 
@@ -161,9 +162,10 @@ def load_json(data: bytes | str, filename: str) -> Any:
     try:
         return json.loads(data, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise CatalogueFormatError(
-            f"{filename}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
+        where = f"line {exc.lineno}, column {exc.colno}"
+        # Some of the json module's messages end in "starting at" ("Unterminated string starting at").
+        joined = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+        raise CatalogueFormatError(f"{filename}: not valid JSON: {joined}") from None
     except UnicodeDecodeError as exc:
         raise CatalogueFormatError(f"{filename}: not UTF-8 text (byte {exc.start})") from None
     except RecursionError:
@@ -371,35 +373,33 @@ def distinct_speakers(speakers: Iterable[SpeakerRecord | None]) -> tuple[Speaker
     return tuple(kept)
 
 
-SourcePeople = dict[tuple[str, str], str]
+SourcePeople = dict[tuple[str, str], str]  # (person id the name gives, source id) -> explicit person id
 
 
 def source_person_keys(people: Iterable[tuple[str | None, str | None]]) -> SourcePeople:
-    """Explicit person ids for namesakes that the source itself keeps apart, by (folded name, source id).
+    """Explicit person ids for namesakes that the source itself keeps apart, by (person id, source id).
 
-    `people` are the (name, source person id) pairs of one file. A folded name that comes with two or
-    more source ids names that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
+    `people` are the (name, source person id) pairs of one file. A name (or two spellings that give the
+    same person id, "Raketen Papa" and "Raketen.Papa") that comes with two or more source ids names
+    that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
     that have nothing in common): the lowest source id keeps the id the name alone would give, and each
     other adds its source id to it. A name with one source id, or none, is left to the name rules of
     bot.db.writer, so "William Morgan" and "william morgan" stay one person.
     """
     ids: dict[str, set[str]] = defaultdict(set)
-    slugs: dict[str, str] = {}
     for name, ident in people:
         credit = speaker(name) if ident else None
         if credit is None or ident is None:
             continue
-        folded = _folded(credit.name)
-        ids[folded].add(ident)
-        slugs.setdefault(folded, credit.person_slug)
+        ids[credit.person_slug].add(ident)
     keys: SourcePeople = {}
-    for folded, found in ids.items():
+    for slug, found in ids.items():
         if len(found) < 2:
             continue
         first, *others = sorted(found, key=lambda ident: (len(ident), ident))  # numbers in numeric order
-        keys[(folded, first)] = slugs[folded]
+        keys[(slug, first)] = slug
         for ident in others:
-            keys[(folded, ident)] = f"{slugs[folded]}-{_slug(ident, 40) or _digest(ident)}"[:100]
+            keys[(slug, ident)] = f"{slug}-{_slug(ident, 40) or _digest(ident)}"[:100]
     return keys
 
 
@@ -407,12 +407,16 @@ def source_person(credit: SpeakerRecord | None, ident: str | None, keys: SourceP
     """The credit with the explicit id `source_person_keys` gave its source id, if any."""
     if credit is None or ident is None or not keys:
         return credit
-    key = keys.get((_folded(credit.name), ident))
+    key = keys.get((credit.person_slug, ident))
     return credit if key is None else replace(credit, key=key)
 
 
-def source_person_id(data: Mapping[str, Any], fields: Iterable[str] = ("id", "code", "guid")) -> str | None:
-    """A person's id in the source (frab's number, pretalx's code), or None; odd values are ignored."""
+def source_person_id(data: Mapping[str, Any], fields: Iterable[str] = ("guid", "id", "code")) -> str | None:
+    """A person's id in the source, or None; odd values are ignored.
+
+    The export's own identifiers are taken in this order: the guid (c3voc hub, frab), then the id
+    (frab's and pentabarf's number) or the code (pretalx); without any, the name alone identifies the person.
+    """
     for field in fields:
         value = data.get(field)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -455,3 +459,30 @@ def topic_for(track: str | None) -> tuple[str, str] | None:
         return None
     slug = _slug(track)
     return (slug, track) if slug else None
+
+
+# Languages. Schedules write a talk's language as a code ("en", "de-DE") or a name ("German", "Deutsch").
+_MIXED = re.compile(r"[,;/&+|]|\s(?:and|und|et|y|or|oder|ou)\s")
+_IN_BRACKETS = re.compile(r"\(([^()]{1,20})\)")
+
+
+def language_code(value: object) -> str | None:
+    """A talk's language as a lower-case ISO 639-1 code; None when unknown, empty or mixed ("de, en").
+
+    Codes ("en", "EN", "de-DE", "pt_BR") and names ("German", "Deutsch") are read by
+    `bot.domain.languages`; here also "English (EN)" and "German language", and a value naming two
+    languages is no language.
+    """
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    if not text or len(text) > 60 or _MIXED.search(fold(text)):
+        return None
+    bracketed = _IN_BRACKETS.search(text)
+    if bracketed:
+        inner, outer = language_code(bracketed.group(1)), language_code(_IN_BRACKETS.sub(" ", text))
+        return None if inner and outer and inner != outer else inner or outer
+    words_of = text.split()
+    if len(words_of) == 2 and fold(words_of[1]) in ("language", "sprache", "langue"):
+        text = words_of[0]
+    return domain_language_code(text)

@@ -21,7 +21,7 @@ class Progress(Protocol):
 class ImportOptions:
     """How to read a file; every field is optional (see `python -m bot import --help`).
 
-    - `format`: auto | native | schedule-json | schedule-xml | sessionize | csv.
+    - `format`: auto | native | schedule-json | schedule-xml | sessionize | sched | csv.
     - `event`: the event's name; overrides the file's (schedule formats), is needed by Sessionize
       exports (they do not name their event), is the event of CSV rows without an `event` column,
       and picks one event (with its co-located events) out of a bundled-format file.
@@ -31,6 +31,8 @@ class ImportOptions:
     - `recording_question`: the Sessionize custom question holding recording links (title or id).
     - `csv_map`: our column name -> the file's (`title` -> `Session name`); `separator` splits the
       speakers (and topics, organisations) of one CSV row.
+    - `date_format`: how the CSV's dates are written, as for `datetime.strptime` (`%d/%m/%y`); without
+      it, ISO dates and unambiguous day-first or month-first dates (27/12/14, 12/27/2014, 27.12.2014) are read.
     - `allow_empty`: let an import remove every talk of an event the catalogue has while adding none
       (refused otherwise: an empty export is far more often a mistake than a cancelled event).
     - `interface`: where the options were given, so that errors name them as the person typed them.
@@ -43,6 +45,7 @@ class ImportOptions:
     recording_question: str | None = None
     csv_map: Mapping[str, str] = field(default_factory=dict)
     separator: str = ";"
+    date_format: str | None = None
     allow_empty: bool = False
     interface: Literal["cli", "discord"] = "cli"
 

@@ -1,11 +1,20 @@
-"""frab / pretalx `schedule.json` (the C3VOC schedule format), and the mapping it shares with schedule.xml.
+"""frab / pretalx / c3voc `schedule.json`, and the mapping it shares with schedule.xml.
+
+Two shapes are read. Version 1 (frab, pretalx, the c3voc hub's compatible export) nests the talks as
+schedule.conference.days[].rooms{room name: [event, ...]}. Version 2 (the c3voc hub's "schedule2")
+lists them flat in schedule.events[], with ISO `start` date-times, `room` and `track` objects,
+`participants` instead of `persons`, and texts that may be {language: text} objects; its `BREAK`
+events are breaks and are skipped. A file with sessions that sit in neither place is refused, saying
+what it holds, rather than imported as an empty event.
 
 Mapping: event <- conference (id from its acronym, name from its title, or both from --event); talk id
 <- event id + the source's numeric id (source_id keeps the guid); title <- title + subtitle; summary <-
 abstract, else description, as plain text; kind <- type, else the title's label; track <- track, also
 filed as a topic; date <- date (with offset; a time without one takes --timezone or the conference's
 time_zone_name); speakers <- persons[].public_name; recording and slides <- links and attachments whose
-title or host says so. Fields this reader does not know are ignored.
+title or host says so; language <- language (as an ISO 639-1 code). People are told apart by the
+export's own identifiers: guid, then id or code, then the name. Event fields this reader does not know
+are named in the import's report.
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import tzinfo
+from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, TalkRecord
+from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
@@ -26,6 +36,7 @@ from bot.catalogue.formats.fields import (
     event_slug,
     full_title,
     guess_kind,
+    language_code,
     load_json,
     moment,
     source_person,
@@ -42,6 +53,14 @@ from bot.errors import CatalogueFormatError, ConfigError
 log = logging.getLogger(__name__)
 
 SOURCE = "schedule"
+# Event fields read, or left out on purpose (they say nothing the catalogue keeps); others are reported.
+READ_FIELDS = frozenset(("id", "guid", "code", "title", "subtitle", "date", "start", "track", "type", "abstract",
+                         "description", "persons", "participants", "links", "attachments", "language"))  # fmt: skip
+IGNORED_FIELDS = frozenset(("room", "duration", "end", "slug", "url", "logo", "recording", "recording_license",
+                            "do_not_record", "do_not_stream", "optout", "video_download_url", "feedback_url",
+                            "feedback", "origin_url", "answers", "room_guid", "video", "is_live_stream", "tags",
+                            "streaming_url", "state"))  # fmt: skip
+_BREAK_TYPES = {"break", "pause"}
 
 
 def parse(
@@ -54,18 +73,65 @@ def parse(
 def parse_object(
     root: object, filename: str, options: ImportOptions, *, progress: Progress | None = None
 ) -> CatalogueDocument:
-    """Read an already parsed schedule.json."""
+    """Read an already parsed schedule.json (version 1 or 2)."""
     schedule = root.get("schedule") if isinstance(root, dict) else None
     if not isinstance(schedule, dict):
         raise CatalogueFormatError(f"{filename}: not a schedule.json: no 'schedule' object at the top")
     top = Record(filename, "schedule", schedule)
     conference_data = schedule.get("conference")
+    flat = schedule.get("events")
     if not isinstance(conference_data, dict):
-        raise top.fail("conference", "must be an object with the conference and its days")
+        raise CatalogueFormatError(_not_a_schedule(filename, schedule))
     conference = Record(filename, "conference", conference_data, "conference.")
     base = top.url("base_url") or conference.url("base_url")
     events = list(_events(conference))
-    return build(conference, events, filename, options, base=base, progress=progress)
+    shape = "frab/pretalx schedule.json"
+    if flat is not None:
+        tracks = _track_names(conference)
+        for item in top.items("events"):
+            events.append((event_record(filename, len(events) + 1, _from_version_2(item, tracks)), None))
+        shape = "c3voc schedule.json (version 2)" if flat else shape
+    if not events:
+        found = _titled(schedule, "schedule")
+        if found[0]:
+            raise CatalogueFormatError(_not_a_schedule(filename, schedule, found))
+    return build(conference, events, filename, options, base=base, progress=progress, shape=shape)
+
+
+def _not_a_schedule(filename: str, schedule: dict[str, Any], found: tuple[int, str] | None = None) -> str:
+    """One line saying what a 'schedule' object holds and where a schedule.json has its talks."""
+    count, path = found if found is not None else _titled(schedule, "schedule")
+    keys = ", ".join(repr(str(key)[:40]) for key in list(schedule)[:4]) + (", …" if len(schedule) > 4 else "")
+    held = f"{count} objects with a title (the first at {path})" if count else "no sessions"
+    return (
+        f"{filename}: not a frab/pretalx/c3voc schedule.json: its 'schedule' holds {keys or 'nothing'} and "
+        f"{held}; a schedule.json lists its talks in schedule.conference.days[].rooms or schedule.events"
+    )
+
+
+def _titled(value: object, path: str, depth: int = 0) -> tuple[int, str]:
+    """How many objects below `value` have a text title (sessions, most likely), and the path of the first."""
+    if depth > 12:
+        return 0, ""
+    count, first = 0, ""
+    if isinstance(value, dict):
+        if isinstance(value.get("title"), str | dict) and value.get("title"):
+            return 1, path
+        items: Iterable[tuple[object, object]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return 0, ""
+    for key, item in items:
+        if key in ("links", "attachments", "tracks", "rooms") and depth < 3 and isinstance(item, list):
+            continue
+        where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        if key == "conference" and isinstance(item, dict):  # its own title names the conference
+            item = {name: value for name, value in item.items() if name != "title"}
+        found, where = _titled(item, where, depth + 1)
+        count += found
+        first = first or where
+    return count, first
 
 
 def _events(conference: Record) -> Iterator[tuple[Record, str | None]]:
@@ -82,6 +148,55 @@ def _events(conference: Record) -> Iterator[tuple[Record, str | None]]:
             for item in talks:
                 position += 1
                 yield event_record(conference.filename, position, item), day_date
+
+
+def _track_names(conference: Record) -> dict[str, str]:
+    """Track slug -> name, from the conference's list of tracks (version 2 events name tracks by slug)."""
+    names = {}
+    for item in conference.items("tracks"):
+        if isinstance(item, dict) and isinstance(item.get("slug"), str) and isinstance(item.get("name"), str):
+            names[item["slug"]] = item["name"]
+    return names
+
+
+def localized(value: object) -> object:
+    """A {language: text} object as one text (English first, else the first text); other values unchanged."""
+    if not isinstance(value, dict) or not value:
+        return value
+    texts = [text for text in value.values() if isinstance(text, str) and text.strip()]
+    english = value.get("en")
+    if isinstance(english, str) and english.strip():
+        return english
+    return texts[0] if texts else None
+
+
+def _from_version_2(item: object, tracks: dict[str, str]) -> object:
+    """A version 2 event in the terms of version 1: date, room and track as text, persons, plain texts."""
+    if not isinstance(item, dict):
+        return item
+    data = dict(item)
+    for key in ("title", "subtitle", "abstract", "description"):
+        if key in data:
+            data[key] = localized(data[key])
+    start = data.get("start")
+    if "date" not in data and isinstance(start, str) and len(start) > 8:
+        data["date"] = data.pop("start")
+    room = data.get("room")
+    if isinstance(room, dict):
+        data["room"] = room.get("name")
+    track = data.get("track")
+    if isinstance(track, dict):
+        name = track.get("name")
+        slug = track.get("slug")
+        data["track"] = name if isinstance(name, str) else tracks.get(slug, slug) if isinstance(slug, str) else None
+    if "participants" in data and "persons" not in data:
+        participants = data.pop("participants")
+        data["persons"] = (
+            [p for p in participants if not isinstance(p, dict) or p.get("role") in (None, "speaker", "moderator")]
+            if isinstance(participants, list)
+            else participants
+        )
+    return data
 
 
 def event_record(filename: str, position: int, data: object) -> Record:
@@ -121,6 +236,7 @@ def build(
     base: str | None,
     progress: Progress | None = None,
     source: str = SOURCE,
+    shape: str = "frab/pretalx schedule.json",
 ) -> CatalogueDocument:
     """The document for one conference and its events (schedule.json and schedule.xml alike)."""
     acronym = conference.line("acronym")
@@ -134,7 +250,9 @@ def build(
     if start and end and end < start:
         raise conference.fail("end", f"is before the start ({end} < {start})")
     zone = conference_zone(conference, options)
-    document = CatalogueDocument(source=source)
+    events = list(events)
+    summary = ReadSummary(shape=shape, sessions=len(events))
+    document = CatalogueDocument(source=source, summary=summary)
     document.events.append(
         EventRecord(
             slug=slug,
@@ -145,12 +263,20 @@ def build(
             url=base,
         )
     )
-    events = list(events)
     people = _source_people(record for record, _ in events)
     tick = Ticker(progress, "parse", len(events))
     seen: dict[str, str] = {}
+    unknown: dict[str, int] = {}
     dropped = 0
     for position, (record, day_date) in enumerate(events, start=1):
+        for key, value in record.data.items():
+            if key not in READ_FIELDS and key not in IGNORED_FIELDS and value not in (None, "", [], {}):
+                unknown[key] = unknown.get(key, 0) + 1
+        kind = record.data.get("type")
+        if isinstance(kind, str) and kind.strip().lower() in _BREAK_TYPES:
+            summary.skip("breaks")
+            tick(position)
+            continue
         talk, lost_time = _talk(record, slug, day_date, zone, base, people)
         dropped += lost_time
         for key in filter(None, (talk.slug, talk.source_id)):
@@ -163,6 +289,7 @@ def build(
         document.talks.append(talk)
         tick(position)
     tick.finish(len(events))
+    summary.unused = [f"{key} (on {count})" for key, count in sorted(unknown.items())]
     warn_dropped_times(filename, dropped)
     return document
 
@@ -211,7 +338,9 @@ def _talk(
     links: list[tuple[str | None, str | None]] = []
     for key in ("links", "attachments"):
         for link in record.children(key):
-            links.append((link.raw("url", limit=4000) or link.raw("href", limit=4000), link.raw("title")))
+            links.append(
+                (link.raw("url", limit=4000) or link.raw("href", limit=4000), link.raw("title") or link.raw("type"))
+            )
     recording, slides = classify_links(links, base)
     track = record.line("track")
     topic = topic_for(track)
@@ -228,5 +357,6 @@ def _talk(
         speakers=distinct_speakers(credits),
         topics=(topic[0],) if topic else (),
         source_id=guid or ident,
+        language=language_code(record.data.get("language")),
     )
     return talk, lost_time

@@ -1,4 +1,10 @@
-"""frab / pentabarf `schedule.xml` (CCC, FOSDEM): the same data as schedule.json, read the same way.
+"""frab / pentabarf / pretalx / c3voc hub `schedule.xml` (CCC, FOSDEM): the data of schedule.json, read the same way.
+
+Every shape these tools have written is read: events in rooms in days (`schedule > day > room > event`,
+frab, pretalx, the c3voc hub), and pentabarf's oldest shape with the events directly in the day
+(`schedule > day > event`, FOSDEM 2007), where the room is only the event's own `<room>` and there is
+no `<date>`. An event's `<room>` child wins over the room around it. People are told apart by the
+person's `guid` attribute (c3voc hub), else its `id` or `code`, else the name.
 
 The XML is parsed by expat with a guard: a document type with an internal subset, or any entity
 declaration, is refused before it can expand (the "billion laughs" family), and external entities and
@@ -7,7 +13,9 @@ DTDs are never fetched. Fields that are too large fail like in every other forma
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from typing import Any
 from xml.parsers import expat
 
@@ -55,15 +63,37 @@ def parse_xml(data: bytes | str, filename: str) -> ET.Element:
     except expat.ExpatError as exc:
         raise CatalogueFormatError(
             f"{filename}: not well-formed XML: {expat.ErrorString(exc.code)} at line {exc.lineno}, "
-            f"column {exc.offset + 1}"
+            f"column {exc.offset + 1}{_encoding_hint(data)}"
         ) from None
     return builder.close()
+
+
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _encoding_hint(data: bytes) -> str:
+    """Why the parser may have failed: text that is not in the encoding the file declares (UTF-8 by default)."""
+    declared = _DECLARED.match(data[:200])
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    if encoding.replace("_", "-") not in ("utf-8", "utf8"):
+        return ""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        said = "declares UTF-8" if declared else "declares no encoding, so it must be UTF-8"
+        return (
+            f". The file {said}, but byte {exc.start} (line {line}) is not UTF-8: it looks like Latin-1 or "
+            "Windows-1252 text. Save it as UTF-8, or declare its real encoding "
+            '(<?xml version="1.0" encoding="ISO-8859-1"?>)'
+        )
+    return ""
 
 
 def parse(
     data: bytes | str, filename: str, options: ImportOptions, *, progress: Progress | None = None
 ) -> CatalogueDocument:
-    """Read a frab/pentabarf schedule.xml."""
+    """Read a frab/pentabarf/pretalx schedule.xml."""
     root = parse_xml(data, filename)
     if root.tag != "schedule":
         raise CatalogueFormatError(f"{filename}: not a schedule.xml: the root element is <{root.tag[:40]}>")
@@ -72,13 +102,35 @@ def parse(
         raise CatalogueFormatError(f"{filename}: schedule: element <conference> is missing")
     conference = Record(filename, "conference", _fields(conference_element), "conference.")
     events = []
-    position = 0
-    for day in root.iter("day"):
-        for room in day.iter("room"):
-            for element in room.iter("event"):
-                position += 1
-                events.append((event_record(filename, position, _event(element)), day.get("date")))
-    return build(conference, events, filename, options, base=conference.url("base_url"), progress=progress)
+    nested = flat = 0
+    for position, (element, day, room) in enumerate(_walk(root, None, None), start=1):
+        fields = _event(element)
+        if not fields.get("room") and room:
+            fields["room"] = room
+        nested += room is not None
+        flat += room is None and day is not None
+        events.append((event_record(filename, position, fields), day))
+    generator = root.find("generator")
+    made_by = generator.get("name") if generator is not None else None
+    shape = f"{made_by} schedule.xml" if made_by else "frab/pentabarf schedule.xml"
+    if flat and not nested:
+        shape = "pentabarf schedule.xml, events directly in days"
+    return build(conference, events, filename, options, base=conference.url("base_url"), progress=progress, shape=shape)
+
+
+def _walk(
+    element: ET.Element, day: str | None, room: str | None
+) -> Iterator[tuple[ET.Element, str | None, str | None]]:
+    """Every <event> with the date of its <day> and the name of the <room> around it, in document order."""
+    for child in element:
+        if child.tag == "event":
+            yield child, day, room
+        elif child.tag == "day":
+            yield from _walk(child, child.get("date") or day, room)
+        elif child.tag == "room" and len(child):
+            yield from _walk(child, day, child.get("name") or room)
+        elif child.tag not in ("conference", "persons", "links", "attachments") and len(child):
+            yield from _walk(child, day, room)
 
 
 def _fields(element: ET.Element) -> dict[str, Any]:
@@ -93,7 +145,8 @@ def _fields(element: ET.Element) -> dict[str, Any]:
 def _event(element: ET.Element) -> dict[str, Any]:
     fields = _fields(element)
     fields["persons"] = [
-        {"id": person.get("id"), "public_name": person.text or ""} for person in element.iterfind("persons/person")
+        {"guid": person.get("guid"), "id": person.get("id"), "code": person.get("code"), "public_name": person.text}
+        for person in element.iterfind("persons/person")
     ]
     fields["links"] = [{"url": link.get("href"), "title": link.text} for link in element.iterfind("links/link")]
     fields["attachments"] = [

@@ -14,7 +14,13 @@ decision has an option for when the guess is wrong:
   by `organisation_from_tagline` (left empty when the tag line is not clear).
 - Kinds: the category group about the session's format or type ("20 min lightning talk"), else the
   title's label ("Keynote: …", "… Workshop").
-- Skipped: service sessions (breaks, lunch) and sessions whose status says they were not accepted.
+- Language: the category group or custom question whose title mentions the language ("Language",
+  "Sprache"), when its value names one language ("English", "German", "EN"); otherwise unknown.
+- Skipped: service sessions (breaks, lunch); refused: sessions whose status says they were not
+  accepted. The import's report counts both.
+
+Sessionize's other views ("Sessions", "GridSmart", "Speakers") lack the speakers' tag lines, the
+custom questions or the category groups, so they are refused with a hint to export "All data".
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import PurePath
+from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, TalkRecord
+from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
@@ -33,6 +40,7 @@ from bot.catalogue.formats.fields import (
     event_slug,
     guess_kind,
     http_url,
+    language_code,
     load_json,
     source_person,
     source_person_keys,
@@ -52,6 +60,7 @@ _TRACK_WORDS = {"track", "tracks", "stream", "streams"}
 _FORMAT_WORDS = {"format", "type", "kind", "length", "duration"}
 _RECORDING_WORDS = {"recording", "recordings", "video", "youtube", "vimeo", "aufzeichnung"}
 _SLIDES_WORDS = {"slides", "slide", "folien", "deck", "presentation"}
+_LANGUAGE_WORDS = {"language", "languages", "sprache", "langue", "idioma", "lingua"}
 _COMPANY_WORDS = {"company", "organisation", "organization", "employer", "affiliation", "firma", "unternehmen"}
 _NOT_ACCEPTED = {"declined", "nominated", "waitlisted", "wait-listed", "rejected", "withdrawn", "cancelled", "canceled"}
 
@@ -68,10 +77,7 @@ def parse_object(
 ) -> CatalogueDocument:
     """Read an already parsed Sessionize export."""
     if isinstance(root, list):
-        raise CatalogueFormatError(
-            f"{filename}: this is Sessionize's 'Sessions' view; export the 'All data' view "
-            "(/api/v2/<endpoint>/view/All), which also lists speakers and categories"
-        )
+        raise CatalogueFormatError(other_view(root, filename) or f"{filename}: not a Sessionize export: a list")
     if not isinstance(root, dict) or "sessions" not in root:
         raise CatalogueFormatError(f"{filename}: not a Sessionize export: no 'sessions' list at the top")
     top = Record(filename, "export", root)
@@ -93,13 +99,16 @@ def parse_object(
     )
     slides_questions = _question_ids(questions, None, _SLIDES_WORDS, filename)
     company_questions = _question_ids(questions, None, _COMPANY_WORDS, filename)
+    language_items = _language_items(categories)
+    language_questions = _question_ids(questions, None, _LANGUAGE_WORDS, filename)
 
     slug = event_slug(options.event)
-    document = CatalogueDocument(source=SOURCE)
     sessions = top.items("sessions")
+    summary = ReadSummary(shape="Sessionize (All data)", sessions=len(sessions))
+    document = CatalogueDocument(source=SOURCE, summary=summary)
     tick = Ticker(progress, "parse", len(sessions))
     seen: dict[str, str] = {}
-    dropped = skipped = 0
+    dropped = 0
     for position, item in enumerate(sessions, start=1):
         tick(position)
         if not isinstance(item, dict):
@@ -112,8 +121,11 @@ def parse_object(
             raise record.fail("id", f"repeats {seen[source_id]} (id {source_id!r})")
         seen[source_id] = label
         status = fold(record.line("status") or "")
-        if item.get("isServiceSession") is True or status in _NOT_ACCEPTED:
-            skipped += 1
+        if item.get("isServiceSession") is True:
+            summary.skip("service sessions")
+            continue
+        if status in _NOT_ACCEPTED:
+            summary.refuse(f"not accepted: {status}")
             continue
         title = record.line("title", required=True, limit=MAX_TITLE) or ""
         when, lost_time = record.moment("startsAt", zone)
@@ -147,6 +159,7 @@ def parse_object(
                 speakers=distinct_speakers(credits),
                 topics=(topic[0],) if topic else (),
                 source_id=source_id,
+                language=_language(chosen, language_items, answers, language_questions),
             )
         )
     tick.finish(len(sessions))
@@ -159,10 +172,64 @@ def parse_object(
             end_date=days[-1] if days else None,
         )
     )
-    if skipped:
-        log.info("%s: skipped %d service or not-accepted sessions", filename, skipped)
     warn_dropped_times(filename, dropped)
     return document
+
+
+_VIEWS = (
+    ("GridSmart", ("date", "rooms", "timeSlots")),
+    ("Sessions", ("groupName", "sessions")),
+    ("Speakers", ("fullName", "sessions")),
+)
+
+
+def other_view(root: list[Any], filename: str) -> str | None:
+    """The hint for an export of one of Sessionize's other views, or None when the list is none of them."""
+    first = root[0] if root and isinstance(root[0], dict) else {} if not root else None
+    if first is None:
+        return None
+    view = next((name for name, keys in _VIEWS if all(key in first for key in keys)), None)
+    if view is None and first:
+        return None
+    ids = {
+        str(session.get("id"))
+        for part in root
+        if isinstance(part, dict)
+        for session in _view_sessions(part)
+        if isinstance(session, dict)
+    }
+    held = f"; this file holds {len(ids)} sessions, none imported" if ids else ""
+    return (
+        f"{filename}: this is Sessionize's '{view or 'Sessions'}' view; export the 'All data' view "
+        f"(/api/v2/<endpoint>/view/All), which also lists speakers and categories{held}"
+    )
+
+
+def _view_sessions(part: dict[str, Any]) -> list[Any]:
+    sessions = part.get("sessions")
+    if isinstance(sessions, list):
+        return sessions
+    found: list[Any] = []
+    for room in part.get("rooms") or ():
+        if isinstance(room, dict) and isinstance(room.get("sessions"), list):
+            found.extend(room["sessions"])
+    return found
+
+
+def _language_items(groups: list[tuple[Record, list[tuple[int, str]]]]) -> dict[int, str]:
+    """Category item id -> language code, for the group whose title says it holds the language."""
+    for group, items in groups:
+        if set(words(group.line("title") or "")) & _LANGUAGE_WORDS:
+            return {ident: code for ident, name in items if (code := language_code(name))}
+    return {}
+
+
+def _language(
+    chosen: list[int], items: Mapping[int, str], answers: Mapping[int, str], questions: list[int]
+) -> str | None:
+    codes = {items[ident] for ident in chosen if ident in items}
+    codes |= {code for question in questions if (code := language_code(answers.get(question)))}
+    return codes.pop() if len(codes) == 1 else None
 
 
 def _speakers(top: Record, filename: str) -> dict[str, tuple[str, str, dict[int, str]]]:
