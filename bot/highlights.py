@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db.schedules import ScheduleRecord, ScheduleRepository, ScheduleState
+from bot.domain.languages import language_name
 from bot.domain.models import Talk
 from bot.domain.rotation import next_talk
 from bot.domain.schedule import (
@@ -47,7 +48,7 @@ class ScheduleNotFound(NotFoundError):
 
 
 class EmptyPool(UserFacingError):
-    """The topic and event filter selects no talk, so there would be nothing to post."""
+    """The topic, event and language filter selects no talk, so there would be nothing to post."""
 
 
 class TooManySchedules(UserFacingError):
@@ -71,7 +72,7 @@ class ScheduleInfo:
     channel_id: int
     rule: ScheduleRule
     rule_text: str  # "daily at 09:00 Europe/Berlin"
-    topic: str | None  # slug
+    topic: str | None  # slug; takes in its narrower topics
     topic_name: str | None
     event: str | None  # slug
     event_name: str | None
@@ -87,6 +88,8 @@ class ScheduleInfo:
     last_talk: str | None = None
     last_failure: str | None = None
     last_failure_at: datetime | None = None
+    language: str | None = None  # ISO 639-1 code
+    language_name: str | None = None  # "German"
 
     @property
     def paused(self) -> bool:
@@ -108,8 +111,8 @@ class ScheduleInfo:
 
     @property
     def filter_text(self) -> str:
-        """What the schedule draws from: "all talks", "Rust talks", "talks at KubeCon EU 2021"..."""
-        return pool_text(self.topic_name, self.event_name)
+        """What the schedule draws from: "all talks", "Rust talks", "German talks about Rust at KubeCon EU 2021"..."""
+        return pool_text(self.topic_name, self.event_name, self.language_name)
 
     @property
     def heading(self) -> str:
@@ -141,9 +144,12 @@ def describe_rule(rule: ScheduleRule) -> str:
     return f"daily at {at}"
 
 
-def pool_text(topic_name: str | None, event_name: str | None) -> str:
-    """A topic and event filter in words."""
-    text = f"{topic_name} talks" if topic_name else "all talks"
+def pool_text(topic_name: str | None, event_name: str | None, language_name: str | None = None) -> str:
+    """A topic, event and language filter in words: "Rust talks", "German talks about Rust at RustConf"."""
+    if language_name:
+        text = f"{language_name} talks about {topic_name}" if topic_name else f"{language_name} talks"
+    else:
+        text = f"{topic_name} talks" if topic_name else "all talks"
     return f"{text} at {event_name}" if event_name else text
 
 
@@ -197,26 +203,30 @@ class HighlightService:
         event: str | None = None,
         created_by: int | None = None,
         now: datetime | None = None,
+        language: str | None = None,
     ) -> ScheduleInfo:
         """Add a schedule after checking its rule, its filter and that the filter selects some talks.
 
-        Raises ScheduleError, UnknownTimeZone, TopicNotFound, EventNotFound, EmptyPool, TooManySchedules or
+        The topic takes in its narrower topics (a schedule on Service mesh posts Linkerd talks too); the
+        language is a code or a name ("de", "German"). Raises ScheduleError, UnknownTimeZone, TopicNotFound,
+        EventNotFound, UserFacingError (a language unknown or no talk has), EmptyPool, TooManySchedules or
         DuplicateSchedule, each with a message to show. The channel's permissions are the caller's to check.
         """
         now = now or self.clock.now()
         rule = parse_rule(time_text, zone_text, cadence, weekday_text)
-        topic_slug, event_slug = await self._filters(topic, event)
-        await self._pool(topic_slug, event_slug)
+        topic_slug, event_slug, code = await self._filters(topic, event, language)
+        await self._pool(topic_slug, event_slug, code)
         existing = await self.schedules.list_for_guild(guild_id)
         if len(existing) >= self.max_per_guild:
             raise TooManySchedules(
                 f"This server already has {len(existing)} highlight schedules, the most it may have. "
                 "Remove one with `/highlights remove` first."
             )
+        wanted = (channel_id, rule, topic_slug, event_slug, code)
         for other in existing:
-            if (other.channel_id, other.rule, other.topic, other.event) == (channel_id, rule, topic_slug, event_slug):
+            if (other.channel_id, other.rule, other.topic, other.event, other.language) == wanted:
                 raise DuplicateSchedule(
-                    f"Schedule #{other.id} already posts {self._pool_text(topic_slug, event_slug)} "
+                    f"Schedule #{other.id} already posts {self._pool_text(topic_slug, event_slug, code)} "
                     f"{describe_rule(rule)} in that channel."
                 )
         record = await self.schedules.add(
@@ -226,6 +236,7 @@ class HighlightService:
             next_slot(rule, now),
             topic=topic_slug,
             event=event_slug,
+            language=code,
             created_by=created_by,
             now=now,
         )
@@ -281,7 +292,7 @@ class HighlightService:
         state = await self.schedules.rotation(schedule_id)
         pick = next_talk(state.pool, state.posted, state.round, schedule_id, state.last)
         if pick is None:
-            raise self._empty(record.topic, record.event)
+            raise self._empty(record.topic, record.event, record.language)
         return await self._talk(pick.talk)
 
     async def pick_now(
@@ -298,7 +309,7 @@ class HighlightService:
             state = await self.schedules.rotation(schedule_id, include_sending=True)
             pick = next_talk(state.pool, state.posted, state.round, schedule_id, state.last)
             if pick is None:
-                raise self._empty(record.topic, record.event)
+                raise self._empty(record.topic, record.event, record.language)
             attempt = await self.schedules.claim_manual(schedule_id, request_key, pick, now or self.clock.now())
         if attempt is None:
             raise HighlightNotPosted("That request was already handled; its highlight is not posted again.")
@@ -333,17 +344,26 @@ class HighlightService:
         return post
 
     async def adhoc(
-        self, scope: str, topic: str | None = None, event: str | None = None, now: datetime | None = None
+        self,
+        scope: str,
+        topic: str | None = None,
+        event: str | None = None,
+        now: datetime | None = None,
+        *,
+        language: str | None = None,
     ) -> Talk:
         """One highlight now for `scope` ("channel:<id>", or "user:<id>" in DMs), picked as schedules pick.
 
-        Each place and filter has its own rotation: no talk comes again before every talk of the pool has.
+        Each place and filter (topic, event, language) has its own rotation: no talk comes again before
+        every talk of the pool has.
         """
-        topic_slug, event_slug = await self._filters(topic, event)
-        pool = await self._pool(topic_slug, event_slug)
-        pick = await self.schedules.pick_adhoc(scope, topic_slug, event_slug, pool, now or self.clock.now())
+        topic_slug, event_slug, code = await self._filters(topic, event, language)
+        pool = await self._pool(topic_slug, event_slug, code)
+        pick = await self.schedules.pick_adhoc(
+            scope, topic_slug, event_slug, pool, now or self.clock.now(), language=code
+        )
         if pick is None:  # the pool emptied in between
-            raise self._empty(topic_slug, event_slug)
+            raise self._empty(topic_slug, event_slug, code)
         return await self._talk(pick.talk)
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -358,28 +378,33 @@ class HighlightService:
             raise ScheduleNotFound(schedule_id)
         return record
 
-    async def _filters(self, topic: str | None, event: str | None) -> tuple[str | None, str | None]:
+    async def _filters(
+        self, topic: str | None, event: str | None, language: str | None
+    ) -> tuple[str | None, str | None, str | None]:
+        """The filter's topic slug, event slug and language code; each raises a friendly error if unknown."""
         await self.catalogue.refresh()
         topic_slug = self.catalogue.resolve_topic(topic) if topic and topic.strip() else None
         event_slug = self.catalogue.resolve_event(event).slug if event and event.strip() else None
-        return topic_slug, event_slug
+        code = self.catalogue.resolve_language(language) if language and language.strip() else None
+        return topic_slug, event_slug, code
 
-    async def _pool(self, topic: str | None, event: str | None) -> tuple[str, ...]:
-        pool = tuple(await self.schedules.pool(topic, event))
+    async def _pool(self, topic: str | None, event: str | None, language: str | None) -> tuple[str, ...]:
+        pool = tuple(await self.schedules.pool(topic, event, language))
         if not pool:
-            raise self._empty(topic, event)
+            raise self._empty(topic, event, language)
         return pool
 
-    def _empty(self, topic: str | None, event: str | None) -> EmptyPool:
-        if topic is None and event is None:
+    def _empty(self, topic: str | None, event: str | None, language: str | None = None) -> EmptyPool:
+        if topic is None and event is None and language is None:
             return EmptyPool("The catalogue has no talks yet, so there is no highlight to post.")
+        broader = "a broader topic or event" if language is None else "a broader topic or event, or another language"
         return EmptyPool(
-            f"The catalogue has no {self._pool_text(topic, event)}, so there would be nothing to post. "
-            "Try a broader topic or event."
+            f"The catalogue has no {self._pool_text(topic, event, language)}, so there would be nothing to post. "
+            f"Try {broader}."
         )
 
-    def _pool_text(self, topic: str | None, event: str | None) -> str:
-        return pool_text(self._topic_name(topic), self._event_name(event))
+    def _pool_text(self, topic: str | None, event: str | None, language: str | None = None) -> str:
+        return pool_text(self._topic_name(topic), self._event_name(event), _language_name(language))
 
     def _topic_name(self, slug: str | None) -> str | None:
         if slug is None:
@@ -424,4 +449,10 @@ class HighlightService:
             last_talk=record.last_talk,
             last_failure=record.last_failure,
             last_failure_at=record.last_failure_at,
+            language=record.language,
+            language_name=_language_name(record.language),
         )
+
+
+def _language_name(code: str | None) -> str | None:
+    return None if code is None else language_name(code)

@@ -41,19 +41,26 @@ class HighlightCog(commands.Cog):
 
     @app_commands.command(name="highlight")
     @app_commands.describe(
-        topic="Only talks on this topic", event="Only talks at this event (and its co-located events)"
+        topic="Only talks on this topic (and its narrower topics)",
+        event="Only talks at this event (and its co-located events)",
+        language="Only talks given in this language, such as German or de",
     )
     @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
     @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
     async def highlight(
-        self, interaction: discord.Interaction, topic: str | None = None, event: str | None = None
+        self,
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        event: str | None = None,
+        language: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Show a talk highlight now; no repeats here until every talk has had its turn."""
         # It records what was shown, a write that may wait behind an import: defer, Discord allows 3 seconds.
         await interaction.response.defer(thinking=True)
         scope = f"channel:{interaction.channel_id}" if interaction.guild_id else f"user:{interaction.user.id}"
-        talk = await self.highlights.adhoc(scope, topic, event)
-        await send(interaction, embed=embeds.talk_embed(talk, heading="Highlight"), view=highlight_view(talk.slug))
+        talk = await self.highlights.adhoc(scope, topic, event, language=language)
+        embed = embeds.talk_embed(talk, heading="Highlight", usual_language=self.catalogue.usual_language())
+        await send(interaction, embed=embed, view=highlight_view(talk.slug))
 
     @highlight.autocomplete("topic")
     @fail_soft
@@ -64,6 +71,11 @@ class HighlightCog(commands.Cog):
     @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+    @highlight.autocomplete("language")
+    @fail_soft
+    async def _languages(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_languages(current)])
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -116,8 +128,9 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         timezone="The time zone the time is in, such as Europe/Berlin",
         cadence="How often: daily (the default), on weekdays, or weekly",
         weekday="For weekly posts: the day",
-        topic="Only talks on this topic",
+        topic="Only talks on this topic (and its narrower topics)",
         event="Only talks at this event",
+        language="Only talks given in this language, such as German or de",
     )
     async def setup_schedule(
         self,
@@ -129,6 +142,7 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         weekday: Weekday | None = None,
         topic: str | None = None,
         event: str | None = None,
+        language: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Post a talk highlight in a channel on a schedule."""
         guild = interaction.guild
@@ -140,7 +154,16 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         if missing:
             raise UserFacingError(f"I can't post in {target.mention}: I need {permission_names(missing)} there.")
         info = await self.highlights.setup(
-            guild.id, target.id, time, timezone, cadence, weekday, topic, event, created_by=interaction.user.id
+            guild.id,
+            target.id,
+            time,
+            timezone,
+            cadence,
+            weekday,
+            topic,
+            event,
+            created_by=interaction.user.id,
+            language=language,
         )
         embed = embeds.schedule_status_embed(info)
         embed.title = f"Scheduled: highlight #{info.id}"
@@ -193,7 +216,8 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         assert interaction.guild_id is not None  # noqa: S101
         info = await self.highlights.status(interaction.guild_id, schedule)
         talk = await self.highlights.preview(interaction.guild_id, schedule)
-        await send(interaction, embed=embeds.talk_embed(talk, heading=info.heading), ephemeral=True)
+        embed = embeds.talk_embed(talk, heading=info.heading, usual_language=self.catalogue.usual_language())
+        await send(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(name="now")
     @app_commands.describe(schedule="The schedule's number (see /highlights list)")
@@ -239,6 +263,11 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
     @fail_soft
     async def _events(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_events(current)])
+
+    @setup_schedule.autocomplete("language")
+    @fail_soft
+    async def _languages(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices([(s.key, s.label) for s in self.catalogue.suggest_languages(current)])
 
 
 async def setup(bot: HighlightsBot) -> None:

@@ -325,3 +325,24 @@ async def test_adhoc_refuses_an_empty_pool_and_unknown_filters(service):
         await service.adhoc("channel:1", topic="rust", event="ServiceMeshCon EU 2021")
     with pytest.raises(TopicNotFound):
         await service.adhoc("channel:1", topic="knitting")
+
+
+# --- broader topics ------------------------------------------------------------------------------------
+
+
+async def test_a_broader_topic_takes_in_the_narrower_topics_talks(service, store, clock):
+    shown = [await service.adhoc("channel:1", topic="Service mesh") for _ in range(10)]
+    assert len({t.slug for t in shown}) == 10  # 5 filed under Service mesh, 5 only under Linkerd or Istio
+    assert "rapid-experimentation-simplified-with-linkerd" in {t.slug for t in shown}
+    assert all({"service-mesh", "linkerd", "istio"} & {t.slug for t in talk.topics} for talk in shown)
+
+    info = await setup(service, topic="Security")
+    assert info.filter_text == "Security talks"  # the wording names the topic asked for
+    discord = FakeDiscord(clock)
+    scheduler = Scheduler(Tracked(store, clock), discord, clock)
+    await scheduler.start()
+    await clock.advance_to(START + timedelta(days=4, hours=2))
+    await scheduler.stop()
+    posted = {m.talk for m in discord.messages}
+    assert len(posted) == 5  # 3 filed under Security, 2 more only under mTLS
+    assert "scheduling-68k-covid-tests-with-linkerd" in posted  # filed under mTLS, not under Security

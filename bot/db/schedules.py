@@ -1,6 +1,7 @@
 """Highlight schedules in SQLite: the scheduler's store, and the repository behind the /highlights commands.
 
-The tables are described in bot/data/migrations/0003_schedules.sql, the guarantees in bot/scheduling/ports.py.
+The tables are described in bot/data/migrations/0003_schedules.sql (with the language filter of
+0005_schedule_language.sql), the guarantees in bot/scheduling/ports.py.
 
 The bot shares one aiosqlite connection. Two coroutines each running a transaction on it would interleave
 their statements (the second BEGIN fails, or one's rollback undoes the other's writes), so every statement
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
@@ -30,12 +33,15 @@ from bot.domain.rotation import Pick, next_talk
 from bot.domain.schedule import Cadence, ScheduleError, ScheduleRule, Slot
 from bot.scheduling.clock import SystemClock
 from bot.scheduling.ports import Attempt, Clock, RotationState, Schedule
+from bot.search.analysis import Analyzer
+from bot.search.topics import TopicTree
 
 log = logging.getLogger(__name__)
 
 ScheduleState = Literal["enabled", "paused", "disabled"]
-PoolProvider = Callable[[str | None, str | None], Awaitable[Sequence[str]]]
-"""The talk slugs a (topic slug, event slug) filter selects, in catalogue order; None means no filter.
+PoolProvider = Callable[[str | None, str | None, str | None], Awaitable[Sequence[str]]]
+"""The talk slugs a (topic slug, event slug, language code) filter selects, in catalogue order; None means no
+filter. The topic takes in its narrower topics, the event its co-located events.
 
 Called with this module's lock held: it must not call back into the store or the repository.
 """
@@ -115,59 +121,107 @@ def _rule(local_time: Any, zone: Any, cadence: Any, weekday: Any) -> ScheduleRul
 # -- the pool ---------------------------------------------------------------------------------------------
 
 
+PoolKey = tuple[str | None, str | None, str | None]  # (topic, event, language)
+
+
+@cache
+def _analyzer() -> Analyzer:
+    """The analyzer that places topics by the vocabulary, as the search engine's does (built once: ~20 ms)."""
+    return Analyzer()
+
+
+def topic_tree(topics: Iterable[Sequence[Any]]) -> TopicTree:
+    """The broader and narrower topics among the catalogue's (slug, name) rows."""
+    return TopicTree.build(_analyzer(), [(str(slug), str(name)) for slug, name in topics])
+
+
+def pool_params(
+    tree: TopicTree | None, topic: str | None, event: str | None, language: str | None
+) -> dict[str, object]:
+    """The parameters of `_POOL` for a filter: the topic becomes its family (itself and every narrower topic)."""
+    topics = None if topic is None else json.dumps(tree.family(topic) if tree is not None else [topic])
+    return {"topics": topics, "event": event, "language": language}
+
+
 class _Pools:
-    """Pools by (topic, event) filter, kept until the catalogue's version changes (every import bumps it)."""
+    """Pools by (topic, event, language) filter, kept until the catalogue's version changes (every import bumps it).
+
+    The topic tree pools are read with is kept the same way: it is built from the catalogue's topics.
+    """
 
     def __init__(self) -> None:
         self._version: int | None = None
-        self._cache: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._cache: dict[PoolKey, tuple[str, ...]] = {}
+        self._tree: tuple[int, TopicTree] | None = None
 
-    def get(self, version: int, key: tuple[str | None, str | None]) -> tuple[str, ...] | None:
+    def get(self, version: int, key: PoolKey) -> tuple[str, ...] | None:
         """The pool remembered for `key` at `version`, if any."""
         if version != self._version:
             self._version, self._cache = version, {}
         return self._cache.get(key)
 
-    def put(self, key: tuple[str | None, str | None], pool: tuple[str, ...]) -> None:
-        """Remember a pool read at the version last passed to `get`."""
+    def put(self, version: int, key: PoolKey, pool: tuple[str, ...]) -> None:
+        """Remember a pool read at `version` (dropped if the catalogue changed meanwhile)."""
+        if version != self._version:
+            return
         if len(self._cache) >= _POOL_CACHE_SIZE:
             self._cache.clear()
         self._cache[key] = pool
 
+    def tree(self, version: int) -> TopicTree | None:
+        """The topic tree read at `version`, if it was."""
+        return self._tree[1] if self._tree is not None and self._tree[0] == version else None
+
+    def put_tree(self, version: int, tree: TopicTree) -> None:
+        """Remember the topic tree read at `version`."""
+        self._tree = (version, tree)
+
 
 class CataloguePool:
-    """The pool of a topic and event filter, read from the catalogue; remembered until the catalogue changes.
+    """The pool of a topic, event and language filter, read from the catalogue; remembered until it changes.
 
-    The event filter takes in the event's co-located (child) events, as search does. Pools are cached per
-    catalogue version (bumped by every import), so thousands of schedules due at once cost one small query
-    each, not a scan of the talks each.
+    The topic filter takes in the topic's narrower topics (by the vocabulary's `[[topics]]` groups, as
+    search does), the event filter the event's co-located (child) events. Pools, and the topic tree, are
+    cached per catalogue version (bumped by every import), so thousands of schedules due at once cost one
+    small query each, not a scan of the talks each.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self._pools = _Pools()
 
-    async def __call__(self, topic: str | None, event: str | None) -> tuple[str, ...]:
+    async def __call__(self, topic: str | None, event: str | None, language: str | None = None) -> tuple[str, ...]:
         """The talk slugs in catalogue order (by row id) for the filter."""
         row = await _row(self.conn, _CATALOGUE_VERSION)
-        pool = self._pools.get(int(row[0]) if row else 0, (topic, event))
+        version = int(row[0]) if row else 0
+        key = (topic, event, language)
+        pool = self._pools.get(version, key)
         if pool is None:
-            rows = await _rows(self.conn, _POOL, {"topic": topic, "event": event})
+            tree = self._pools.tree(version)
+            if topic is not None and tree is None:
+                # Once per catalogue version; off the event loop, as placing thousands of topics takes a while.
+                tree = await asyncio.to_thread(topic_tree, await _rows(self.conn, _TOPICS))
+                self._pools.put_tree(version, tree)
+            rows = await _rows(self.conn, _POOL, pool_params(tree, topic, event, language))
             pool = tuple(str(r[0]) for r in rows)
-            self._pools.put((topic, event), pool)
+            self._pools.put(version, key, pool)
         return pool
 
 
 _CATALOGUE_VERSION = "SELECT version FROM catalogue_state WHERE id = 1"
-# The talks a (topic, event) filter selects, in catalogue order; the event takes in its co-located events.
+_TOPICS = "SELECT slug, name FROM topics"
+# The talks a (topics, event, language) filter selects, in catalogue order: :topics is a JSON list of topic
+# slugs (a topic and its narrower ones), any of which a talk may be filed under; the event takes in its
+# co-located events; the language is a talk's ISO 639-1 code.
 _POOL = (
     "WITH RECURSIVE family(id) AS ("
     " SELECT id FROM events WHERE slug = :event"
     " UNION SELECT e.id FROM events e JOIN family f ON e.parent_id = f.id)"
     " SELECT t.slug FROM talks t"
     " WHERE (:event IS NULL OR t.event_id IN (SELECT id FROM family))"
-    " AND (:topic IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
-    " WHERE tt.talk_id = t.id AND tp.slug = :topic))"
+    " AND (:topics IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
+    " WHERE tt.talk_id = t.id AND tp.slug IN (SELECT value FROM json_each(:topics))))"
+    " AND (:language IS NULL OR t.language = :language)"
     " ORDER BY t.id"
 )
 
@@ -187,7 +241,7 @@ _RECORD_COLUMNS = (
     _SCHEDULE_COLUMNS + ", s.topic, s.event, s.state, s.paused_reason, s.created_by, s.created_at,"
     " s.last_post_at, s.last_message_id, s.last_failure, s.last_failure_at,"
     " (SELECT l.talk FROM schedule_attempts l WHERE l.schedule_id = s.id AND l.state = 'sent'"
-    " ORDER BY l.sent_at DESC, l.id DESC LIMIT 1)"
+    " ORDER BY l.sent_at DESC, l.id DESC LIMIT 1), s.language"
 )
 
 # The upsert that claims a slot: it takes over only a failed attempt, so of two claims at most one returns
@@ -280,7 +334,7 @@ async def _mark_attempt_sent(
     _warn_unless_marked(cursor.rowcount, attempt)
 
 
-_FILTER = "SELECT topic, event FROM schedules WHERE id = ?"
+_FILTER = "SELECT topic, event, language FROM schedules WHERE id = ?"
 
 
 def _round_query(states: str) -> str:
@@ -315,7 +369,7 @@ async def _rotation(
     row = await _row(conn, _FILTER, (schedule_id,))
     if row is None:
         return RotationState((), frozenset())
-    talks = await pool(_str_or_none(row[0]), _str_or_none(row[1]))
+    talks = await pool(_str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
     current = await _rows(conn, _CURRENT_ROUND[include_sending], {"id": schedule_id})
     return _rotation_state(talks, current, await _row(conn, _LATEST_SENT, (schedule_id,)))
 
@@ -366,7 +420,7 @@ class SqliteScheduleStore:
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:
-        """The schedule's pool (its topic and event filter over the catalogue), round and posted talks."""
+        """The schedule's pool (its topic, event and language filter over the catalogue), round and posted talks."""
         return await self.db.run(lambda conn: self._rotation(conn, schedule_id), writes=False)
 
     def _rotation(self, conn: sqlite3.Connection, schedule_id: int) -> RotationState:
@@ -376,15 +430,24 @@ class SqliteScheduleStore:
         # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
         current = conn.execute(_CURRENT_ROUND[True], {"id": schedule_id}).fetchall()
         latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
-        return _rotation_state(self._pool(conn, _str_or_none(row[0]), _str_or_none(row[1])), current, latest)
+        talks = self._pool(conn, _str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
+        return _rotation_state(talks, current, latest)
 
-    def _pool(self, conn: sqlite3.Connection, topic: str | None, event: str | None) -> tuple[str, ...]:
+    def _pool(
+        self, conn: sqlite3.Connection, topic: str | None, event: str | None, language: str | None
+    ) -> tuple[str, ...]:
         """The filter's talks, remembered until the catalogue's version changes (as CataloguePool does)."""
         row = conn.execute(_CATALOGUE_VERSION).fetchone()
-        pool = self._pools.get(int(row[0]) if row else 0, (topic, event))
+        version = int(row[0]) if row else 0
+        key = (topic, event, language)
+        pool = self._pools.get(version, key)
         if pool is None:
-            pool = tuple(str(r[0]) for r in conn.execute(_POOL, {"topic": topic, "event": event}))
-            self._pools.put((topic, event), pool)
+            tree = self._pools.tree(version)
+            if topic is not None and tree is None:
+                tree = topic_tree(conn.execute(_TOPICS).fetchall())
+                self._pools.put_tree(version, tree)
+            pool = tuple(str(r[0]) for r in conn.execute(_POOL, pool_params(tree, topic, event, language)))
+            self._pools.put(version, key, pool)
         return pool
 
     async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
@@ -474,8 +537,8 @@ class ScheduleRecord:
     guild_id: int
     channel_id: int
     rule: ScheduleRule
-    topic: str | None  # slug
-    event: str | None  # slug
+    topic: str | None  # slug; takes in its narrower topics
+    event: str | None  # slug; takes in its co-located events
     state: ScheduleState
     paused_reason: str | None
     failures: int
@@ -489,6 +552,7 @@ class ScheduleRecord:
     last_failure: str | None = None
     last_failure_at: datetime | None = None
     pending: Attempt | None = None  # next slot's attempt when left "sending"
+    language: str | None = None  # ISO 639-1 code: only talks given in it
 
     def as_schedule(self) -> Schedule:
         """The schedule as the scheduler and the poster see it."""
@@ -529,13 +593,17 @@ def _record(row: Sequence[Any]) -> ScheduleRecord:
         last_failure_at=_instant_or_none(row[24]),
         last_talk=_str_or_none(row[25]),
         pending=schedule.attempt,
+        language=_str_or_none(row[26]),
     )
 
 
-def adhoc_seed(scope: str, topic: str | None, event: str | None) -> int:
-    """The rotation seed of an ad-hoc pool: stable, and different for each place and filter."""
-    digest = hashlib.blake2b(f"{scope}\x1f{topic or ''}\x1f{event or ''}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+def adhoc_seed(scope: str, topic: str | None, event: str | None, language: str | None = None) -> int:
+    """The rotation seed of an ad-hoc pool: stable, and different for each place and filter.
+
+    Without a language it is what it was before languages, so existing rotations keep their order.
+    """
+    key = f"{scope}\x1f{topic or ''}\x1f{event or ''}" + (f"\x1f{language}" if language else "")
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
 class ScheduleRepository:
@@ -557,6 +625,7 @@ class ScheduleRepository:
         *,
         topic: str | None = None,
         event: str | None = None,
+        language: str | None = None,
         created_by: int | None = None,
         now: datetime,
     ) -> ScheduleRecord:
@@ -566,8 +635,8 @@ class ScheduleRepository:
         async with _writing(self.conn) as conn:
             async with conn.execute(
                 "INSERT INTO schedules (guild_id, channel_id, local_time, zone, cadence, weekday, topic, event,"
-                " next_day, next_due, next_key, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING id",
+                " language, next_day, next_due, next_key, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     guild_id,
                     channel_id,
@@ -577,6 +646,7 @@ class ScheduleRepository:
                     rule.weekday,
                     topic,
                     event,
+                    language,
                     *_slot_values(next_slot),
                     created_by,
                     to_db_instant(now),
@@ -699,16 +769,23 @@ class ScheduleRepository:
     # -- /highlight -----------------------------------------------------------------------------------------
 
     async def pick_adhoc(
-        self, scope: str, topic: str | None, event: str | None, pool: Sequence[str], at: datetime
+        self,
+        scope: str,
+        topic: str | None,
+        event: str | None,
+        pool: Sequence[str],
+        at: datetime,
+        *,
+        language: str | None = None,
     ) -> Pick | None:
         """Pick and record the next talk of `scope`'s rotation over `pool`; None for an empty pool.
 
-        Reading the round and recording the pick happen in one transaction, so two requests at once in the
-        same place never get the same talk within a round. A new round deletes the older rounds' picks.
+        Each (scope, topic, event, language) has a rotation of its own. Reading the round and recording the
+        pick happen in one transaction, so two requests at once in the same place never get the same talk
+        within a round. A new round deletes the older rounds' picks.
         """
-        topic_key, event_key = topic or "", event or ""
-        where = "scope = ? AND topic = ? AND event = ?"
-        params = (scope, topic_key, event_key)
+        where = "scope = ? AND topic = ? AND event = ? AND language = ?"
+        params = (scope, topic or "", event or "", language or "")
         async with _writing(self.conn) as conn:
             async with conn.execute(
                 f"SELECT round, talk FROM adhoc_picks WHERE {where} AND round = ("
@@ -718,13 +795,15 @@ class ScheduleRepository:
                 current = list(await cursor.fetchall())
             round_ = int(current[0][0]) if current else 0
             last = str(current[-1][1]) if current else None
-            pick = next_talk(pool, {str(r[1]) for r in current}, round_, adhoc_seed(scope, topic, event), last)
+            seed = adhoc_seed(scope, topic, event, language)
+            pick = next_talk(pool, {str(r[1]) for r in current}, round_, seed, last)
             if pick is None:
                 return None
             if current and pick.round > round_:
                 await conn.execute(f"DELETE FROM adhoc_picks WHERE {where}", params)
             await conn.execute(
-                "INSERT INTO adhoc_picks (scope, topic, event, talk, round, picked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO adhoc_picks (scope, topic, event, language, talk, round, picked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*params, pick.talk, pick.round, to_db_instant(at)),
             )
         return pick

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.db import schedules as schedules_module
 from bot.db.connection import open_db, sync_db
 from bot.db.migrations import current_version, latest_version
 from bot.db.schedules import CataloguePool, ScheduleRepository, SqliteScheduleStore, to_db_instant
@@ -449,6 +450,65 @@ async def test_a_schedule_draws_only_from_its_topic_and_event(scheduler, repo, d
     assert len(pool) == 5
     assert {m.talk for m in discord.posted(1)} == pool
     assert len({m.talk for m in discord.posted(2)}) == BUNDLED_TALKS
+
+
+LINKERD_ONLY = "rapid-experimentation-simplified-with-linkerd"  # filed under Linkerd, not under Service mesh
+
+
+async def test_a_schedule_on_a_broader_topic_posts_the_narrower_topics_talks(scheduler, repo, discord, clock, conn):
+    await add(repo, 1, topic="service-mesh")
+    await start(scheduler, clock)
+    await clock.advance_to(NINE + 9 * DAY)
+    posted = [m.talk for m in discord.posted(1)]
+    pool = await CataloguePool(conn)("service-mesh", None)
+    assert len(pool) == len(posted) == 10  # 5 filed under Service mesh, 5 more only under Linkerd or Istio
+    assert set(posted) == set(pool)
+    assert LINKERD_ONLY in posted
+    # Security takes in mTLS, cert-manager and Memory safety: 3 talks filed under Security, 2 only under mTLS.
+    security = set(await CataloguePool(conn)("security", None))
+    assert len(security) == 5
+    assert "scheduling-68k-covid-tests-with-linkerd" in security  # mTLS only
+    assert await CataloguePool(conn)("linkerd", None) == pool  # every talk here is a Linkerd talk too
+
+
+async def test_a_topic_imported_under_a_broader_one_joins_its_schedules(repo, store, conn):
+    schedule_id = await add(repo, 1, topic="service-mesh")
+    assert len((await store.rotation(schedule_id)).pool) == 10
+    await conn.execute("INSERT INTO topics (slug, name) VALUES ('envoy', 'Envoy')")
+    await conn.execute("INSERT INTO talks (slug, title, event_id) VALUES ('envoy-talk', 'All About Envoy', 1)")
+    await conn.execute(
+        "INSERT INTO talk_topics (talk_id, topic_id) SELECT t.id, tp.id FROM talks t, topics tp"
+        " WHERE t.slug = 'envoy-talk' AND tp.slug = 'envoy'"
+    )
+    await conn.commit()
+    assert "envoy-talk" not in (await store.rotation(schedule_id)).pool  # the catalogue's version is unchanged
+    await conn.execute("UPDATE catalogue_state SET version = version + 1")  # as every import does
+    await conn.commit()
+    assert "envoy-talk" in (await store.rotation(schedule_id)).pool
+    assert "envoy-talk" in await repo.pool("service-mesh", None, None)
+
+
+async def test_the_topic_tree_is_built_once_per_catalogue_version(repo, store, conn, monkeypatch):
+    built = []
+    original = schedules_module.topic_tree
+
+    def counting(rows):
+        built.append(1)
+        return original(rows)
+
+    monkeypatch.setattr(schedules_module, "topic_tree", counting)
+    ids = [await add(repo, channel, topic=topic) for channel, topic in enumerate(["service-mesh", "security"] * 3)]
+    for schedule_id in ids:
+        await store.rotation(schedule_id)
+        await repo.rotation(schedule_id)
+    assert len(built) == 2  # one for the store, one for the repository's pool
+    await conn.execute("UPDATE catalogue_state SET version = version + 1")
+    await conn.commit()
+    await store.rotation(ids[0])
+    await store.rotation(ids[1])
+    assert len(built) == 3
+    await store.rotation(await add(repo, 99))  # no topic: no tree needed
+    assert len(built) == 3
 
 
 async def test_a_restart_carries_on_from_the_database(bundled_db, scheduler, repo, discord, clock):

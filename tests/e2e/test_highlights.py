@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.emulator.server import DiscordEmulator
 from bot.scheduling.clock import FakeClock
 from bot.scheduling.scheduler import SchedulerConfig
 from tests.e2e.conftest import EPHEMERAL, StartBot, component
+from tests.test_highlights_language import build_language_catalogue
 
 DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 START = datetime(2026, 3, 28, 7, 0, tzinfo=UTC)  # a Saturday; Berlin springs forward the next night
@@ -377,3 +379,52 @@ async def test_a_server_error_on_the_post_is_retried_and_posted_exactly_once(
         await clock.advance(timedelta(hours=1))
         assert len(discord_emulator.posts(channel)) == 1
         assert "Failing" not in await status_of(discord_emulator)
+
+
+async def test_highlights_in_one_language(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    async with start_bot(database=build_language_catalogue(tmp_path)):
+        channel, moderator = discord_emulator.channel, admin(discord_emulator)
+        choices = data(await (await discord_emulator.autocomplete("highlight", "language", "ger")).response())
+        assert choices["choices"] == [{"name": "German (de)", "value": "de"}]
+        choices = data(
+            await (
+                await discord_emulator.autocomplete(
+                    "highlights setup", "language", "", {"time": "09:00"}, user=moderator
+                )
+            ).response()
+        )
+        assert [c["value"] for c in choices["choices"]] == ["de", "en"]  # most talks first
+
+        refused = data(
+            await (
+                await discord_emulator.slash(
+                    "highlights setup",
+                    {"channel": channel, "time": "09:00", "timezone": "UTC", "language": "fr"},
+                    user=moderator,
+                )
+            ).response()
+        )
+        assert refused["flags"] & EPHEMERAL
+        assert "No talk in the catalogue is marked as given in French" in str(refused)
+
+        created = data(
+            await (
+                await discord_emulator.slash(
+                    "highlights setup",
+                    {"channel": channel, "time": "09:00", "timezone": "UTC", "topic": "Service mesh", "language": "de"},
+                    user=moderator,
+                )
+            ).response()
+        )
+        assert "German talks about Service mesh" in str(created)
+        listed = data(await (await discord_emulator.slash("highlights list", user=moderator)).response())
+        assert "German talks about Service mesh" in str(listed)
+
+        titles = set()
+        for _ in range(3):
+            handle = await discord_emulator.slash("highlight", {"language": "Deutsch"})
+            await handle.response()
+            titles.add((await handle.followup()).payload["embeds"][0]["title"])
+        assert titles == {"Service Mesh im Betrieb", "Linkerd in der Praxis", "Rust für alle"}
