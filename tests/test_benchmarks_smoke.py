@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from benchmarks import interaction_bench, scheduler_bench
@@ -11,7 +12,12 @@ async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> No
     config = interaction_bench.Config(samples=3, burst=12, large=300, validated=2)
     report = await interaction_bench.measure(config, tmp_path, lambda _: None)
 
-    bundled, large, validated = report.runs
+    # The pass with validation on needs Discord's API description; without it the benchmark says so and skips it.
+    spec = bool(os.environ.get("DISCORD_API_SPEC"))
+    assert len(report.runs) == (3 if spec else 2)
+    bundled, large = report.runs[:2]
+    validated = report.runs[2] if spec else None
+    assert spec or any(line.startswith("left out: the pass with validation on") for line in report.lines)
     assert large.talks == 300
     for run in report.runs:
         assert run.unanswered == 0
@@ -24,7 +30,7 @@ async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> No
     for run in (bundled, large):
         assert [burst.answered for burst in run.bursts] == [12, 12, 12]
         assert all(len(burst.latencies) == 12 for burst in run.bursts)
-    assert validated.bursts == []
+    assert validated is None or validated.bursts == []
     assert report.lines and not any("UNANSWERED" in line or "ONLY" in line for line in report.lines)
 
 

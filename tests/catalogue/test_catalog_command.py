@@ -10,7 +10,7 @@ from bot.emulator.interactions import Upload
 from bot.emulator.server import DiscordEmulator
 from tests.e2e.conftest import StartBot, start_bot
 
-from .conftest import AZURE
+from .conftest import SESSIONIZE_VIDEOS
 
 __all__ = ["start_bot"]  # the fixture, shared with the end-to-end tests
 
@@ -26,11 +26,11 @@ def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
 async def test_a_misspelt_timezone_is_named_as_the_discord_option(
     discord_emulator: DiscordEmulator, start_bot: StartBot
 ) -> None:
-    upload = Upload("azure.json", content=AZURE.read_bytes(), content_type="application/json")
+    upload = Upload("linz.json", content=SESSIONIZE_VIDEOS.read_bytes(), content_type="application/json")
     async with start_bot():
         handle = await discord_emulator.slash(
             "catalog import",
-            {"file": upload, "event": "Global Azure", "timezone": "Mars/Olympus"},
+            {"file": upload, "event": "Cloud Day Linz", "timezone": "Mars/Olympus"},
             user=discord_emulator.world.owner,
         )
         reply = str(await handle.response())
@@ -42,16 +42,16 @@ async def test_sessionize_and_csv_options_reach_the_importer(
     discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
 ) -> None:
     owner = discord_emulator.world.owner
-    azure = Upload("azure.json", content=AZURE.read_bytes(), content_type="application/json")
+    linz = Upload("linz.json", content=SESSIONIZE_VIDEOS.read_bytes(), content_type="application/json")
     table = Upload("talks.csv", content=b"Session name,Presenters\r\nMeshes,Ann Lee|Bo Chen\r\n", content_type="text/csv")
     async with start_bot():
         handle = await discord_emulator.slash(
             "catalog import",
-            {"file": azure, "event": "Global Azure Austria 2024", "recording_question": "Short Title"},
+            {"file": linz, "event": "Cloud Day Linz 2025", "recording_question": "Short Title"},
             user=owner,
         )
         await handle.response()
-        assert "added 15" in (await handle.followup(timeout=10)).content
+        assert "added 7" in (await handle.followup(timeout=10)).content
         handle = await discord_emulator.slash(
             "catalog import",
             {"file": table, "format": "csv", "event": "Meetup", "columns": "title=Session name,speakers=Presenters",

@@ -119,3 +119,11 @@ def test_talk_ids_always_pass_the_bundled_formats_rule(event: str, source_id: st
     from bot.catalogue.formats.fields import event_slug
 
     assert _SLUG.match(talk_slug(event_slug(event), source_id))
+
+
+def test_a_session_type_is_other_only_for_whole_words_that_say_so() -> None:
+    from bot.catalogue.formats.fields import guess_kind
+
+    assert guess_kind("45 min breakout session", "Scaling queues") == "talk"
+    assert guess_kind("Break", "Coffee") == "other"
+    assert guess_kind("Community meetup", "Rust users") == "other"

@@ -39,25 +39,25 @@ def _bytes(data: object) -> bytes:
 
 def test_a_new_conference_title_alone_is_reported_and_bumps_the_catalogue_version(conn: sqlite3.Connection) -> None:
     data = _pretalx()
-    import_data(conn, _bytes(data), "rc3.json")
+    import_data(conn, _bytes(data), "winter.json")
     version = catalogue_version(conn)
-    data["schedule"]["conference"]["title"] = "rC3 Channels, renamed"
+    data["schedule"]["conference"]["title"] = "Winter Channels, renamed"
 
-    dry = import_data(conn, _bytes(data), "rc3.json", dry_run=True)
-    assert dry.events_changed == ["rc3-channels-2020"] and dry.touched
-    assert "events that would change: rc3-channels-2020" in format_report(dry)[0]
+    dry = import_data(conn, _bytes(data), "winter.json", dry_run=True)
+    assert dry.events_changed == ["wc-2021"] and dry.touched
+    assert "events that would change: wc-2021" in format_report(dry)[0]
     assert catalogue_version(conn) == version
 
-    report = import_data(conn, _bytes(data), "rc3.json")
-    assert report.events_changed == ["rc3-channels-2020"] and not (report.added or report.changed or report.removed)
+    report = import_data(conn, _bytes(data), "winter.json")
+    assert report.events_changed == ["wc-2021"] and not (report.added or report.changed or report.removed)
     lines = format_report(report)
-    assert "changed events: rc3-channels-2020" in lines[0]
+    assert "changed events: wc-2021" in lines[0]
     assert "Nothing to change" not in lines[-1]
     assert catalogue_version(conn) == version + 1  # the running bot and the saved index reload
-    assert conn.execute("SELECT name FROM events WHERE slug = 'rc3-channels-2020'").fetchone() == (
-        "rC3 Channels, renamed",
+    assert conn.execute("SELECT name FROM events WHERE slug = 'wc-2021'").fetchone() == (
+        "Winter Channels, renamed",
     )
-    assert not import_data(conn, _bytes(data), "rc3.json").touched
+    assert not import_data(conn, _bytes(data), "winter.json").touched
 
 
 def test_an_xml_title_written_with_character_references_is_a_change_of_name(conn: sqlite3.Connection) -> None:
@@ -87,20 +87,20 @@ def test_a_renamed_topic_is_reported_and_bumps_the_version(conn: sqlite3.Connect
 
 def test_an_empty_export_of_a_known_event_is_refused_unless_allowed(conn: sqlite3.Connection) -> None:
     data = _pretalx()
-    import_data(conn, _bytes(data), "rc3.json")
+    import_data(conn, _bytes(data), "winter.json")
     before = snapshot(conn)
     data["schedule"]["conference"]["days"] = []
     for dry_run in (True, False):
         with pytest.raises(CatalogueFormatError) as refused:
-            import_data(conn, _bytes(data), "rc3.json", dry_run=dry_run)
+            import_data(conn, _bytes(data), "winter.json", dry_run=dry_run)
         assert refused.value.message == (
-            "rc3.json: the file lists no talks of 'rC3 Channels' (rc3-channels-2020, 48 talks in the catalogue): "
+            "winter.json: the file lists no talks of 'Winter Channels' (wc-2021, 8 talks in the catalogue): "
             "importing it would remove them all. Nothing was changed; if the event really has no talks now, "
             "import again with --allow-empty."
         )
     assert snapshot(conn) == before
-    report = import_data(conn, _bytes(data), "rc3.json", ImportOptions(allow_empty=True))
-    assert len(report.removed) == 48 and not report.added
+    report = import_data(conn, _bytes(data), "winter.json", ImportOptions(allow_empty=True))
+    assert len(report.removed) == 8 and not report.added
     assert conn.execute("SELECT count(*) FROM talks").fetchone() == (0,)
 
 
@@ -108,10 +108,10 @@ def test_an_empty_sessionize_export_is_refused_and_a_new_event_may_start_empty(c
     empty = _bytes({"sessions": [], "speakers": [], "questions": [], "categories": [], "rooms": []})
     report = import_data(conn, empty, "sessionize.json", ImportOptions(event="Fresh Conf 2026"))
     assert report.events_added == ["fresh-conf-2026"]  # nothing to remove: not refused
-    import_data(conn, _bytes(_pretalx()), "rc3.json")
-    with pytest.raises(CatalogueFormatError, match=r"no talks of 'rC3 Channels' .* --allow-empty\.$"):
-        import_data(conn, empty, "sessionize.json", ImportOptions(event="rc3-channels-2020"))
-    options = ImportOptions(event="rc3-channels-2020", interface="discord")
+    import_data(conn, _bytes(_pretalx()), "winter.json")
+    with pytest.raises(CatalogueFormatError, match=r"no talks of 'Winter Channels' .* --allow-empty\.$"):
+        import_data(conn, empty, "sessionize.json", ImportOptions(event="wc-2021"))
+    options = ImportOptions(event="wc-2021", interface="discord")
     with pytest.raises(CatalogueFormatError, match=r"import again with allow_empty: True\.$"):
         import_data(conn, empty, "sessionize.json", options)
 

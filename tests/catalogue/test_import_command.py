@@ -14,7 +14,7 @@ import pytest
 from bot.__main__ import main
 from bot.catalogue.importer import export_file, import_file
 
-from .conftest import KUBECON_TOML, PRETALX
+from .conftest import CONFERENCE, PRETALX
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_a_dry_run_on_a_new_database_path_reports_and_leaves_no_database(
     fresh: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", str(PRETALX), "--dry-run"]) == 0
-    assert "would add 48" in capsys.readouterr().out
+    assert "would add 8" in capsys.readouterr().out
     assert not fresh.parent.exists()  # neither the database nor the folder made for it
 
 
@@ -60,11 +60,11 @@ def test_an_import_on_a_new_database_path_creates_it_with_the_bundled_catalogue(
     fresh: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", str(PRETALX)]) == 0
-    assert "added 48" in capsys.readouterr().out
+    assert "added 8" in capsys.readouterr().out
     assert [p.name for p in fresh.parent.iterdir()] == [fresh.name]
-    assert _talks(fresh) == 11 + 48
+    assert _talks(fresh) == 11 + 8
     assert main(["import", str(PRETALX)]) == 0  # an existing database is used where it is
-    assert "added 0, changed 0, removed 0, unchanged 48" in capsys.readouterr().out
+    assert "added 0, changed 0, removed 0, unchanged 8" in capsys.readouterr().out
 
 
 def test_an_empty_export_needs_allow_empty(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,10 +76,10 @@ def test_an_empty_export_needs_allow_empty(fresh: Path, tmp_path: Path, capsys: 
     capsys.readouterr()
     assert main(["import", str(empty)]) == 1
     err = capsys.readouterr().err
-    assert "lists no talks of 'rC3 Channels'" in err and "import again with --allow-empty" in err
-    assert _talks(fresh) == 59
+    assert "lists no talks of 'Winter Channels'" in err and "import again with --allow-empty" in err
+    assert _talks(fresh) == 19
     assert main(["import", str(empty), "--allow-empty"]) == 0
-    assert "removed 48" in capsys.readouterr().out
+    assert "removed 8" in capsys.readouterr().out
     assert _talks(fresh) == 11
 
 
@@ -104,7 +104,7 @@ def umask() -> Iterator[None]:
 
 @pytest.mark.usefixtures("umask")
 def test_an_export_gets_the_mode_an_ordinary_file_would(conn: sqlite3.Connection, tmp_path: Path) -> None:
-    import_file(conn, KUBECON_TOML)
+    import_file(conn, CONFERENCE)
     export_file(conn, tmp_path / "shared.toml")
     assert stat.S_IMODE((tmp_path / "shared.toml").stat().st_mode) == 0o644
     os.umask(0o027)

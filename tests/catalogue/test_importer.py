@@ -31,15 +31,15 @@ from bot.db.export import export_document
 from bot.db.writer import ImportReport
 from bot.errors import CatalogueFormatError, DatabaseError, EventNotFound
 
-from .conftest import AZURE, FRAB, KUBECON_TOML, PRETALX, SCOTTISH, XML, counts, snapshot
+from .conftest import CONFERENCE, FRAB, PRETALX, SESSIONIZE_TRACKS, SESSIONIZE_VIDEOS, XML, counts, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [(PRETALX, "schedule-json"), (FRAB, "schedule-json"), (XML, "schedule-xml"), (SCOTTISH, "sessionize"),
-     (AZURE, "sessionize"), (KUBECON_TOML, "native"), (BUNDLED_CATALOGUE, "native")],
+    [(PRETALX, "schedule-json"), (FRAB, "schedule-json"), (XML, "schedule-xml"), (SESSIONIZE_TRACKS, "sessionize"),
+     (SESSIONIZE_VIDEOS, "sessionize"), (CONFERENCE, "native"), (BUNDLED_CATALOGUE, "native")],
 )  # fmt: skip
 def test_the_format_is_told_from_the_content_not_the_file_name(path: Path, expected: str, tmp_path: Path) -> None:
     assert detect_format(path.read_bytes()) == expected
@@ -72,13 +72,13 @@ def test_files_over_the_size_limit_or_missing_fail_before_reading(
 
 def test_a_dry_run_reports_what_would_change_and_changes_nothing(bundled: sqlite3.Connection, tmp_path: Path) -> None:
     before = snapshot(bundled)
-    report = import_file(bundled, KUBECON_TOML, ImportOptions(), True)
-    assert report.dry_run and len(report.added) == 373
+    report = import_file(bundled, CONFERENCE, ImportOptions(), True)
+    assert report.dry_run and len(report.added) == 27
     assert snapshot(bundled) == before
     lines = format_report(report, limit=3)
-    assert lines[0].startswith("Dry run, nothing was changed: would add 373, would change 0, would remove 0")
-    assert "new events: kubecon-na-2019" in lines[0]
-    assert lines[1] == "Would add:" and lines[-1] == "  … and 370 more"
+    assert lines[0].startswith("Dry run, nothing was changed: would add 27, would change 0, would remove 0")
+    assert "new events: cascadeconf-na-2023, meshday-na-2023, proxycon-2023, telemetry-summit-na-2023" in lines[0]
+    assert lines[1] == "Would add:" and lines[-1] == "  … and 24 more" and len(lines) == 6
 
 
 def test_the_report_lists_every_removed_talk() -> None:
@@ -94,27 +94,32 @@ def test_the_report_lists_every_removed_talk() -> None:
 def test_an_event_the_catalogue_knows_keeps_its_id_name_dates_and_parent(
     conn: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    import_file(conn, KUBECON_TOML)
+    import_file(conn, CONFERENCE)
     path = tmp_path / "extra.csv"
     path.write_text("title,speakers\nA late addition,Jane Doe (Acme)\n", encoding="utf-8")
-    report = import_file(conn, path, ImportOptions(event="ServiceMeshCon 2019"))
-    assert report.added == [("servicemeshcon-na-2019-a-late-addition", "A late addition")]
-    # The CSV lists one talk of ServiceMeshCon: the event's other talks are withdrawn, as the file says.
-    assert len(report.removed) == 17
+    report = import_file(conn, path, ImportOptions(event="Mesh Day 2023"))  # its short name
+    assert report.added == [("meshday-na-2023-a-late-addition", "A late addition")]
+    # The CSV lists one talk of Mesh Day: the event's other talks are withdrawn, as the file says.
+    assert len(report.removed) == 4 and all(slug.startswith("meshday-na-2023-") for slug, _ in report.removed)
     row = conn.execute(
-        "SELECT e.name, e.location, p.slug FROM events e JOIN events p ON p.id = e.parent_id WHERE e.slug = ?",
-        ("servicemeshcon-na-2019",),
+        "SELECT e.name, e.short_name, e.start_date, e.end_date, e.location, p.slug"
+        " FROM events e JOIN events p ON p.id = e.parent_id WHERE e.slug = ?",
+        ("meshday-na-2023",),
     ).fetchone()
-    assert row == ("ServiceMeshCon North America 2019", "San Diego", "kubecon-na-2019")
+    assert row == ("Mesh Day North America 2023", "Mesh Day 2023", "2023-10-16", "2023-10-16", "Portland",
+                   "cascadeconf-na-2023")  # fmt: skip
 
 
 def test_event_option_picks_one_event_and_its_children_out_of_a_bundled_file(conn: sqlite3.Connection) -> None:
-    document = read_document(KUBECON_TOML, ImportOptions(event="EnvoyCon 2019"))
-    assert [e.slug for e in document.events] == ["envoycon-2019"] and len(document.talks) == 18
-    everything = read_document(KUBECON_TOML, ImportOptions(event="kubecon-na-2019"))
-    assert len(everything.events) == 4 and len(everything.talks) == 373
+    document = read_document(CONFERENCE, ImportOptions(event="ProxyCon 2023"))
+    assert [e.slug for e in document.events] == ["proxycon-2023"] and len(document.talks) == 3
+    assert {t.event for t in document.talks} == {"proxycon-2023"}
+    summit = read_document(CONFERENCE, ImportOptions(event="Telemetry Summit 2023"))  # by its short name
+    assert [e.slug for e in summit.events] == ["telemetry-summit-na-2023"] and len(summit.talks) == 3
+    everything = read_document(CONFERENCE, ImportOptions(event="cascadeconf-na-2023"))
+    assert len(everything.events) == 4 and len(everything.talks) == 27
     with pytest.raises(CatalogueFormatError, match="--event 'PyCon': no such event in the file"):
-        read_document(KUBECON_TOML, ImportOptions(event="PyCon"))
+        read_document(CONFERENCE, ImportOptions(event="PyCon"))
 
 
 def test_a_50_mb_line_in_a_bundled_file_fails_before_parsing(tmp_path: Path) -> None:
@@ -140,16 +145,17 @@ def test_an_exception_mid_transaction_leaves_the_catalogue_exactly_as_it_was(
     def failing(*args: object, **kwargs: object) -> object:
         nonlocal calls
         calls += 1
-        if calls == 200:
+        if calls == 14:  # half-way: the file has 27 talks
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(bot.db.writer, "_signature", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        import_file(bundled, KUBECON_TOML)
+        import_file(bundled, CONFERENCE)
+    assert calls == 14
     assert snapshot(bundled) == before
     monkeypatch.undo()
-    assert len(import_file(bundled, KUBECON_TOML).added) == 373  # the connection is still usable
+    assert len(import_file(bundled, CONFERENCE).added) == 27  # the connection is still usable
 
 
 def test_a_database_error_mid_import_is_reported_and_rolled_back(bundled: sqlite3.Connection) -> None:
@@ -159,12 +165,12 @@ def test_a_database_error_mid_import_is_reported_and_rolled_back(bundled: sqlite
     def interrupt_half_way() -> int:
         nonlocal calls
         calls += 1
-        return int(calls >= 600)  # the whole import takes about 1,250 calls: SQLite stops it half-way
+        return int(calls >= 45)  # the whole import takes about 95 calls: SQLite stops it half-way
 
     bundled.set_progress_handler(interrupt_half_way, 100)
     try:
         with pytest.raises(DatabaseError, match="the import failed and nothing was changed"):
-            import_file(bundled, KUBECON_TOML)
+            import_file(bundled, CONFERENCE)
     finally:
         bundled.set_progress_handler(None, 0)
     assert snapshot(bundled) == before
@@ -184,7 +190,7 @@ _KILLED_IMPORT = textwrap.dedent(
         global inserted
         if statement.startswith("INSERT INTO talks"):
             inserted += 1
-            if inserted == 150:
+            if inserted == 14:
                 os.kill(os.getpid(), signal.SIGKILL)  # killed mid-transaction, no chance to clean up
 
     conn.set_trace_callback(trace)
@@ -200,7 +206,7 @@ def test_an_import_killed_mid_way_leaves_a_consistent_unchanged_database(db_path
         before = snapshot(conn)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", _KILLED_IMPORT, str(db_path), str(KUBECON_TOML)],
+        [sys.executable, "-c", _KILLED_IMPORT, str(db_path), str(CONFERENCE)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr
@@ -209,22 +215,22 @@ def test_an_import_killed_mid_way_leaves_a_consistent_unchanged_database(db_path
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert snapshot(conn) == before
-        assert len(import_file(conn, KUBECON_TOML).added) == 373
+        assert len(import_file(conn, CONFERENCE).added) == 27
 
 
 def test_export_writes_one_event_with_its_children_or_everything(conn: sqlite3.Connection, tmp_path: Path) -> None:
     import_file(conn, BUNDLED_CATALOGUE)
-    import_file(conn, KUBECON_TOML)
-    document = export_file(conn, tmp_path / "kubecon.toml", "KubeCon NA 2019")
-    assert {e.slug for e in document.events} == {"kubecon-na-2019", "servicemeshcon-na-2019", "envoycon-2019",
-                                                  "observability-summit-na-2019"}  # fmt: skip
-    assert len(document.talks) == 373 and not document.readings
-    child = export_file(conn, tmp_path / "envoycon.toml", "envoycon-2019")
-    assert [e.parent for e in child.events] == [None] and len(child.talks) == 18
+    import_file(conn, CONFERENCE)
+    document = export_file(conn, tmp_path / "cascadeconf.toml", "CascadeConf NA 2023")
+    assert {e.slug for e in document.events} == {"cascadeconf-na-2023", "meshday-na-2023", "proxycon-2023",
+                                                  "telemetry-summit-na-2023"}  # fmt: skip
+    assert len(document.talks) == 27 and not document.readings
+    child = export_file(conn, tmp_path / "proxycon.toml", "proxycon-2023")
+    assert [e.parent for e in child.events] == [None] and len(child.talks) == 3
     everything = export_file(conn, tmp_path / "all.toml")
-    assert len(everything.talks) == 384 and everything.readings
+    assert len(everything.talks) == 27 + 11 and everything.readings
     again = read_document(tmp_path / "all.toml")
-    assert len(again.talks) == 384
+    assert len(again.talks) == 38
     with pytest.raises(EventNotFound) as missing:
         export_file(conn, tmp_path / "x.toml", "KubeCon EU 2091")
     assert "KubeCon EU 2021" in missing.value.suggestions

@@ -27,7 +27,6 @@ GRIDSMART_VIEW = REAL / "sessionize-other-views" / "GridSmart.json"
 OLDEST = SHAPES / "pentabarf-oldest.xml"
 GUIDS = SHAPES / "person-guids.xml"
 DATASETS = realdata.DATASETS
-needs_real_data = pytest.mark.skipif(not realdata.present(), reason=realdata.ABSENT)
 
 
 @pytest.fixture
@@ -163,7 +162,6 @@ def test_a_schedule_object_whose_sessions_sit_elsewhere_is_refused_and_creates_n
 
 # The real programmes in ../shared.
 @pytest.mark.realdata
-@needs_real_data
 def test_real_fosdem_2007_imports_all_215_events(db: sqlite3.Connection) -> None:
     path = DATASETS / "fosdem-2007-xml" / "schedule.xml"
     document = read_document(path)
@@ -176,7 +174,6 @@ def test_real_fosdem_2007_imports_all_215_events(db: sqlite3.Connection) -> None
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_38c3_hub_xml_keeps_namesakes_with_different_guids_apart() -> None:
     document = read_document(realdata.CCC_38C3_XML)
     assert len(document.talks) == 1007
@@ -190,21 +187,18 @@ def test_real_38c3_hub_xml_keeps_namesakes_with_different_guids_apart() -> None:
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_fosdem_2026_xml_imports_every_event() -> None:
     document = read_document(realdata.FOSDEM_2026_XML)
     assert document.summary is not None and document.summary.sessions == len(document.talks) == 883
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_droidcon_gridsmart_is_explained_with_auto_detection() -> None:
     with pytest.raises(CatalogueFormatError, match=r"'GridSmart' view; export the 'All data' view.* holds 86 sessions"):
         read_document(DATASETS / "droidcon-sf-2023-gridsmart" / "schedule.json", ImportOptions(event="droidcon SF"))
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_pyconfr_json_is_refused_cleanly_in_one_line(db: sqlite3.Connection) -> None:
     with pytest.raises(CatalogueFormatError) as failure:
         import_file(db, DATASETS / "pyconfr-2025-json" / "schedule.json")
@@ -215,7 +209,6 @@ def test_real_pyconfr_json_is_refused_cleanly_in_one_line(db: sqlite3.Connection
 
 
 @pytest.mark.realdata
-@needs_real_data
 def test_real_qa_or_the_highway_reports_its_service_sessions(db: sqlite3.Connection) -> None:
     path = DATASETS / "qaorthehwy-2026-sessionize" / "sessionize.json"
     report = import_file(db, path, ImportOptions(event="QA or the Highway 2026", timezone="America/New_York"))

@@ -15,9 +15,10 @@ from bot.catalogue.formats.sessionize import organisation_from_tagline
 from bot.catalogue.importer import ImportOptions, import_file
 from bot.errors import CatalogueFormatError, ConfigError
 
-from .conftest import AZURE, SCOTTISH, snapshot
+from .conftest import SESSIONIZE_TRACKS, SESSIONIZE_VIDEOS, snapshot
 
-SUMMIT = ImportOptions(event="Scottish Summit 2026")
+SUMMIT = ImportOptions(event="Highland Cloud Summit 2025")
+LINZ = ImportOptions(event="Cloud Day Linz 2025")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -29,45 +30,55 @@ def _parse(data: object, options: ImportOptions = SUMMIT) -> Any:
 
 
 def test_tracks_come_from_the_category_group_about_tracks_and_become_topics() -> None:
-    document = _parse(_load(SCOTTISH))
+    document = _parse(_load(SESSIONIZE_TRACKS))
     tracks = {talk.track for talk in document.talks}
-    assert tracks == {"Inclusion & Personal Development", "Copilot + Agents", "Security", "Azure", "M365",
-                      "Dynamics & Power Platform"}  # fmt: skip
-    talk = next(t for t in document.talks if t.source_id == "1252943")
-    assert talk.slug == "scottish-summit-2026-1252943"
-    assert talk.track == "Dynamics & Power Platform" and talk.topics == ("dynamics-power-platform",)
-    assert document.topics["copilot-agents"] == "Copilot + Agents"
+    assert tracks == {"Cloud Platform", "Data & AI", "Modern Work", "Security", "Low Code + Automation",
+                      "Copilot + Agents"}  # fmt: skip
+    talk = next(t for t in document.talks if t.source_id == "880110")
+    assert talk.slug == "highland-cloud-summit-2025-880110"
+    assert talk.track == "Low Code + Automation" and talk.topics == ("low-code-automation",)
+    assert document.topics["copilot-agents"] == "Copilot + Agents" and document.topics["data-ai"] == "Data & AI"
+    # The title's leading space is dropped, and the speakers come in the session's order.
+    first = next(t for t in document.talks if t.source_id == "880101")
+    assert first.title == "Build a Help-Desk Agent with Copilot Studio and Power Automate Workshop"
+    assert [s.name for s in first.speakers] == ["Grace Osei", "Tariq Hassan"]
 
 
 def test_kinds_come_from_the_session_type_group_and_the_title() -> None:
-    kinds = {talk.title: talk.kind for talk in _parse(_load(SCOTTISH)).talks}
-    assert kinds["Scottish Summit 2026 Keynote"] == "keynote"
-    assert kinds["Agent Academy Live! Workshop"] == "workshop"
-    assert kinds["How to save time and get better outcomes from Workshops using AI"] != "workshop"
-    assert sum(kind == "lightning" for kind in kinds.values()) == 9  # "20 min lightning talk"
+    kinds = {talk.title: talk.kind for talk in _parse(_load(SESSIONIZE_TRACKS)).talks}
+    assert kinds["Highland Cloud Summit 2025 Keynote"] == "keynote"
+    assert kinds["Build a Help-Desk Agent with Copilot Studio and Power Automate Workshop"] == "workshop"
+    assert kinds["How to Run Better Workshops Using AI"] == "talk"
+    assert sum(kind == "lightning" for kind in kinds.values()) == 3  # "20 min lightning talk"
+    assert kinds["Five Conditional Access Mistakes"] == "lightning"
 
 
 def test_track_group_option_picks_another_group_and_fails_clearly_on_a_wrong_one() -> None:
-    data = _load(SCOTTISH)
+    data = _load(SESSIONIZE_TRACKS)
     document = _parse(data, ImportOptions(event="S", track_group="What level"))
-    assert {talk.track for talk in document.talks} >= {"100 - Beginner", "300 - Advanced"}
+    assert {talk.track for talk in document.talks} == {"100 - Beginner", "200 - Intermediate", "300 - Advanced"}
+    by_id = _parse(data, ImportOptions(event="S", track_group="71003"))  # a group's id works as well as its title
+    tracks = {talk.source_id: talk.track for talk in by_id.talks}
+    assert set(tracks.values()) == {"45 min session", "20 min lightning talk", None}
+    assert tracks["880101"] is None  # the workshop has no item of that group
     with pytest.raises(CatalogueFormatError, match=r"--track-group 'Room'.*'Which track does your session"):
         _parse(data, ImportOptions(event="S", track_group="Room"))
 
 
 def test_recordings_come_from_the_youtube_question_when_recording_url_is_empty() -> None:
-    document = _parse(_load(AZURE), ImportOptions(event="Global Azure Austria 2024"))
+    document = _parse(_load(SESSIONIZE_VIDEOS), LINZ)
+    assert len(document.talks) == 7 and not document.topics and all(talk.track is None for talk in document.talks)
     assert all(talk.recording_url and talk.recording_url.startswith("https://youtube.com/live/")
                for talk in document.talks)  # fmt: skip
-    assert document.talks[0].recording_url == "https://youtube.com/live/mIguuYMFbh0"
-    chosen = _parse(_load(AZURE), ImportOptions(event="G", recording_question="Short Title"))
+    assert document.talks[0].recording_url == "https://youtube.com/live/Ab3dEf6GhJk?feature=share"
+    chosen = _parse(_load(SESSIONIZE_VIDEOS), ImportOptions(event="G", recording_question="Short Title"))
     assert all(talk.recording_url is None for talk in chosen.talks)  # answers that are not links are ignored
     with pytest.raises(CatalogueFormatError, match=r"--recording-question 'Vimeo'.*'YouTube Video'"):
-        _parse(_load(AZURE), ImportOptions(event="G", recording_question="Vimeo"))
+        _parse(_load(SESSIONIZE_VIDEOS), ImportOptions(event="G", recording_question="Vimeo"))
 
 
 def test_recording_url_wins_over_the_question() -> None:
-    data = _load(AZURE)
+    data = _load(SESSIONIZE_VIDEOS)
     data["sessions"][0]["recordingUrl"] = "https://example.org/recording"
     assert _parse(data, ImportOptions(event="G")).talks[0].recording_url == "https://example.org/recording"
 
@@ -75,28 +86,33 @@ def test_recording_url_wins_over_the_question() -> None:
 def test_times_take_the_timezone_option_or_keep_only_their_dates_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    data = _load(SCOTTISH)
+    data = _load(SESSIONIZE_TRACKS)
     with caplog.at_level(logging.WARNING):
         document = _parse(data)
-    assert document.talks[0].date == "2026-10-02"
-    assert "61 talk times carry no UTC offset" in caplog.text and "--timezone" in caplog.text
+    assert document.talks[0].date == "2025-09-26"
+    # Nine talks: the two service sessions and the declined one are not counted.
+    assert "9 talk times carry no UTC offset" in caplog.text and "--timezone" in caplog.text
     zoned = _parse(data, ImportOptions(event="S", timezone="Europe/London"))
-    assert zoned.talks[0].date == "2026-10-02T09:00:00+01:00"  # British Summer Time in October
-    assert (str(zoned.events[0].start_date), str(zoned.events[0].end_date)) == ("2026-10-02", "2026-10-03")
+    assert zoned.talks[0].date == "2025-09-26T09:00:00+01:00"  # British Summer Time in September
+    assert (str(zoned.events[0].start_date), str(zoned.events[0].end_date)) == ("2025-09-26", "2025-09-27")
+    winter = _load(SESSIONIZE_TRACKS)
+    winter["sessions"][0]["startsAt"] = "2025-12-05T09:00:00"
+    assert _parse(winter, ImportOptions(event="S", timezone="Europe/London")).talks[0].date == "2025-12-05T09:00:00+00:00"
     with pytest.raises(ConfigError, match="not a time zone"):
         _parse(data, ImportOptions(event="S", timezone="Glasgow"))
 
 
 def test_organisations_are_read_from_tag_lines_and_speaker_questions() -> None:
-    document = _parse(_load(AZURE), ImportOptions(event="G"))
+    document = _parse(_load(SESSIONIZE_VIDEOS), ImportOptions(event="G"))
     credits = {s.name: s.organization for talk in document.talks for s in talk.speakers}
-    assert credits["Ed Burns"] == "Microsoft"
-    assert credits["Alex Kornfellner"] == "HTL Leonding"
-    data = _load(AZURE)
+    assert credits == {"Markus Leitner": "Microsoft", "Julia Brandstetter": "Alpenwerk", "Stefan Huber": "donaucode gmbh",
+                       "Lukas Gruber": "HTL Steyr", "Aylin Demir": None, "Thomas Wimmer": "Traunsee Versicherung"}  # fmt: skip
+    data = _load(SESSIONIZE_VIDEOS)
+    assert data["speakers"][0]["fullName"] == "Lukas Gruber"
     data["questions"].append({"id": 1, "question": "Company", "questionType": "Short_Text", "sort": 1})
-    data["speakers"][0]["questionAnswers"] = [{"questionId": 1, "answerValue": "HTBLA Leonding"}]
+    data["speakers"][0]["questionAnswers"] = [{"questionId": 1, "answerValue": "HTBLA Steyr"}]
     credits = {s.name: s.organization for t in _parse(data, ImportOptions(event="G")).talks for s in t.speakers}
-    assert credits["Alex Kornfellner"] == "HTBLA Leonding"
+    assert credits["Lukas Gruber"] == "HTBLA Steyr" and credits["Julia Brandstetter"] == "Alpenwerk"
 
 
 @pytest.mark.parametrize(
@@ -130,20 +146,28 @@ def test_organisation_from_tagline(tagline: str, organisation: str | None) -> No
 
 
 def test_service_sessions_and_declined_sessions_are_skipped() -> None:
-    data = _load(AZURE)
+    data = _load(SESSIONIZE_VIDEOS)
     data["sessions"][0].update(isServiceSession=True, speakers=[])
     data["sessions"][1]["status"] = "Declined"
-    assert len(_parse(data, ImportOptions(event="G")).talks) == 13
+    talks = _parse(data, ImportOptions(event="G")).talks
+    assert len(talks) == len(data["sessions"]) - 2 == 5
+    assert {t.source_id for t in talks}.isdisjoint({"771201", "771202"})
+    # The test file with tracks has its own: a lunch and closing remarks, and a declined session.
+    summit = _load(SESSIONIZE_TRACKS)
+    skipped = {s["title"] for s in summit["sessions"] if s["isServiceSession"] or s["status"] == "Declined"}
+    assert skipped == {"Lunch", "Closing Remarks", "Blockchain for Timesheets"}
+    titles = {t.title for t in _parse(summit).talks}
+    assert len(titles) == len(summit["sessions"]) - 3 == 9 and not titles & skipped
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["sessions"][2].update(title=None), "session #3 (id '655642'): field 'title' is missing"),
-        (lambda d: d["sessions"][2].update(speakers=["nobody"]), "field 'speakers[1]' names no speaker of the export"),
-        (lambda d: d["sessions"][2].update(startsAt="Saturday"), "session #3 (id '655642'): field 'startsAt' must be a date"),
-        (lambda d: d["sessions"].append(dict(d["sessions"][0])), "session #16 (id '658419'): field 'id' repeats session #1"),
-        (lambda d: d["speakers"][1].update(fullName=7), "speaker #2 (id '83c42ccd-b1e3-4c7e-906a-4009f7b52d8f'): field 'fullName' must be text"),
+        (lambda d: d["sessions"][2].update(title=None), "session #3 (id '771203'): field 'title' is missing"),
+        (lambda d: d["sessions"][2].update(speakers=["nobody"]), "session #3 (id '771203'): field 'speakers[1]' names no speaker of the export"),
+        (lambda d: d["sessions"][2].update(startsAt="Saturday"), "session #3 (id '771203'): field 'startsAt' must be a date"),
+        (lambda d: d["sessions"].append(dict(d["sessions"][0])), "session #8 (id '771201'): field 'id' repeats session #1"),
+        (lambda d: d["speakers"][1].update(fullName=7), "speaker #2 (id '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c02'): field 'fullName' must be text"),
         (lambda d: d["sessions"][0].update(description="z" * 50_000_000), "field 'description' is 50,000,000 characters long"),
         (lambda d: d.update(sessions={"a": 1}), "export: field 'sessions' must be a list, not an object"),
     ],
@@ -152,13 +176,13 @@ def test_service_sessions_and_declined_sessions_are_skipped() -> None:
 def test_broken_exports_fail_naming_file_record_and_field_and_change_nothing(
     change: Any, message: str, bundled: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    data = _load(AZURE)
+    data = _load(SESSIONIZE_VIDEOS)
     change(data)
     path = tmp_path / "sessionize.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     before = snapshot(bundled)
     with pytest.raises(CatalogueFormatError) as failure:
-        import_file(bundled, path, ImportOptions(event="Global Azure Austria 2024"))
+        import_file(bundled, path, LINZ)
     assert failure.value.message.startswith(f"{path}: ")
     assert message in failure.value.message
     assert snapshot(bundled) == before
@@ -166,7 +190,7 @@ def test_broken_exports_fail_naming_file_record_and_field_and_change_nothing(
 
 def test_an_export_without_event_name_or_in_the_sessions_view_is_explained(tmp_path: Path) -> None:
     with pytest.raises(CatalogueFormatError, match="does not name its event; pass --event NAME"):
-        _parse(_load(AZURE), ImportOptions())
+        _parse(_load(SESSIONIZE_VIDEOS), ImportOptions())
     with pytest.raises(CatalogueFormatError, match="Sessions' view; export the 'All data' view"):
         _parse([{"groupId": None, "groupName": "All", "sessions": []}])
 
@@ -175,24 +199,24 @@ def test_an_export_without_event_name_or_in_the_sessions_view_is_explained(tmp_p
     ("filename", "suggested"),
     [
         ("downloads/ndc-oslo-2024.json", "--event 'Ndc Oslo 2024'"),
-        ("sessionize-All (1).json", "--event 'Conference Name 2024'"),  # the year of the first session
-        ("jl4ktls0.json", "--event 'Conference Name 2024'"),
+        ("sessionize-All (1).json", "--event 'Conference Name 2025'"),  # the year of the first session
+        ("jl4ktls0.json", "--event 'Conference Name 2025'"),
     ],
 )
 def test_the_missing_event_error_suggests_a_name_from_the_file_not_another_conference(
     filename: str, suggested: str
 ) -> None:
     with pytest.raises(CatalogueFormatError) as failure:
-        sessionize.parse(AZURE.read_bytes(), filename, ImportOptions())
+        sessionize.parse(SESSIONIZE_VIDEOS.read_bytes(), filename, ImportOptions())
     assert failure.value.message.endswith(f"pass --event NAME (for example {suggested})")
-    assert "Scottish" not in failure.value.message
+    assert "Summit" not in failure.value.message and "Linz" not in failure.value.message  # no other conference
 
 
 def test_options_are_named_as_in_discord_when_the_import_comes_from_there() -> None:
     options = ImportOptions(event="E", track_group="Flavour", interface="discord")
     with pytest.raises(CatalogueFormatError, match=r"sessionize.json: track_group 'Flavour': no session category"):
-        _parse(_load(SCOTTISH), options)
+        _parse(_load(SESSIONIZE_TRACKS), options)
     with pytest.raises(CatalogueFormatError, match=r"sessionize.json: recording_question 'Film': no question"):
-        _parse(_load(AZURE), ImportOptions(event="E", recording_question="Film", interface="discord"))
+        _parse(_load(SESSIONIZE_VIDEOS), ImportOptions(event="E", recording_question="Film", interface="discord"))
     with pytest.raises(CatalogueFormatError, match=r"does not name its event; pass event NAME"):
-        _parse(_load(AZURE), ImportOptions(interface="discord"))
+        _parse(_load(SESSIONIZE_VIDEOS), ImportOptions(interface="discord"))

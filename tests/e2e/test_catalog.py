@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from benchmarks.realdata import DATASETS
 from bot.emulator.interactions import Upload
 from bot.emulator.model import InteractionContext, Permission
 from bot.emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot
 
-RC3 = DATASETS / "c3voc-schedule-json" / "pretalx-rc3.json"
+# A pretalx schedule.json written for the tests (see tests/fixtures/README.md): 8 talks of "Winter Channels".
+SCHEDULE = Path(__file__).resolve().parents[1] / "fixtures" / "pretalx-schedule.json"
 
 
 def talks(database: Path) -> int:
@@ -26,22 +26,23 @@ async def test_the_owner_imports_a_file_and_the_bot_sees_it_at_once(
     discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
 ) -> None:
     owner = discord_emulator.world.owner
-    upload = Upload("rc3.json", content=RC3.read_bytes(), content_type="application/json")
+    upload = Upload("winter.json", content=SCHEDULE.read_bytes(), content_type="application/json")
     async with start_bot():
         dry = await discord_emulator.slash(
             "catalog import", {"file": upload, "dry_run": True}, user=owner, context=InteractionContext.BOT_DM
         )
         assert (await dry.response())["type"] == 5
-        assert "would add 48" in (await dry.followup(timeout=10)).content
+        assert "would add 8" in (await dry.followup(timeout=10)).content
         assert talks(bundled_db) == 11
 
         real = await discord_emulator.slash("catalog import", {"file": upload}, user=owner)
         await real.response()
-        assert "added 48" in (await real.followup(timeout=10)).content
-        assert talks(bundled_db) == 59
+        assert "added 8" in (await real.followup(timeout=10)).content
+        assert talks(bundled_db) == 19
 
-        found = await discord_emulator.slash("talk", {"title": "rc3 opening"})
-        assert (await found.response())["data"]["embeds"]
+        found = await discord_emulator.slash("talk", {"title": "winter channels opening"})
+        embeds = (await found.response())["data"]["embeds"]
+        assert embeds and "Winter Channels Opening" in str(embeds)
 
 
 async def test_anyone_but_the_owner_is_refused(
@@ -59,7 +60,8 @@ async def test_anyone_but_the_owner_is_refused(
 async def test_a_broken_upload_is_a_clear_error_and_changes_nothing(
     discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
 ) -> None:
-    broken = Upload("broken.json", content=RC3.read_bytes()[:5000], content_type="application/json")
+    content = SCHEDULE.read_bytes()
+    broken = Upload("broken.json", content=content[: len(content) // 2], content_type="application/json")
     async with start_bot():
         handle = await discord_emulator.slash("catalog import", {"file": broken}, user=discord_emulator.world.owner)
         await handle.response()

@@ -1,4 +1,8 @@
-"""The search engine's shortcuts give exactly what the plain way gives."""
+"""The search engine's shortcuts give exactly what the plain way gives.
+
+The catalogue searched is tests/fixtures/conference.toml (a parent event, three co-located events, 27
+talks), and, where the real data is beside the checkout, the KubeCon NA 2019 list as well (`realdata`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.kubecon_list import document
+from bot.catalogue.document import CatalogueDocument
 from bot.catalogue.native import load_native
 from bot.db.connection import sync_db
 from bot.db.writer import apply_document
@@ -19,9 +25,11 @@ from bot.search.corpus import load_engine
 from bot.search.engine import EVENT_PENALTY, PERSON_PENALTY, SearchEngine
 from bot.search.index import Hit, IndexedTalk, SearchIndex
 
-KUBECON = Path(__file__).resolve().parents[2] / "data" / "kubecon-na-2019.toml"
-QUERIES = ["service mesh", "kubernetes security", "observability", "envoy", "william morgan", "linkerd mtls", "helm",
-           "operator", "prometheus metrics", "serverless", "obsevability", "k8s networking", "storage csi", "zzz"]  # fmt: skip
+CONFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "conference.toml"
+QUERIES = ["service mesh", "kubernetes security", "observability", "envoy", "william morgan", "priya raman",
+           "linkerd mtls", "helm", "operator", "prometheus metrics", "serverless", "obsevability", "k8s networking",
+           "storage csi", "zzz"]  # fmt: skip
+CATALOGUES = ["conference", pytest.param("kubecon", marks=pytest.mark.realdata)]
 
 
 @given(st.text(max_size=200))
@@ -30,23 +38,43 @@ def test_the_ascii_shortcut_folds_and_splits_exactly_like_the_plain_way(text: st
     assert fast_words(text) == words(text)
 
 
-def kubecon(tmp_path: Path) -> sqlite3.Connection:
+def _document(name: str) -> CatalogueDocument:
+    return load_native(CONFERENCE) if name == "conference" else document()
+
+
+def catalogue(tmp_path: Path, name: str) -> sqlite3.Connection:
+    """A connection to a new database holding the catalogue `name` ("conference" or "kubecon")."""
     with sync_db(tmp_path / "k.sqlite3") as setup:
-        apply_document(setup, load_native(KUBECON))
+        apply_document(setup, _document(name))
     return sqlite3.connect(tmp_path / "k.sqlite3", isolation_level=None)
 
 
-@pytest.fixture(scope="module")
-def kubecon_engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
-    conn = kubecon(tmp_path_factory.mktemp("kubecon"))
+@pytest.fixture(scope="module", params=CATALOGUES)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    conn = catalogue(tmp_path_factory.mktemp(request.param), request.param)
     try:
         return load_engine(conn)
     finally:
         conn.close()
 
 
-def test_an_engine_restored_from_its_saved_state_answers_exactly_as_the_built_one(tmp_path: Path) -> None:
-    conn = kubecon(tmp_path)
+def test_the_test_catalogue_gives_the_shortcuts_something_to_do(tmp_path: Path) -> None:
+    """Several events, people with several talks, talks without speakers and queries that match."""
+    conn = catalogue(tmp_path, "conference")
+    try:
+        built = load_engine(conn)
+    finally:
+        conn.close()
+    assert len(built.events) == 4 and len(built.topics) >= 10
+    assert max(len(docs) for docs in built.index.person_docs.values()) >= 3
+    assert (built.index.first_person < 0).any()
+    assert len(built.search("service mesh", limit=30).hits) >= 8
+    assert built.search("priya raman", limit=10).hits and not built.search("zzz").hits
+
+
+@pytest.mark.parametrize("name", CATALOGUES)
+def test_an_engine_restored_from_its_saved_state_answers_exactly_as_the_built_one(tmp_path: Path, name: str) -> None:
+    conn = catalogue(tmp_path, name)
     try:
         built = load_engine(conn)  # builds and saves
         assert conn.execute("SELECT COUNT(*) FROM search_cache").fetchone()[0] == 1
@@ -63,7 +91,7 @@ def test_an_engine_restored_from_its_saved_state_answers_exactly_as_the_built_on
 
 
 def test_a_saved_index_is_rebuilt_when_the_vocabulary_changes(tmp_path: Path) -> None:
-    conn = kubecon(tmp_path)
+    conn = catalogue(tmp_path, "conference")
     try:
         assert not load_engine(conn).search("zorblat").hits  # not a word of any talk
         bundled = Analyzer().vocabulary
@@ -123,12 +151,12 @@ def _diversify_by_rescoring(engine: SearchEngine, hits: list[Hit], limit: int) -
     limit=st.integers(min_value=1, max_value=30),
 )
 def test_lazy_diversity_picks_exactly_what_rescoring_every_round_picks(
-    kubecon_engine: SearchEngine, scores: list[float], limit: int
+    engine: SearchEngine, scores: list[float], limit: int
 ) -> None:
-    ids = kubecon_engine.index.talk_ids.tolist()
+    ids = engine.index.talk_ids.tolist()
     hits = [Hit(int(ids[(at * 7) % len(ids)]), score) for at, score in enumerate(scores)]
     hits = list({hit.talk_id: hit for hit in hits}.values())
-    assert kubecon_engine._diversify(hits, limit) == _diversify_by_rescoring(kubecon_engine, hits, limit)
+    assert engine._diversify(hits, limit) == _diversify_by_rescoring(engine, hits, limit)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -139,9 +167,9 @@ def test_lazy_diversity_picks_exactly_what_rescoring_every_round_picks(
     person_pick=st.none() | st.integers(0, 10_000),
 )
 def test_filtered_search_ranks_exactly_what_filtering_every_score_ranks(
-    kubecon_engine: SearchEngine, query: str, topic_picks: list[int], event_pick: int | None, person_pick: int | None
+    engine: SearchEngine, query: str, topic_picks: list[int], event_pick: int | None, person_pick: int | None
 ) -> None:
-    engine, index = kubecon_engine, kubecon_engine.index
+    index = engine.index
     topic_slugs = sorted(engine.topics)
     topics = [topic_slugs[n % len(topic_slugs)] for n in topic_picks]
     events = [] if event_pick is None else [sorted(engine.events)[event_pick % len(engine.events)]]
@@ -152,7 +180,7 @@ def test_filtered_search_ranks_exactly_what_filtering_every_score_ranks(
     allowed = np.ones(index.size, dtype=np.bool_)
     if topics:
         in_topics = np.zeros(index.size, dtype=np.bool_)
-        for slug in topics:
+        for slug in (narrower for topic in topics for narrower in engine.tree.family(topic)):  # with narrower ones
             if engine.topics[slug].id in index.topic_docs:
                 in_topics[index.topic_docs[engine.topics[slug].id]] = True
         allowed &= in_topics

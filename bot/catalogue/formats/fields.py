@@ -238,7 +238,11 @@ _TITLE_KINDS = {
     "workshop": "workshop",
     "tutorial": "tutorial",
 }
-_OTHER_WORDS = ("performance", "concert", "party", "ceremony", "meetup", "meeting", "other", "break", "game")
+# Whole words of a session type that mean "not a talk" ("Break", "Meetup"; a "breakout session" is a talk).
+_OTHER_WORDS = frozenset(
+    ["performance", "performances", "concert", "party", "ceremony", "meetup", "meetups", "meeting", "other",
+     "break", "breaks", "game", "games"]
+)  # fmt: skip
 
 
 def guess_kind(type_text: str | None, title: str) -> str:
@@ -255,7 +259,7 @@ def guess_kind(type_text: str | None, title: str) -> str:
     for word in candidates:
         if word in _TITLE_KINDS:
             return _TITLE_KINDS[word]
-    if any(word in folded for word in _OTHER_WORDS):
+    if _OTHER_WORDS.intersection(words(folded)):
         return "other"
     return "talk"
 
