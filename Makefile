@@ -25,7 +25,7 @@ run: $(STAMP)
 	@$(BIN)/python -m bot start
 
 test: $(STAMP)
-	$(BIN)/ruff check bot cogs tests benchmarks
+	$(BIN)/ruff check bot cogs emulator tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -60,9 +60,9 @@ from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.db.connection import sync_db
 from bot.db.writer import apply_document
-from bot.emulator.harness import fast_client_options, run_client
-from bot.emulator.interactions import InteractionHandle
-from bot.emulator.server import DiscordEmulator
+from emulator.harness import fast_client_options, run_client
+from emulator.interactions import InteractionHandle
+from emulator.server import DiscordEmulator
 
 SAMPLES = 1_000
 QUICK_SAMPLES = 200

@@ -33,8 +33,8 @@ from multiprocessing.context import SpawnProcess
 from typing import Any, NamedTuple
 
 from benchmarks.coldstart import peak_rss_mb
-from bot.emulator.model import StoredMessage
-from bot.emulator.server import DiscordEmulator
+from emulator.model import StoredMessage
+from emulator.server import DiscordEmulator
 
 START_TIMEOUT = 300.0  # seconds for the child to import, build its servers and listen
 STOP_TIMEOUT = 10.0

@@ -67,13 +67,13 @@ from bot.db.connection import open_db, sync_db
 from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.db.writer import apply_document
 from bot.domain.schedule import ScheduleRule, next_slot
-from bot.emulator.harness import fast_client_options, run_client
 from bot.scheduling.clock import FINAL_STRETCH, SPIN_AFTER, spin_until
 from bot.scheduling.ports import PostResult, Schedule
 from bot.scheduling.scheduler import Scheduler, SchedulerConfig
+from emulator.harness import fast_client_options, run_client
 
 if TYPE_CHECKING:
-    from bot.emulator.server import DiscordEmulator
+    from emulator.server import DiscordEmulator
 
 SCHEDULES = 10_000
 LIMITED_POSTS = 10_000
@@ -404,7 +404,7 @@ def watched_gc() -> Iterator[GcWatch]:
 ROOT = Path(__file__).resolve().parents[1]
 # This project's code, by path under ROOT; the benchmark's own code (clock, counters) is charged to its callers.
 _OURS: tuple[tuple[str, str], ...] = (
-    ("bot/emulator/", "emulator"),
+    ("emulator/", "emulator"),
     ("bot/db/", "bot: database"),
     ("bot/scheduling/", "bot: scheduler"),
     ("bot/", "bot: other code"),

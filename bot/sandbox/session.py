@@ -15,12 +15,12 @@ from typing import Any, Self
 
 from bot.client import HighlightsBot
 from bot.config import Settings
-from bot.emulator.harness import fast_client_options, run_client
-from bot.emulator.interactions import InteractionHandle
-from bot.emulator.model import MEMBER_PERMISSIONS, Permission, StoredMessage
-from bot.emulator.server import DiscordEmulator
 from bot.errors import UserFacingError
 from bot.sandbox.render import Control, controls_of
+from emulator.harness import fast_client_options, run_client
+from emulator.interactions import InteractionHandle
+from emulator.model import MEMBER_PERMISSIONS, Permission, StoredMessage
+from emulator.server import DiscordEmulator
 
 log = logging.getLogger(__name__)
 

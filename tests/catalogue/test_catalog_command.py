@@ -6,8 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bot.emulator.interactions import Upload
-from bot.emulator.server import DiscordEmulator
+from emulator.interactions import Upload
+from emulator.server import DiscordEmulator
 from tests.e2e.conftest import StartBot, start_bot
 
 from .conftest import SESSIONIZE_VIDEOS

@@ -11,9 +11,9 @@ import pytest
 
 from bot.client import HighlightsBot
 from bot.config import Settings
-from bot.emulator.harness import fast_client_options, run_client
-from bot.emulator.model import StoredMessage
-from bot.emulator.server import DiscordEmulator
+from emulator.harness import fast_client_options, run_client
+from emulator.model import StoredMessage
+from emulator.server import DiscordEmulator
 
 StartBot = Callable[..., AbstractAsyncContextManager[HighlightsBot]]
 

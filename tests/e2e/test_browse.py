@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.client import HighlightsBot
-from bot.emulator.server import DiscordEmulator
+from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, component
 
 

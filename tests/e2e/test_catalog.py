@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.emulator.interactions import Upload
-from bot.emulator.model import InteractionContext, Permission
-from bot.emulator.server import DiscordEmulator
+from emulator.interactions import Upload
+from emulator.model import InteractionContext, Permission
+from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot
 
 # A pretalx schedule.json written for the tests (see tests/fixtures/README.md): 8 talks of "Winter Channels".

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.client import GENERIC_ERROR, HighlightsBot
-from bot.emulator.interactions import InteractionHandle
-from bot.emulator.model import InteractionContext
-from bot.emulator.server import DiscordEmulator
 from bot.ui import embeds
+from emulator.interactions import InteractionHandle
+from emulator.model import InteractionContext
+from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot, component
 from tests.search.test_search import HOSTILE
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.client import HighlightsBot
-from bot.emulator.server import DiscordEmulator
+from emulator.server import DiscordEmulator
 
 
 async def test_a_failing_autocomplete_answers_with_no_suggestions_and_logs(

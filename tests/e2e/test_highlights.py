@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.client import HighlightsBot
-from bot.emulator.model import Channel, Permission, StoredMessage, User
-from bot.emulator.server import DiscordEmulator
 from bot.scheduling.clock import FakeClock
 from bot.scheduling.scheduler import SchedulerConfig
+from emulator.model import Channel, Permission, StoredMessage, User
+from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot, component
 from tests.test_highlights_language import build_language_catalogue
 
@@ -302,7 +302,7 @@ async def test_a_slot_missed_while_down_is_posted_once_the_bot_knows_its_servers
     async def slow_identify(shard_id: int | None, *, initial: bool = False) -> None:
         await asyncio.sleep(0.5)  # a real gateway handshake takes a moment; the servers arrive after it
 
-    monkeypatch.setattr("bot.emulator.harness.no_identify_delay", slow_identify)
+    monkeypatch.setattr("emulator.harness.no_identify_delay", slow_identify)
     async with start_bot(clock=FakeClock(START + timedelta(minutes=40))) as bot:  # back at 07:40, within grace
         await discord_emulator.next_post(discord_emulator.channel, timeout=5)
         info = await bot.services.highlights.status(discord_emulator.guild.id, 1)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.emulator.server import DiscordEmulator
+from emulator.server import DiscordEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

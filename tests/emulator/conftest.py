@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.emulator.harness import run_client
-from bot.emulator.pytest_plugin import discord_emulator
-from bot.emulator.server import DiscordEmulator
+from emulator.harness import run_client
+from emulator.pytest_plugin import discord_emulator
+from emulator.server import DiscordEmulator
 from tests.emulator.testbot import EmulatorTestBot
 
 __all__ = ["bot", "discord_emulator", "emulator"]

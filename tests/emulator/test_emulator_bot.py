@@ -7,9 +7,9 @@ import asyncio
 import discord
 import pytest
 
-from bot.emulator.interactions import Upload
-from bot.emulator.model import InteractionContext, Permission
-from bot.emulator.server import DiscordEmulator
+from emulator.interactions import Upload
+from emulator.model import InteractionContext, Permission
+from emulator.server import DiscordEmulator
 from tests.emulator.testbot import PAGES, EmulatorTestBot
 
 

@@ -7,8 +7,8 @@ import asyncio
 import discord
 import pytest
 
-from bot.emulator.harness import current_endpoints, no_identify_delay, point_discord_at, run_client
-from bot.emulator.server import DiscordEmulator
+from emulator.harness import current_endpoints, no_identify_delay, point_discord_at, run_client
+from emulator.server import DiscordEmulator
 from tests.emulator.testbot import EmulatorTestBot
 
 

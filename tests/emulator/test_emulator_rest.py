@@ -10,7 +10,7 @@ import aiohttp
 import discord
 import pytest
 
-from bot.emulator.server import DiscordEmulator
+from emulator.server import DiscordEmulator
 from tests.emulator.testbot import EmulatorTestBot
 
 MESSAGES = "/channels/{channel_id}/messages"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks import realdata
-from bot.emulator import limits, payloads
-from bot.emulator.server import DiscordEmulator
-from bot.emulator.spec import SPEC_ENV, Problem, available_spec, form_body_errors, load_spec, spec_path
-from bot.emulator.world import World
+from emulator import limits, payloads
+from emulator.server import DiscordEmulator
+from emulator.spec import SPEC_ENV, Problem, available_spec, form_body_errors, load_spec, spec_path
+from emulator.world import World
 
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 
@@ -28,7 +28,7 @@ def test_without_the_spec_the_emulator_checks_limits_only_and_says_so_once(
     monkeypatch.delenv(SPEC_ENV, raising=False)
     available_spec.cache_clear()
     try:
-        with caplog.at_level(logging.INFO, logger="bot.emulator.spec"):
+        with caplog.at_level(logging.INFO, logger="emulator.spec"):
             assert spec_path() is None
             assert DiscordEmulator().spec is None and DiscordEmulator().spec is None
         assert [r.getMessage() for r in caplog.records] == [

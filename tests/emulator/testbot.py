@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.emulator.harness import fast_client_options
+from emulator.harness import fast_client_options
 
 PAGES = ("page one", "page two", "page three")
 FRUITS = ("apple", "apricot", "banana", "cherry", "grape", "mango")

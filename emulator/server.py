@@ -14,10 +14,10 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from bot.emulator import payloads
-from bot.emulator.faults import Faults
-from bot.emulator.gateway import Gateway, ReadyPayloads, Session
-from bot.emulator.interactions import (
+from emulator import payloads
+from emulator.faults import Faults
+from emulator.gateway import Gateway, ReadyPayloads, Session
+from emulator.interactions import (
     InteractionHandle,
     InteractionType,
     Resolver,
@@ -25,7 +25,7 @@ from bot.emulator.interactions import (
     Watch,
     command_data,
 )
-from bot.emulator.model import (
+from emulator.model import (
     Channel,
     Guild,
     InteractionContext,
@@ -33,9 +33,9 @@ from bot.emulator.model import (
     StoredMessage,
     User,
 )
-from bot.emulator.rest import API_PREFIX, JSON, RequestRecord, RestApi, Violation
-from bot.emulator.spec import ApiSpec, available_spec, load_spec
-from bot.emulator.world import World
+from emulator.rest import API_PREFIX, JSON, RequestRecord, RestApi, Violation
+from emulator.spec import ApiSpec, available_spec, load_spec
+from emulator.world import World
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ class _Target:
 
 
 class DiscordEmulator:
-    """A fake Discord for tests and the sandbox; see `bot/emulator/__init__.py` for the overview."""
+    """A fake Discord for tests and the sandbox; see `emulator/__init__.py` for the overview."""
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.emulator.model import Channel, Role, StoredMessage, User
+from emulator.model import Channel, Role, StoredMessage, User
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """Pytest fixtures for tests that run a bot against the emulator.
 
-Load with `pytest_plugins = ("bot.emulator.pytest_plugin",)` in the top-level `tests/conftest.py`.
+Load with `pytest_plugins = ("emulator.pytest_plugin",)` in the top-level `tests/conftest.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.emulator.server import DiscordEmulator
+from emulator.server import DiscordEmulator
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bot.emulator.model import (
+from emulator.model import (
     ALL_PERMISSIONS,
     Channel,
     ChannelType,
@@ -15,7 +15,7 @@ from bot.emulator.model import (
     iso,
     utcnow,
 )
-from bot.emulator.world import World
+from emulator.world import World
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 _SELECT_TYPES = frozenset({3, 5, 6, 7, 8})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator.model import (
+from emulator.model import (
     BOT_PERMISSIONS,
     DM_PERMISSIONS,
     MEMBER_PERMISSIONS,

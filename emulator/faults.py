@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bot.emulator.gateway import Gateway, Op
+from emulator.gateway import Gateway, Op
 
 _DEFAULT_ERRORS: dict[int, tuple[int, str]] = {
     400: (50035, "Invalid Form Body"),

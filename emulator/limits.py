@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.spec import Problem
+from emulator.spec import Problem
 
 CONTENT_MAX = 2000
 EMBEDS_MAX = 10

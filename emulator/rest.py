@@ -7,18 +7,16 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from aiohttp import BodyPartReader, web
 
-from bot.emulator import limits, payloads
-from bot.emulator.faults import FaultReply, Faults, rate_limited
-from bot.emulator.interactions import InteractionHandle, InteractionType
-from bot.emulator.model import Channel, Guild, MessageFlag, Permission, StoredMessage, iso, utcnow
-from bot.emulator.spec import Problem, form_body_errors
-
-if TYPE_CHECKING:
-    from bot.emulator.server import DiscordEmulator
+from emulator import limits, payloads
+from emulator.faults import FaultReply, Faults, rate_limited
+from emulator.interactions import InteractionHandle, InteractionType
+from emulator.model import Channel, Guild, MessageFlag, Permission, StoredMessage, iso, utcnow
+from emulator.spec import ApiSpec, Problem, form_body_errors
+from emulator.world import World
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +161,35 @@ def _snowflake(value: str) -> int:
     return int(value)
 
 
+class EmulatorState(Protocol):
+    """What the routes read and record on the emulator (`server.DiscordEmulator` is one)."""
+
+    world: World
+    token: str
+    spec: ApiSpec | None
+    callback_deadline: float | None
+    requests: list[RequestRecord]
+    violations: list[Violation]
+    interactions: dict[int, InteractionHandle]
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway URL the emulator announces."""
+
+    def notify(self) -> None:
+        """Wake whoever waits for the next request or post."""
+
+    def record_post(self, message: StoredMessage) -> None:
+        """Keep a message the bot posted in a channel."""
+
+    def interaction_by_token(self, token: str) -> InteractionHandle | None:
+        """The interaction a webhook token belongs to, if it is still valid."""
+
+
 class RestApi:
     """Route handlers over the emulator's state; `routes()` lists them for the aiohttp app."""
 
-    def __init__(self, emulator: DiscordEmulator, faults: Faults) -> None:
+    def __init__(self, emulator: EmulatorState, faults: Faults) -> None:
         self._emu = emulator
         self._world = emulator.world
         self._faults = faults

@@ -5,10 +5,10 @@
   Every body the bot sends and every reply the emulator gives is checked against Discord's OpenAPI spec
   (`spec`) and documented limits (`limits`); problems get Discord's 400 and are kept in `violations`.
   `faults` breaks the gateway or REST routes on demand.
-- `harness`: `point_discord_at` (also used by the bot itself; it needs only discord.py), `run_client`,
-  `fast_client_options`.
+- `harness`: `point_discord_at` (it needs only discord.py), `run_client`, `fast_client_options`.
 - `pytest_plugin`: the `discord_emulator` fixture.
 
-Nothing is imported here, so that the bot can use `harness.point_discord_at` without the test-only
+It is a tool beside the bot, not part of it: it imports nothing from `bot` (the sandbox, `bot.sandbox`, runs
+the bot against it). Nothing is imported here, so that `harness` can be used without the test-only
 dependencies (jsonschema) that the emulator itself needs.
 """

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import discord
-
-from bot.endpoints import Endpoints, current_endpoints, point_discord_at
+import discord.gateway
+import discord.http
+import yarl
 
 if TYPE_CHECKING:
-    from bot.emulator.server import DiscordEmulator
+    from emulator.server import DiscordEmulator
 
 __all__ = [
     "Endpoints",
@@ -24,6 +25,29 @@ __all__ = [
 ]
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
+
+
+class Endpoints(NamedTuple):
+    """Where discord.py sends REST requests and opens its first gateway connection."""
+
+    api_base_url: str
+    gateway_url: str
+
+
+def current_endpoints() -> Endpoints:
+    """The endpoints discord.py uses now."""
+    return Endpoints(discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
+
+
+def point_discord_at(api_base_url: str, gateway_url: str) -> Endpoints:
+    """Send all of discord.py's REST (webhooks and callbacks included) and gateway traffic elsewhere.
+
+    These are class attributes, so this affects every client in the process; returns the previous endpoints.
+    """
+    previous = current_endpoints()
+    discord.http.Route.BASE = api_base_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    return previous
 
 
 def fast_client_options() -> dict[str, Any]:
