@@ -64,12 +64,12 @@ from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.db.connection import open_db, sync_db
-from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.db.writer import apply_document
-from bot.domain.schedule import ScheduleRule, next_slot
-from bot.scheduling.clock import FINAL_STRETCH, SPIN_AFTER, spin_until
-from bot.scheduling.ports import PostResult, Schedule
-from bot.scheduling.scheduler import Scheduler, SchedulerConfig
+from bot.highlights.clock import FINAL_STRETCH, SPIN_AFTER, spin_until
+from bot.highlights.ports import PostResult, Schedule
+from bot.highlights.rules import ScheduleRule, next_slot
+from bot.highlights.scheduler import Scheduler, SchedulerConfig
+from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from emulator.harness import fast_client_options, run_client
 
 if TYPE_CHECKING:
@@ -406,7 +406,10 @@ ROOT = Path(__file__).resolve().parents[1]
 _OURS: tuple[tuple[str, str], ...] = (
     ("emulator/", "emulator"),
     ("bot/db/", "bot: database"),
-    ("bot/scheduling/", "bot: scheduler"),
+    ("bot/highlights/store.py", "bot: database"),
+    ("bot/highlights/batched.py", "bot: database"),
+    ("bot/highlights/service.py", "bot: other code"),
+    ("bot/highlights/", "bot: scheduler"),
     ("bot/", "bot: other code"),
     ("cogs/", "bot: other code"),
 )

@@ -18,13 +18,13 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.db.connection import open_db
-from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.errors import NotFoundError, UserFacingError
-from bot.highlights import HighlightService
+from bot.highlights.clock import SystemClock
+from bot.highlights.ports import Clock
+from bot.highlights.scheduler import SchedulerConfig
+from bot.highlights.service import HighlightService
+from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from bot.posting import MoreLikeThisButton
-from bot.scheduling.clock import SystemClock
-from bot.scheduling.ports import Clock
-from bot.scheduling.scheduler import SchedulerConfig
 from bot.services import CatalogueService
 from bot.ui import embeds
 

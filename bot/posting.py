@@ -12,8 +12,7 @@ import discord
 from discord.http import MultipartParameters, handle_message_parameters
 
 from bot.domain.text import TALK_ID_MAX
-from bot.highlights import heading_for
-from bot.scheduling.ports import (
+from bot.highlights.ports import (
     ChannelGone,
     GuildGone,
     MissingPermissions,
@@ -23,6 +22,7 @@ from bot.scheduling.ports import (
     TransientError,
     UnknownOutcome,
 )
+from bot.highlights.service import heading_for
 from bot.services import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import TalkPager

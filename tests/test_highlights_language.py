@@ -13,10 +13,10 @@ import pytest
 from bot.catalogue.importer import import_file
 from bot.db.connection import open_db, sync_db
 from bot.db.migrations import MIGRATIONS_DIR, current_version, latest_version, migrate
-from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
 from bot.errors import UserFacingError
-from bot.highlights import EmptyPool, HighlightService, pool_text
-from bot.scheduling import Scheduler
+from bot.highlights.scheduler import Scheduler
+from bot.highlights.service import EmptyPool, HighlightService, pool_text
+from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from bot.services import CatalogueService
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.scheduling.conftest import START, FakeDiscord

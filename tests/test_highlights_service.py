@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.db.schedules import ScheduleRepository, SqliteScheduleStore
-from bot.domain.schedule import ScheduleError, UnknownTimeZone
 from bot.errors import EventNotFound, TopicNotFound
-from bot.highlights import (
+from bot.highlights.ports import ChannelGone, PostResult, UnknownOutcome
+from bot.highlights.rules import ScheduleError, UnknownTimeZone
+from bot.highlights.scheduler import Scheduler
+from bot.highlights.service import (
     DuplicateSchedule,
     EmptyPool,
     HighlightNotPosted,
@@ -19,7 +20,7 @@ from bot.highlights import (
     ScheduleNotFound,
     TooManySchedules,
 )
-from bot.scheduling import ChannelGone, PostResult, Scheduler, UnknownOutcome
+from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.scheduling.conftest import FakeDiscord
 

@@ -1,1 +1,1 @@
-"""The pure domain: models, text rules, ranking, rotation and time rules. No Discord, no database."""
+"""The shared domain: the catalogue's models, text rules and languages. No chat platform, no database."""

@@ -13,7 +13,7 @@ from discord.utils import escape_markdown, escape_mentions
 from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
-from bot.highlights import ScheduleInfo
+from bot.highlights.service import ScheduleInfo
 from bot.services import Result
 from bot.ui.dates import event_dates, talk_dates
 

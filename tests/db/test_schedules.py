@@ -13,14 +13,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.db import schedules as schedules_module
 from bot.db.connection import open_db, sync_db
 from bot.db.migrations import current_version, latest_version
-from bot.db.schedules import CataloguePool, ScheduleRepository, SqliteScheduleStore, to_db_instant
-from bot.domain.rotation import Pick, next_talk
-from bot.domain.schedule import ScheduleRule, Slot, next_slot
-from bot.highlights import HighlightService
-from bot.scheduling import FakeClock, MissingPermissions, RotationState, Scheduler, TransientError
+from bot.highlights import store as schedules_module
+from bot.highlights.clock import FakeClock
+from bot.highlights.ports import MissingPermissions, RotationState, TransientError
+from bot.highlights.rotation import Pick, next_talk
+from bot.highlights.rules import ScheduleRule, Slot, next_slot
+from bot.highlights.scheduler import Scheduler
+from bot.highlights.service import HighlightService
+from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore, to_db_instant
 from tests.scheduling.conftest import START, FakeDiscord
 
 NINE = START.replace(hour=9)

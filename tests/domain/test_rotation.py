@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.rotation import Pick, next_talk
+from bot.highlights.rotation import Pick, next_talk
 
 
 class Rotation:

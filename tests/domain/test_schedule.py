@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.schedule import (
+from bot.errors import UserFacingError
+from bot.highlights.rules import (
     ScheduleError,
     ScheduleRule,
     UnknownTimeZone,
@@ -20,7 +21,6 @@ from bot.domain.schedule import (
     slot_key,
     suggest_zones,
 )
-from bot.errors import UserFacingError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

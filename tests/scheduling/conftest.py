@@ -9,16 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.schedule import ScheduleRule, next_slot
-from bot.scheduling import (
-    FakeClock,
-    InMemoryScheduleStore,
-    PostResult,
-    Schedule,
-    Scheduler,
-    SchedulerConfig,
-    UnknownOutcome,
-)
+from bot.highlights.clock import FakeClock
+from bot.highlights.memory import InMemoryScheduleStore
+from bot.highlights.ports import PostResult, Schedule, UnknownOutcome
+from bot.highlights.rules import ScheduleRule, next_slot
+from bot.highlights.scheduler import Scheduler, SchedulerConfig
 
 START = datetime(2025, 1, 6, 8, tzinfo=UTC)  # a Monday, an hour before the usual 09:00
 NONCE_MEMORY = timedelta(minutes=5)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.scheduling import FakeClock, SystemClock
+from bot.highlights.clock import FakeClock, SystemClock
 
 from .conftest import START
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.scheduling import FakeClock, RateLimiter
+from bot.highlights.clock import FakeClock
+from bot.highlights.limiter import RateLimiter
 
 from .conftest import START
 

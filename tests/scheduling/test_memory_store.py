@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.rotation import Pick
-from bot.domain.schedule import next_slot
-from bot.scheduling import InMemoryScheduleStore, RotationState
+from bot.highlights.memory import InMemoryScheduleStore
+from bot.highlights.ports import RotationState
+from bot.highlights.rotation import Pick
+from bot.highlights.rules import next_slot
 
 from .conftest import START, make_schedule
 

@@ -6,19 +6,18 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.scheduling import (
+from bot.highlights.clock import FakeClock
+from bot.highlights.memory import InMemoryScheduleStore
+from bot.highlights.ports import (
     ChannelGone,
-    FakeClock,
     GuildGone,
-    InMemoryScheduleStore,
     MissingPermissions,
     RateLimited,
-    Scheduler,
-    SchedulerConfig,
     TalkGone,
     TransientError,
     UnknownOutcome,
 )
+from bot.highlights.scheduler import Scheduler, SchedulerConfig
 
 from .conftest import START, make_schedule
 

@@ -1,5 +1,5 @@
 -- Scheduled highlight posts: each server's schedules, and one row per slot the scheduler (or an admin's
--- "post now") tried to post. bot/scheduling/ports.py explains how a slot is posted once and only once.
+-- "post now") tried to post. bot/highlights/ports.py explains how a slot is posted once and only once.
 -- Instants are UTC ISO strings of one fixed width ('2025-01-06T09:00:00.000000+00:00'), so text order is
 -- time order.
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from bot.domain.rotation import Pick
-from bot.domain.schedule import ScheduleRule, Slot
+from bot.highlights.rotation import Pick
+from bot.highlights.rules import ScheduleRule, Slot
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from bot.scheduling.ports import Clock
+from bot.highlights.ports import Clock
 
 _WINDOW = timedelta(seconds=1)
 _SPACING = 20  # grants are at least a twentieth of the average interval apart (1 ms at 50 per second)

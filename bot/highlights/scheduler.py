@@ -10,10 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.rotation import next_talk
-from bot.domain.schedule import next_slot
-from bot.scheduling.limiter import RateLimiter
-from bot.scheduling.ports import (
+from bot.highlights.limiter import RateLimiter
+from bot.highlights.ports import (
     Attempt,
     Clock,
     Poster,
@@ -25,6 +23,8 @@ from bot.scheduling.ports import (
     TalkGone,
     UnknownOutcome,
 )
+from bot.highlights.rotation import next_talk
+from bot.highlights.rules import next_slot
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _span(delta: timedelta) -> str:
 
 
 class Scheduler:
-    """Posts every enabled schedule's slots through one task; bot.scheduling.ports explains the guarantees.
+    """Posts every enabled schedule's slots through one task; bot.highlights.ports explains the guarantees.
 
     It keeps a heap of (due instant, schedule id) and sleeps until the earliest, or until `notify_changed`
     or `reschedule` wakes it. Due schedules are handed to workers oldest first; posts pass a bot-wide rate

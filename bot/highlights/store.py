@@ -1,7 +1,7 @@
 """Highlight schedules in SQLite: the scheduler's store, and the repository behind the /highlights commands.
 
 The tables are described in bot/data/migrations/0003_schedules.sql (with the language filter of
-0005_schedule_language.sql), the guarantees in bot/scheduling/ports.py.
+0005_schedule_language.sql), the guarantees in bot/highlights/ports.py.
 
 The bot shares one aiosqlite connection. Two coroutines each running a transaction on it would interleave
 their statements (the second BEGIN fails, or one's rollback undoes the other's writes), so every statement
@@ -27,12 +27,12 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.db.batched import BatchedConnection
 from bot.db.connection import transaction
-from bot.domain.rotation import Pick, next_talk
-from bot.domain.schedule import Cadence, ScheduleError, ScheduleRule, Slot
-from bot.scheduling.clock import SystemClock
-from bot.scheduling.ports import Attempt, Clock, RotationState, Schedule
+from bot.highlights.batched import BatchedConnection
+from bot.highlights.clock import SystemClock
+from bot.highlights.ports import Attempt, Clock, RotationState, Schedule
+from bot.highlights.rotation import Pick, next_talk
+from bot.highlights.rules import Cadence, ScheduleError, ScheduleRule, Slot
 from bot.search.analysis import Analyzer
 from bot.search.topics import TopicTree
 
@@ -378,11 +378,11 @@ async def _rotation(
 
 
 class SqliteScheduleStore:
-    """The ScheduleStore the scheduler runs on, with every guarantee bot.scheduling.ports lists.
+    """The ScheduleStore the scheduler runs on, with every guarantee bot.highlights.ports lists.
 
     It works on a connection of its own to the database at `path` (opened on first use, closed by `close`),
     batched: each method is one function run in a worker thread, and the calls of many schedules posting at
-    once share a transaction and a wake-up of the event loop (see bot.db.batched). Every method has
+    once share a transaction and a wake-up of the event loop (see bot.highlights.batched). Every method has
     returned only once its transaction committed. Other connections (the commands' repository, a second
     process) may write meanwhile: SQLite serialises the transactions, and every guarantee holds across them.
 

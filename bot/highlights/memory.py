@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from bot.domain.rotation import Pick
-from bot.domain.schedule import Slot
-from bot.scheduling.ports import Attempt, RotationState, Schedule
+from bot.highlights.ports import Attempt, RotationState, Schedule
+from bot.highlights.rotation import Pick
+from bot.highlights.rules import Slot
 
 AttemptState = Literal["sending", "sent", "failed"]
 

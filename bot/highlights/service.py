@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db.schedules import ScheduleRecord, ScheduleRepository, ScheduleState
 from bot.domain.languages import language_name
 from bot.domain.models import Talk
-from bot.domain.rotation import next_talk
-from bot.domain.schedule import (
+from bot.errors import NotFoundError, TalkNotFound, UserFacingError
+from bot.highlights.clock import SystemClock
+from bot.highlights.ports import Attempt, Clock, Poster, PostFailure, Schedule
+from bot.highlights.rotation import next_talk
+from bot.highlights.rules import (
     WEEKDAYS,
     Cadence,
     ScheduleError,
@@ -28,9 +30,7 @@ from bot.domain.schedule import (
     parse_weekday,
     parse_zone,
 )
-from bot.errors import NotFoundError, TalkNotFound, UserFacingError
-from bot.scheduling.clock import SystemClock
-from bot.scheduling.ports import Attempt, Clock, Poster, PostFailure, Schedule
+from bot.highlights.store import ScheduleRecord, ScheduleRepository, ScheduleState
 from bot.services import CatalogueService
 
 log = logging.getLogger(__name__)
