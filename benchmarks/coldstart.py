@@ -23,9 +23,9 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from bot.catalogue.service import CatalogueService  # noqa: E402
 from bot.db.connection import open_db  # noqa: E402
 from bot.errors import UserFacingError  # noqa: E402
-from bot.services import CatalogueService  # noqa: E402
 
 IMPORTED = time.perf_counter()
 FIRST_QUERY = "kubernetes"

@@ -25,14 +25,14 @@ from pathlib import Path
 
 from benchmarks import kubecon_list, realdata
 from benchmarks.peers import PeerDoc, RankBM25
-from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.importer import read_document
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.service import CatalogueService
+from bot.catalogue.writer import apply_document
 from bot.db.connection import open_db, sync_db
-from bot.db.writer import apply_document
 from bot.domain.text import name_key
 from bot.errors import UserFacingError
-from bot.services import CatalogueService
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_FILE = Path(__file__).with_name("eval_queries.toml")

@@ -54,12 +54,12 @@ from benchmarks.realdata import ABSENT, use_discord_spec
 from benchmarks.remote_emulator import LogTally, pipe_commands, receive, spawned
 from benchmarks.scheduler_bench import tallied_logs, watched_gc
 from benchmarks.synthetic import generate
-from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.writer import apply_document
 from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.db.connection import sync_db
-from bot.db.writer import apply_document
 from emulator.harness import fast_client_options, run_client
 from emulator.interactions import InteractionHandle
 from emulator.server import DiscordEmulator

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from benchmarks.realdata import KUBECON_JSON
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import Record, distinct_speakers, http_url, load_json, speaker
 from bot.catalogue.native import dump_native
 from bot.domain.text import TALK_ID_MAX, fit_id, fold, slugify, words

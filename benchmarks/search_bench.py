@@ -31,11 +31,11 @@ import numpy as np
 
 from benchmarks.peers import BM25S, Peer, PeerDoc, RankBM25, Tantivy
 from benchmarks.synthetic import STOP_WORDS, TOPICS, Synthetic, generate, import_into
+from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService
 from bot.db.connection import open_db, sync_db
 from bot.errors import UserFacingError
 from bot.search.corpus import iter_talks
 from bot.search.index import IndexedTalk
-from bot.services import SPEAKER_CARD_TALKS, CatalogueService
 
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
-from bot.db.writer import apply_document
 from bot.domain.text import slugify
 
 

@@ -28,13 +28,13 @@ from bot.catalogue.importer import (
     options_from_arguments,
 )
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.service import CatalogueService
+from bot.catalogue.writer import ImportReport, apply_document
 from bot.config import Settings
 from bot.db.connection import open_db, sync_db
-from bot.db.writer import ImportReport, apply_document
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.sandbox.options import add_sandbox_arguments
 from bot.search.corpus import load_engine
-from bot.services import CatalogueService
 from bot.ui import records, terminal
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalogue.service import CatalogueService
 from bot.config import Settings
 from bot.db.connection import open_db
 from bot.errors import NotFoundError, UserFacingError
@@ -25,7 +26,6 @@ from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from bot.posting import MoreLikeThisButton
-from bot.services import CatalogueService
 from bot.ui import embeds
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ import aiohttp
 import discord
 from discord.http import MultipartParameters, handle_message_parameters
 
+from bot.catalogue.service import CatalogueService
 from bot.domain.text import TALK_ID_MAX
 from bot.highlights.ports import (
     ChannelGone,
@@ -23,7 +24,6 @@ from bot.highlights.ports import (
     UnknownOutcome,
 )
 from bot.highlights.service import heading_for
-from bot.services import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import TalkPager
 

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.services import CatalogueService
+from bot.catalogue.service import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import DEFAULT_TIMEOUT, PagedList
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, send

@@ -12,10 +12,10 @@ from discord.ext import commands
 
 from bot.catalogue.formats import csv_table
 from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report, import_data
+from bot.catalogue.service import CatalogueService
+from bot.catalogue.writer import ImportReport
 from bot.db.connection import sync_db
-from bot.db.writer import ImportReport
 from bot.errors import UserFacingError
-from bot.services import CatalogueService
 from bot.ui import embeds
 from cogs.replies import send
 

@@ -10,12 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalogue.service import CatalogueService
 from bot.errors import UserFacingError
 from bot.highlights.rules import suggest_zones
 from bot.highlights.scheduler import Scheduler
 from bot.highlights.service import HighlightService
 from bot.posting import DiscordPoster, highlight_view, missing_permissions, permission_names
-from bot.services import CatalogueService
 from bot.ui import embeds
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, fail_soft, send
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
-from bot.services import CatalogueService
+from bot.catalogue.service import CatalogueService
 from bot.ui.views import OwnedView
 
 log = logging.getLogger(__name__)

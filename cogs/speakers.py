@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService
 from bot.domain.models import PersonProfile
-from bot.services import SPEAKER_CARD_TALKS, CatalogueService
 from bot.ui import embeds
 from bot.ui.views import PersonPicker
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalogue.service import CatalogueService
 from bot.errors import NotFoundError
-from bot.services import CatalogueService
 from bot.ui import embeds
 from bot.ui.views import PAGE_SIZE, MoreLikeThis, TalkPager
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send

@@ -12,9 +12,9 @@ import pytest
 
 from benchmarks import realdata
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.service import CatalogueService
+from bot.catalogue.writer import apply_document
 from bot.db.connection import open_db, sync_db
-from bot.db.writer import apply_document
-from bot.services import CatalogueService
 
 pytest_plugins = ("emulator.pytest_plugin",)
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from bot.catalogue.importer import import_file
+from bot.catalogue.service import CatalogueService
 from bot.db.connection import open_db, sync_db
 from bot.db.migrations import MIGRATIONS_DIR, current_version, latest_version, migrate
 from bot.errors import UserFacingError
 from bot.highlights.scheduler import Scheduler
 from bot.highlights.service import EmptyPool, HighlightService, pool_text
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
-from bot.services import CatalogueService
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.scheduling.conftest import START, FakeDiscord
 

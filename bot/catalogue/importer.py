@@ -2,7 +2,7 @@
 
 `python -m bot import PATH` reads the file whole (after a size check), tells the format from the
 content (never the file name), reads it into a `CatalogueDocument` and hands that to
-`bot.db.writer.apply_document`, which applies it in one transaction: a failure anywhere, or a killed
+`bot.catalogue.writer.apply_document`, which applies it in one transaction: a failure anywhere, or a killed
 process, leaves the catalogue exactly as it was. Importing the same file again changes nothing.
 
 For formats other than the bundled one, an event the catalogue already knows keeps what the file
@@ -34,13 +34,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from bot.catalogue.document import CatalogueDocument, ReadSummary, TalkRecord
+from bot.catalogue.export import export_document, resolve_event
 from bot.catalogue.formats import FORMATS, csv_table, sched, schedule_json, schedule_xml, sessionize
+from bot.catalogue.formats.document import CatalogueDocument, ReadSummary, TalkRecord
 from bot.catalogue.formats.fields import MAX_LINE, MAX_SUMMARY, MAX_TITLE, MAX_URL, event_slug, load_json
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.native import dump_native, parse_native
-from bot.db.export import export_document, resolve_event
-from bot.db.writer import ImportReport, WouldEmptyEvents, apply_document
+from bot.catalogue.writer import ImportReport, WouldEmptyEvents, apply_document
 from bot.domain.text import fold
 from bot.errors import CatalogueFormatError, ConfigError, DatabaseError, EventNotFound
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import tomli_w
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
 from bot.data import CATALOGUE
 from bot.domain.languages import language_code
 from bot.domain.models import ROLES, TALK_KINDS

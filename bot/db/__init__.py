@@ -1,1 +1,1 @@
-"""The database: connection, migrations and repositories (parameterised SQL only)."""
+"""The database every feature shares: connection (aiosqlite and sqlite3) and schema migrations."""

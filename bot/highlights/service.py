@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.catalogue.service import CatalogueService
 from bot.domain.languages import language_name
 from bot.domain.models import Talk
 from bot.errors import NotFoundError, TalkNotFound, UserFacingError
@@ -31,7 +32,6 @@ from bot.highlights.rules import (
     parse_zone,
 )
 from bot.highlights.store import ScheduleRecord, ScheduleRepository, ScheduleState
-from bot.services import CatalogueService
 
 log = logging.getLogger(__name__)
 

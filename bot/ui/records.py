@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.catalogue.service import Result, SearchPage
 from bot.domain.models import Count, Event, PersonProfile, Talk
-from bot.services import Result, SearchPage
 
 
 def talk_record(talk: Talk, score: float | None = None, reasons: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.catalogue.service import Result, SearchPage
 from bot.domain.models import Count, Event, PersonProfile, Talk
-from bot.services import Result, SearchPage
 from bot.ui.dates import event_dates, talk_dates
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import discord
 
+from bot.catalogue.service import Result
 from bot.domain.models import PersonProfile
 from bot.search.index import Hit
-from bot.services import Result
 from bot.ui import embeds
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from benchmarks import realdata
 from benchmarks.kubecon_list import document, render
 from bot.catalogue.importer import ImportOptions
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
-from bot.db.writer import apply_document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PRETALX = FIXTURES / "pretalx-schedule.json"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalogue.export import export_document
 from bot.catalogue.formats import sessionize
 from bot.catalogue.importer import ImportOptions, import_file, read_document
 from bot.catalogue.native import dump_native, parse_native
-from bot.db.export import export_document
-from bot.db.writer import apply_document
+from bot.catalogue.writer import apply_document
 from bot.domain.text import name_key
 
 from .conftest import (

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import bot.db.writer
+import bot.catalogue.writer
 from bot.catalogue import importer
+from bot.catalogue.export import export_document
 from bot.catalogue.importer import (
     ImportOptions,
     detect_format,
@@ -26,9 +27,8 @@ from bot.catalogue.importer import (
     read_document,
 )
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.writer import ImportReport
 from bot.db.connection import sync_db
-from bot.db.export import export_document
-from bot.db.writer import ImportReport
 from bot.errors import CatalogueFormatError, DatabaseError, EventNotFound
 
 from .conftest import CONFERENCE, FRAB, PRETALX, SESSIONIZE_TRACKS, SESSIONIZE_VIDEOS, XML, counts, snapshot
@@ -139,7 +139,7 @@ def test_an_exception_mid_transaction_leaves_the_catalogue_exactly_as_it_was(
     bundled: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(bundled)
-    real = bot.db.writer._signature
+    real = bot.catalogue.writer._signature
     calls = 0
 
     def failing(*args: object, **kwargs: object) -> object:
@@ -149,7 +149,7 @@ def test_an_exception_mid_transaction_leaves_the_catalogue_exactly_as_it_was(
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bot.db.writer, "_signature", failing)
+    monkeypatch.setattr(bot.catalogue.writer, "_signature", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_file(bundled, CONFERENCE)
     assert calls == 14

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from benchmarks.kubecon_list import convert, document, parse_people, render, split_topic
-from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.native import load_native
 from bot.domain.text import fold
 

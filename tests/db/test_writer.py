@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
+from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
-from bot.db.writer import apply_document
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:

@@ -329,7 +329,7 @@ async def test_new_talks_are_seen_without_a_restart(
     conn.execute("UPDATE catalogue_state SET version = version + 1")
     conn.commit()
     conn.close()
-    with caplog.at_level(logging.INFO, logger="bot.services"):
+    with caplog.at_level(logging.INFO, logger="bot.catalogue.service"):
         handle = await discord_emulator.slash("talk", {"title": "zebra crossings"})
         # The reload may take a while on a big catalogue, so the bot defers first, then follows up.
         assert (await handle.response(timeout=5.0))["type"] == 5

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalogue.service import CatalogueService
 from bot.errors import UserFacingError
 from bot.sandbox.options import add_sandbox_arguments
 from bot.sandbox.repl import Completion, admin_switch, value_candidates
 from bot.sandbox.session import Sandbox, parse
-from bot.services import CatalogueService
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = {"talk": {"title"}, "recommend": {"topic", "event"}, "highlights setup": {"channel", "time"}}

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, SpeakerRecord, TalkRecord
 from bot.catalogue.native import BUNDLED_CATALOGUE, dump_native, load_native
+from bot.catalogue.service import CatalogueService, Result
+from bot.catalogue.writer import apply_document
 from bot.db.connection import open_db, sync_db
-from bot.db.writer import apply_document
 from bot.domain.text import inert
 from bot.errors import CatalogueFormatError, TalkNotFound, UserFacingError
 from bot.search.analysis import Analyzer, TopicGroup, Vocabulary
 from bot.search.topics import TopicTree
-from bot.services import CatalogueService, Result
 from bot.ui import embeds
 
 RAPID = "rapid-experimentation-simplified-with-linkerd"  # filed under Linkerd, not under "Service mesh"

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.kubecon_list import document
-from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.native import load_native
+from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
-from bot.db.writer import apply_document
 from bot.domain.text import fold, words
 from bot.search.analysis import Analyzer, Vocabulary, fast_fold, fast_words
 from bot.search.corpus import load_engine

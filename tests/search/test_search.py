@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.catalogue.service import CatalogueService
 from bot.errors import SpeakerNotFound, TalkNotFound, UserFacingError
 from bot.search.completion import MAX_CHOICES, MAX_LABEL
-from bot.services import CatalogueService
 
 FINLEAP = "compliance-the-easy-way-zero-conf-mtls"
 MULTI = "seamless-multi-cluster-communication-and-observability-with-linkerd"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.catalogue.service import Result
 from bot.domain.models import Count, Credit, Event, PersonProfile, Talk, Topic
 from bot.domain.text import inert
-from bot.services import Result
 from bot.ui import embeds
 from bot.ui.views import PAGE_SIZE, TalkPager
 

@@ -46,7 +46,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
-from bot.catalogue.document import SpeakerRecord
+from bot.catalogue.formats.document import SpeakerRecord
 from bot.domain.languages import language_code as domain_language_code
 from bot.domain.text import clean_line, fit_id, fold, name_key, slugify, words
 from bot.errors import CatalogueFormatError
@@ -388,7 +388,7 @@ def source_person_keys(people: Iterable[tuple[str | None, str | None]]) -> Sourc
     that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
     that have nothing in common): the lowest source id keeps the id the name alone would give, and each
     other adds its source id to it. A name with one source id, or none, is left to the name rules of
-    bot.db.writer, so "William Morgan" and "william morgan" stay one person.
+    bot.catalogue.writer, so "William Morgan" and "william morgan" stay one person.
     """
     ids: dict[str, set[str]] = defaultdict(set)
     for name, ident in people:

@@ -25,7 +25,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     day_of,

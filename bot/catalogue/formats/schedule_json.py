@@ -25,7 +25,7 @@ from contextlib import suppress
 from datetime import tzinfo
 from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,

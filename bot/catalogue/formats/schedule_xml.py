@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.parsers import expat
 
-from bot.catalogue.document import CatalogueDocument
+from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.formats.fields import Record
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.formats.schedule_json import build, event_record

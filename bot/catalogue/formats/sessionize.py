@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, TalkRecord
 from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
@@ -372,7 +372,7 @@ def _first_link(answers: Mapping[int, str], questions: list[int]) -> str | None:
 # Organisations from tag lines. Tag lines are free text ("Senior Architect @ Contoso | Azure MVP"), so
 # the rules are deliberately narrow: a clear "at"/"@"/"bei" phrase, or exactly a role and an
 # organisation around one comma or dash. Anything else leaves the organisation empty, because a wrong
-# organisation splits one person in two (see the identity policy in bot.db.writer).
+# organisation splits one person in two (see the identity policy in bot.catalogue.writer).
 _AT = re.compile(r"\s@\s?|(?<=\w)@\s|\s(?:at|bei|an der|an dem|am)\s")
 _CUT = re.compile(r",|;|\s/\s|\s\|\s|\s[-–—]\s|\(|\s(?:and|und|working|in|with|for|on|as|since|where|who)\s")
 _PHRASE = re.compile(r"\s(?:and|or|und|with|to|your|my|our|others)(?:\s|$)")  # a sentence, not a name

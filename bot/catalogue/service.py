@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.db.catalogue import CatalogueRepository, connect_reader
+from bot.catalogue.store import CatalogueRepository, connect_reader
 from bot.db.connection import sync_db
 from bot.domain.languages import language_code, language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
@@ -73,7 +73,7 @@ class CatalogueService:
     async def open(cls, conn: aiosqlite.Connection, path: Path) -> CatalogueService:
         """Build the service over the database `conn` has open (migrated), loading its index in a worker thread.
 
-        Catalogue reads go through a read connection of the service's own (see bot.db.catalogue).
+        Catalogue reads go through a read connection of the service's own (see bot.catalogue.store).
         """
         engine = await asyncio.to_thread(_load_engine, path)
         gc.freeze()  # the index is long-lived: keep the collector's full passes from walking it again and again

@@ -13,7 +13,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from datetime import date
 
-from bot.catalogue.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadingRecord, SpeakerRecord, TalkRecord
 from bot.domain.text import fold, slugify
 from bot.errors import EventNotFound
 

@@ -21,7 +21,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from bot.catalogue.document import CatalogueDocument, SpeakerRecord, TalkRecord
+from bot.catalogue.formats.document import CatalogueDocument, SpeakerRecord, TalkRecord
 from bot.domain.text import name_key, slugify
 from bot.errors import UserFacingError
 
