@@ -57,9 +57,9 @@ from benchmarks.synthetic import generate
 from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.writer import apply_document
-from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.db.connection import sync_db
+from bot.platforms.discord.client import HighlightsBot
 from emulator.harness import fast_client_options, run_client
 from emulator.interactions import InteractionHandle
 from emulator.server import DiscordEmulator

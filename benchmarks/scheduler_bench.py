@@ -62,7 +62,6 @@ from benchmarks.coldstart import peak_rss_mb, reset_peak_rss
 from benchmarks.remote_emulator import LogTally, RemoteEmulator, remote_emulator
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.writer import apply_document
-from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.db.connection import open_db, sync_db
 from bot.highlights.clock import FINAL_STRETCH, SPIN_AFTER, spin_until
@@ -70,6 +69,7 @@ from bot.highlights.ports import PostResult, Schedule
 from bot.highlights.rules import ScheduleRule, next_slot
 from bot.highlights.scheduler import Scheduler, SchedulerConfig
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
+from bot.platforms.discord.client import HighlightsBot
 from emulator.harness import fast_client_options, run_client
 
 if TYPE_CHECKING:

@@ -30,15 +30,15 @@ from bot.catalogue.importer import (
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import ImportReport, apply_document
+from bot.cli import records, terminal
 from bot.config import Settings
 from bot.db.connection import open_db, sync_db
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.sandbox.options import add_sandbox_arguments
 from bot.search.corpus import load_engine
-from bot.ui import records, terminal
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 log = logging.getLogger("bot")
 
@@ -253,8 +253,8 @@ async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsB
     import aiohttp
     import discord
 
-    from bot.client import HighlightsBot
-    from bot.endpoints import point_discord_at
+    from bot.platforms.discord.client import HighlightsBot
+    from bot.platforms.discord.endpoints import point_discord_at
 
     token = _require_token(settings)
     point_discord_at(settings.api_base_url, settings.gateway_url)

@@ -11,12 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue.service import CatalogueService
-from bot.ui import embeds
-from bot.ui.views import DEFAULT_TIMEOUT, PagedList
+from bot.platforms.discord import embeds
+from bot.platforms.discord.views import DEFAULT_TIMEOUT, PagedList
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, send
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 PER_PAGE = 30
 

@@ -16,11 +16,11 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import ImportReport
 from bot.db.connection import sync_db
 from bot.errors import UserFacingError
-from bot.ui import embeds
+from bot.platforms.discord import embeds
 from cogs.replies import send
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 Format = Literal["auto", "native", "schedule-json", "schedule-xml", "sessionize", "sched", "csv"]
 

@@ -15,12 +15,12 @@ from bot.errors import UserFacingError
 from bot.highlights.rules import suggest_zones
 from bot.highlights.scheduler import Scheduler
 from bot.highlights.service import HighlightService
-from bot.posting import DiscordPoster, highlight_view, missing_permissions, permission_names
-from bot.ui import embeds
+from bot.platforms.discord import embeds
+from bot.platforms.discord.posting import DiscordPoster, highlight_view, missing_permissions, permission_names
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, fail_soft, send
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 Cadence = Literal["daily", "weekdays", "weekly"]
 Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

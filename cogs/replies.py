@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.catalogue.service import CatalogueService
-from bot.ui.views import OwnedView
+from bot.platforms.discord.views import OwnedView
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from discord.ext import commands
 
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService
 from bot.domain.models import PersonProfile
-from bot.ui import embeds
-from bot.ui.views import PersonPicker
+from bot.platforms.discord import embeds
+from bot.platforms.discord.views import PersonPicker
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 
 class SpeakersCog(commands.Cog):

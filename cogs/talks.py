@@ -10,12 +10,12 @@ from discord.ext import commands
 
 from bot.catalogue.service import CatalogueService
 from bot.errors import NotFoundError
-from bot.ui import embeds
-from bot.ui.views import PAGE_SIZE, MoreLikeThis, TalkPager
+from bot.platforms.discord import embeds
+from bot.platforms.discord.views import PAGE_SIZE, MoreLikeThis, TalkPager
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+    from bot.platforms.discord.client import HighlightsBot
 
 
 def _choices(suggestions: list[tuple[str, str]]) -> list[app_commands.Choice[str]]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from bot.client import HighlightsBot
 from bot.config import Settings
 from bot.errors import UserFacingError
+from bot.platforms.discord.client import HighlightsBot
 from bot.sandbox.render import Control, controls_of
 from emulator.harness import fast_client_options, run_client
 from emulator.interactions import InteractionHandle

@@ -122,15 +122,19 @@ class Analyzer:
         for options in self._starts.values():
             options.sort(key=lambda option: -option[0])  # longest phrase first
         self.stopwords = self.vocabulary.stopwords
+        # What talks are indexed with: the same, plus the broader topics a narrower topic's name implies.
+        # Queries keep to `_starts`: a search for Linkerd is not a search for every service mesh.
+        self._index_starts = {word: list(options) for word, options in self._starts.items()}
         self._imply_broader()
         self.fingerprint = self._fingerprint()
 
     def _imply_broader(self) -> None:
-        """Make each narrower topic's name imply its broader topics' terms, as `implies` does for synonyms.
+        """Index each narrower topic's name with its broader topics' terms too (talks only, not queries).
 
         Text about Linkerd is then found by a search for service meshes, and a talk filed under Istio by a
-        search for "service mesh". A name that is a synonym group's spelling extends every spelling of the
-        group (Linkerd, linkerd2); any other name becomes a phrase of its own words' terms plus the broader ones.
+        search for "service mesh"; a search for Istio still finds Istio only. A name that is a synonym group's
+        spelling extends every spelling of the group (Linkerd, linkerd2); any other name becomes a phrase of
+        its own words' terms plus the broader ones.
         """
         groups = self.vocabulary.topics
         if not groups:
@@ -154,23 +158,23 @@ class Analyzer:
             extra = tuple(t for t in dict.fromkeys(implied) if t not in terms)
             if not extra:
                 continue
-            match = next((option for option in self._starts.get(phrase[0], ()) if option[1] == phrase), None)
+            match = next((option for option in self._index_starts.get(phrase[0], ()) if option[1] == phrase), None)
             if match is not None:
                 # A synonym group's spelling: every spelling of the group implies the broader terms.
                 canonical = match[2][0]
-                for options in self._starts.values():
+                for options in self._index_starts.values():
                     for at, (length, spelling, group_terms) in enumerate(options):
                         if group_terms and group_terms[0] == canonical:
                             more = tuple(t for t in extra if t not in group_terms)
                             options[at] = (length, spelling, (*group_terms, *more))
                 continue
-            options = self._starts.setdefault(phrase[0], [])
+            options = self._index_starts.setdefault(phrase[0], [])
             options.append((len(phrase), phrase, (*terms, *extra)))
             options.sort(key=lambda option: -option[0])
 
     def _fingerprint(self) -> str:
         """What the terms depend on, hashed: an index saved under another fingerprint is stale."""
-        phrases = sorted((words_, terms) for options in self._starts.values() for _, words_, terms in options)
+        phrases = sorted((words_, terms) for options in self._index_starts.values() for _, words_, terms in options)
         recipe = repr((ANALYSIS_VERSION, sorted(self.vocabulary.phrases.items()), sorted(self.stopwords), phrases))
         return hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:16]
 
@@ -234,7 +238,7 @@ class Analyzer:
 
     def word_table(self, word: str) -> tuple[tuple[str, ...], bool]:
         """What one word stands for on its own, and whether it may start a phrase of several words."""
-        options = self._starts.get(word, ())
+        options = self._index_starts.get(word, ())
         longer = any(length > 1 for length, _, _ in options)
         for length, _, terms in options:
             if length == 1:
@@ -243,4 +247,4 @@ class Analyzer:
 
     def phrases_from(self, word: str) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
         """The phrases of two words or more that start with `word`, longest first: (length, words, terms)."""
-        return [option for option in self._starts.get(word, ()) if option[0] > 1]
+        return [option for option in self._index_starts.get(word, ()) if option[0] > 1]

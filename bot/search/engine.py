@@ -107,9 +107,13 @@ class SearchEngine:
         # Who gave the talks: an organisation's name (and without "Inc", "Labs"...) or a person's full name,
         # folded, to the rows of the talks they gave. A query that is exactly such a name ranks those first.
         self._givers: dict[str, npt.NDArray[np.int32]] = {}
+        topic_keys = {" ".join(fast_words(t.name)) for t in topics}
         for name, talk_ids in (organizations or {}).items():
             rows = np.asarray(index.rows_of(list(talk_ids)), dtype=np.int32)
-            for key in _organization_keys(name):
+            keys = _organization_keys(name)
+            for at, key in enumerate(keys):
+                if key in topic_keys or (at and not self._distinctive(key, len(rows))):
+                    continue
                 found = self._givers.get(key)
                 self._givers[key] = rows if found is None else np.concatenate([found, rows])
         for person in people:
@@ -130,6 +134,18 @@ class SearchEngine:
         self.speaker_names = speaker_completer or Completer(speaker_entries(people))
         self.topic_names = Completer([(t.slug, t.name, float(t.talks)) for t in topics])
         self.event_names = Completer([(e.slug, _event_label(e), float(e.talks)) for e in events])
+
+    def _distinctive(self, key: str, talks: int) -> bool:
+        """Whether a shortened organisation name ("Grafana" for Grafana Labs) names it rather than a subject.
+
+        Not when many more talks use its words than the organisation gave ("Security" for Security Systems
+        Inc, "Open" for Open Systems AG). A full name always names it, unless it is a topic's name.
+        """
+        for term in self.analyzer.terms(key):
+            tid = self.index.terms.get(term)
+            if tid is not None and int(self.index.df[tid]) > 3 * talks:
+                return False
+        return True
 
     # -- queries -----------------------------------------------------------------------------------------
 

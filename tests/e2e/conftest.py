@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.client import HighlightsBot
 from bot.config import Settings
+from bot.platforms.discord.client import HighlightsBot
 from emulator.harness import fast_client_options, run_client
 from emulator.model import StoredMessage
 from emulator.server import DiscordEmulator

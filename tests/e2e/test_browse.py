@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.client import HighlightsBot
+from bot.platforms.discord.client import HighlightsBot
 from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, component
 

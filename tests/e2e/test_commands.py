@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import GENERIC_ERROR, HighlightsBot
-from bot.ui import embeds
+from bot.platforms.discord import embeds
+from bot.platforms.discord.client import GENERIC_ERROR, HighlightsBot
 from emulator.interactions import InteractionHandle
 from emulator.model import InteractionContext
 from emulator.server import DiscordEmulator
@@ -298,7 +298,7 @@ async def test_an_unexpected_failure_is_answered_privately_and_logged(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(bot.services.catalogue, method, broken)
-    with caplog.at_level(logging.ERROR, logger="bot.client"):
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.discord.client"):
         handle = await discord_emulator.slash(command, options)
         body = await handle.response()
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL

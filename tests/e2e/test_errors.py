@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.client import HighlightsBot
+from bot.platforms.discord.client import HighlightsBot
 from emulator.server import DiscordEmulator
 
 

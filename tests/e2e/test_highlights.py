@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import HighlightsBot
 from bot.highlights.clock import FakeClock
 from bot.highlights.scheduler import SchedulerConfig
+from bot.platforms.discord.client import HighlightsBot
 from emulator.model import Channel, Permission, StoredMessage, User
 from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot, component

@@ -10,8 +10,8 @@ from discord.utils import escape_markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.platforms.discord import embeds
 from bot.sandbox.render import discord_text, embed_panel, readable_mentions, relative
-from bot.ui import embeds
 
 MARKDOWNISH = st.text(alphabet="ab \n*_~`|\\[]()<>#-:@", max_size=40)
 

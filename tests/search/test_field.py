@@ -14,9 +14,9 @@ from bot.catalogue.writer import apply_document
 from bot.db.connection import open_db, sync_db
 from bot.domain.text import inert
 from bot.errors import CatalogueFormatError, TalkNotFound, UserFacingError
+from bot.platforms.discord import embeds
 from bot.search.analysis import Analyzer, TopicGroup, Vocabulary
 from bot.search.topics import TopicTree
-from bot.ui import embeds
 
 RAPID = "rapid-experimentation-simplified-with-linkerd"  # filed under Linkerd, not under "Service mesh"
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from bot.catalogue.service import Result
 from bot.domain.models import Count, Credit, Event, PersonProfile, Talk, Topic
 from bot.domain.text import inert
-from bot.ui import embeds
-from bot.ui.views import PAGE_SIZE, TalkPager
+from bot.platforms.discord import embeds
+from bot.platforms.discord.views import PAGE_SIZE, TalkPager
 
 EVENT = Event("ev", "Event", start_date=date(2021, 5, 4), end_date=date(2021, 5, 7))
 

@@ -11,11 +11,11 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.catalogue.service import Result
+from bot.domain.dates import event_dates, talk_dates
 from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
 from bot.highlights.service import ScheduleInfo
-from bot.ui.dates import event_dates, talk_dates
 
 # Discord's documented limits.
 CONTENT_LIMIT = 2000

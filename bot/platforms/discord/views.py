@@ -15,8 +15,8 @@ import discord
 
 from bot.catalogue.service import Result
 from bot.domain.models import PersonProfile
+from bot.platforms.discord import embeds
 from bot.search.index import Hit
-from bot.ui import embeds
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ import logging
 import math
 import time
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,26 +24,15 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
-from bot.posting import MoreLikeThisButton
-from bot.ui import embeds
+from bot.platforms.discord import embeds
+from bot.platforms.discord.posting import MoreLikeThisButton
+from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the extensions are handed; each takes only what it needs."""
-
-    catalogue: CatalogueService
-    highlights: HighlightService
-    schedule_store: SqliteScheduleStore
-    clock: Clock
-    scheduler_config: SchedulerConfig
-    view_timeout: float = 300.0
 
 
 BUCKET_SWEEP_EVERY = 10.0  # seconds; discord.py drops a rate-limit bucket only after 300 s idle anyway

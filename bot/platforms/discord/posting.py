@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 import discord
@@ -24,11 +24,9 @@ from bot.highlights.ports import (
     UnknownOutcome,
 )
 from bot.highlights.service import heading_for
-from bot.ui import embeds
-from bot.ui.views import TalkPager
-
-if TYPE_CHECKING:
-    from bot.client import HighlightsBot
+from bot.platforms.discord import embeds
+from bot.platforms.discord.views import TalkPager
+from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +48,14 @@ def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -
 def permission_names(missing: tuple[str, ...]) -> str:
     """'View Channel, Embed Links' from ('view_channel', 'embed_links')."""
     return ", ".join(name.replace("_", " ").title() for name in missing)
+
+
+class _WithServices(Protocol):
+    """A client that carries the services (the bot's client does, from its `setup_hook` on)."""
+
+    @property
+    def services(self) -> Services:
+        """The services built when the client started."""
 
 
 _SLUG = rf"[a-z0-9-]{{1,{TALK_ID_MAX}}}"  # a talk id as the importers make it
@@ -76,14 +82,14 @@ class MoreLikeThisButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Show the clicker, privately, the talks like this one."""
-        client: HighlightsBot = interaction.client  # type: ignore[assignment]
+        client: _WithServices = interaction.client  # type: ignore[assignment]
         catalogue = client.services.catalogue
         if await catalogue.stale():  # the answer waits for a reload: defer, Discord allows 3 seconds
             await interaction.response.defer(ephemeral=True, thinking=True)
         source, results = await catalogue.similar(self.slug, limit=15)
         view = TalkPager(
             interaction.user.id, f"More like “{source.title}”", results,
-            lambda i, slug: MoreLikeThisButton(slug).callback(i), timeout=client.view_timeout,
+            lambda i, slug: MoreLikeThisButton(slug).callback(i), timeout=client.services.view_timeout,
         )  # fmt: skip
         if interaction.response.is_done():
             view.message = await interaction.followup.send(embed=view.embed(), view=view, ephemeral=True, wait=True)

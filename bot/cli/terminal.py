@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.catalogue.service import Result, SearchPage
+from bot.domain.dates import event_dates, talk_dates
 from bot.domain.models import Count, Event, PersonProfile, Talk
-from bot.ui.dates import event_dates, talk_dates
 
 
 def _speakers(talk: Talk) -> str:

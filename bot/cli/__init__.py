@@ -1,0 +1,1 @@
+"""The command line's presenters (`python -m bot ...`): rich tables and panels, and JSON records."""

@@ -1,0 +1,1 @@
+"""The Discord adapter: the client and its wiring, the scheduler's poster, embeds and views, endpoints."""

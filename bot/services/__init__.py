@@ -1,0 +1,1 @@
+"""What every platform adapter is handed: the services, built once per process (`container.Services`)."""

@@ -1,1 +1,0 @@
-"""Presenters: domain objects to terminal output, JSON documents and Discord payloads."""
