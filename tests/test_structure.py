@@ -1,18 +1,27 @@
-"""The shape of the house: the domain stays free of Discord and the database."""
+"""The shape of the house: a core free of chat platforms, no import cycles, and an emulator beside the bot."""
+
+from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"discord", "aiosqlite", "sqlite3"}
+CHAT_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
+# The core: the features and what they share. Platform adapters (bot/platforms), the command line's
+# presenters (bot/cli) and the sandbox depend on it, never the reverse.
+CORE = ("catalogue", "search", "highlights", "domain", "db", "data", "services")
+TOP_PACKAGES = ("bot", "cogs", "emulator")
 
 
 def imported_modules(path: Path) -> set[str]:
+    """The top-level names of everything `path` imports, anywhere in the file."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
     return found
 
@@ -24,3 +33,151 @@ def test_the_domain_and_search_import_neither_discord_nor_the_database() -> None
     assert files
     for path in files:
         assert not imported_modules(path) & FORBIDDEN, path
+
+
+def test_the_core_imports_no_chat_library() -> None:
+    for package in CORE:
+        files = list((ROOT / "bot" / package).rglob("*.py"))
+        assert files, f"bot/{package} is gone: update CORE"
+        for path in files:
+            found = imported_modules(path) & CHAT_LIBRARIES
+            assert not found, f"{path.relative_to(ROOT)} imports {', '.join(sorted(found))}"
+
+
+def test_the_emulator_imports_nothing_from_the_bot() -> None:
+    files = list((ROOT / "emulator").rglob("*.py"))
+    assert files
+    for path in files:
+        assert "bot" not in imported_modules(path), f"{path.relative_to(ROOT)} imports bot"
+
+
+# -- import cycles ------------------------------------------------------------------------------------------
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def our_modules() -> dict[str, Path]:
+    return {module_name(path): path for top in TOP_PACKAGES for path in (ROOT / top).rglob("*.py")}
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _module_level_imports(body: list[ast.stmt], *, types: bool) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports run when the module is imported: not those in functions; those under TYPE_CHECKING if `types`."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if types or not _type_checking(node.test):
+                yield from _module_level_imports(node.body, types=types)
+            yield from _module_level_imports(node.orelse, types=types)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                yield from _module_level_imports(block, types=types)
+        elif isinstance(node, ast.With | ast.ClassDef):
+            yield from _module_level_imports(node.body, types=types)
+
+
+def resolve(package: str, level: int, module: str | None) -> str:
+    """The absolute name of `from {"." * level}{module} import ...` written in `package`."""
+    if not level:
+        return module or ""
+    parts = package.split(".")
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def import_graph(*, types: bool = False) -> dict[str, set[str]]:
+    """Module -> the modules of bot, cogs and emulator it imports at module level (relative imports resolved)."""
+    modules = our_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _module_level_imports(ast.parse(path.read_text(encoding="utf-8")).body, types=types):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+                continue
+            source = resolve(package, node.level, node.module)
+            targets.add(source)
+            targets.update(f"{source}.{alias.name}" for alias in node.names)  # `from pkg import module`
+        graph[name] = {target for target in targets if target in modules and target != name}
+    return graph
+
+
+def package_of(module: str) -> str:
+    """The directory a module is in (`bot/x/y.py` is in `bot.x`); an entry point `__main__` stands for itself.
+
+    Nothing imports an entry point, so it closes no loop; counted in its directory it would tie `bot`
+    (config, errors, which everything uses) to everything `python -m bot` runs.
+    """
+    if module.endswith("__main__"):
+        return module
+    path = our_modules()[module]
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        edges = packages.setdefault(package_of(module), set())
+        edges.update(package_of(target) for target in targets if package_of(target) != package_of(module))
+    return packages
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle, as the path that closes it (first node repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_graph_resolves_relative_imports_and_tells_type_only_ones_apart() -> None:
+    assert resolve("bot.catalogue.formats", 1, "fields") == "bot.catalogue.formats.fields"
+    assert resolve("bot.catalogue.formats", 2, "writer") == "bot.catalogue.writer"
+    assert resolve("bot.catalogue", 1, None) == "bot.catalogue"
+    assert resolve("bot", 0, "bot.errors") == "bot.errors"
+    graph, with_types = import_graph(), import_graph(types=True)
+    assert "bot.highlights.rules" in graph["bot.highlights.service"]
+    assert "bot.platforms.discord.client" not in graph["cogs.talks"]  # under TYPE_CHECKING
+    assert "bot.platforms.discord.client" in with_types["cogs.talks"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_between_modules() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "modules import each other: " + " -> ".join(cycle or ())
+
+
+def test_no_import_cycle_between_modules_even_through_type_only_imports() -> None:
+    cycle = find_cycle(import_graph(types=True))
+    assert cycle is None, "modules import each other (counting TYPE_CHECKING imports): " + " -> ".join(cycle or ())
+
+
+def test_no_import_cycle_between_packages() -> None:
+    cycle = find_cycle(package_graph(import_graph()))
+    assert cycle is None, "packages import each other: " + " -> ".join(cycle or ())
