@@ -92,7 +92,12 @@ def default_database(env: Mapping[str, str]) -> Path:
         base = Path(env["LOCALAPPDATA"].strip())
     else:
         home = env.get("HOME", "").strip()
-        base = (Path(home) if home else Path.home()) / ".local" / "share"
+        try:
+            base = (Path(home) if home else Path.home()) / ".local" / "share"
+        except RuntimeError as exc:  # no HOME and no home directory for this user (a bare container user)
+            raise ConfigError(
+                "There is no home folder to keep the database in: set BOT_DATABASE (or pass --db) to a file path."
+            ) from exc
     return base / APP_NAME / DATABASE_NAME
 
 

@@ -52,3 +52,13 @@ def test_a_malformed_value_names_its_key(env: dict[str, str], key: str) -> None:
 def test_the_token_never_shows_in_a_repr() -> None:
     settings = Settings.from_env({"DISCORD_TOKEN": TOKEN})
     assert TOKEN not in repr(settings) and TOKEN not in str(settings)
+
+
+def test_without_a_home_folder_the_default_database_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(ConfigError, match="set BOT_DATABASE"):
+        Settings.from_env({})
+    assert Settings.from_env({"BOT_DATABASE": "/srv/talks.db"}).database == Path("/srv/talks.db")

@@ -231,7 +231,7 @@ class CatalogueService:
         if topic in own:
             return f"topic: {self.engine.topics[topic].name}"
         tree = self.engine.tree
-        for slug in tree.narrower(topic):
+        for slug in tree.family(topic)[1:]:
             if slug in own:
                 return "topic: " + tree.describe(slug, topic, self.engine.topic_label)
         return None
@@ -409,6 +409,11 @@ class CatalogueService:
         for topic in topics:  # most talks first
             if not any(parent in by_slug for parent in tree.parents.get(topic.slug, ())):
                 visit(topic, 0, frozenset({topic.slug}))
+        shown = {t.slug for t in out}
+        for topic in topics:  # in a cycle of one's own vocabulary (A under B under A) no topic is a root
+            if topic.slug not in shown:
+                visit(topic, 0, frozenset({topic.slug}))
+                shown.update(t.slug for t in out)
         return out
 
     def resolve_topic(self, text: str) -> str:

@@ -23,6 +23,8 @@ class TopicTree:
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # nearest broader topics in the catalogue
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
     each: dict[str, str] = field(default_factory=dict)  # broad topic slug -> "a service mesh"
+    # Topics whose names mean the same ("Network", "Networking"): the first stands for all in the tree.
+    same: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, analyzer: Analyzer, topics: Iterable[tuple[str, str]]) -> TopicTree:
@@ -56,7 +58,8 @@ class TopicTree:
                     continue
                 seen.add(current)
                 if current in slugs_of:
-                    found.extend(s for s in slugs_of[current] if s not in found)
+                    if slugs_of[current][0] not in found:
+                        found.append(slugs_of[current][0])
                 else:
                     queue.extend(up.get(current, ()))
             for slug in slugs:
@@ -66,10 +69,12 @@ class TopicTree:
             for parent in broader:
                 children.setdefault(parent, []).append(slug)
         texts = {slug: each[k] for k, slugs in slugs_of.items() if k in each for slug in slugs}
+        same = {slug: tuple(slugs) for slugs in slugs_of.values() if len(slugs) > 1 for slug in slugs}
         return cls(
             {s: tuple(p) for s, p in parents.items() if p},
             {s: tuple(sorted(c)) for s, c in children.items()},
             texts,
+            same,
         )
 
     def narrower(self, slug: str) -> list[str]:
@@ -85,8 +90,13 @@ class TopicTree:
         return out
 
     def family(self, slug: str) -> list[str]:
-        """`slug` and every topic under it: what a filter on `slug` takes in."""
-        return [slug, *self.narrower(slug)]
+        """`slug`, the topics that mean the same, and every topic under them: what a filter on `slug` takes in."""
+        out = [slug]
+        for alike in self.same.get(slug, (slug,)):
+            for found in (alike, *self.narrower(alike)):
+                if found not in out:
+                    out.append(found)
+        return out
 
     def path(self, narrower: str, broader: str) -> list[str] | None:
         """The topics from `narrower` up to `broader` (both included), or None when it is not under it."""

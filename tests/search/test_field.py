@@ -194,3 +194,91 @@ def test_text_shown_to_others_loses_controls_and_direction_overrides_but_keeps_s
     assert inert("שלום عربي 👩\u200d💻\n\tok") == "שלום عربي 👩\u200d💻\n\tok"
     assert "\u202e" not in embeds.safe("Talks for “\u202edrawkcab\x00”", 200)
     assert "\x00" not in embeds.error_embed("No talk matches “\x00\u202eevil”").description  # type: ignore[operator]
+
+
+# -- what the review found ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["identity", "passkeys", "envoy", "dns"])
+async def test_a_narrower_topic_no_talk_mentions_stays_unknown(catalogue: CatalogueService, word: str) -> None:
+    # The vocabulary files these under Security or Service mesh; the bundled talks never use the words.
+    page = await catalogue.search(word)
+    assert page.results == () and page.unknown == (word,)
+    with pytest.raises(TalkNotFound):
+        await catalogue.talk(word)
+
+
+def test_broader_terms_are_indexed_for_talks_but_never_added_to_queries(catalogue: CatalogueService) -> None:
+    analyzer = catalogue.engine.analyzer
+    assert analyzer.terms("Istio security") == analyzer.terms("Istio security", keep_stopwords=False)
+    assert "secur" not in analyzer.terms("passkeys")  # a query for passkeys is not a query for security
+    alone, _ = analyzer.word_table("passkeys")  # how talk text is indexed
+    assert "secur" in alone
+
+
+@pytest.fixture
+async def common_words(tmp_path: Path) -> AsyncIterator[CatalogueService]:
+    talks = [
+        _talk("gardening", "Gardening at scale", speakers=(SpeakerRecord("Rosa Beet", "Security Systems Inc"),)),
+        _talk("bake", "Bread for robots", speakers=(SpeakerRecord("Otto Oven", "Open Systems AG"),)),
+        _talk("grafana", "Dashboards", speakers=(SpeakerRecord("Gus Graph", "Grafana Labs"),)),
+        *(_talk(f"sec{n}", f"Open security things {n}", f"Security and open source, part {n}.") for n in range(6)),
+    ]
+    document = CatalogueDocument("test", [EventRecord("conf", "Conf 2026")], talks)
+    path = tmp_path / "common.sqlite3"
+    with sync_db(path) as conn:
+        apply_document(conn, document)
+    async with open_db(path) as conn:
+        service = await CatalogueService.open(conn, path)
+        yield service
+        service.close()
+
+
+async def test_an_organisation_shortened_to_a_common_word_does_not_take_over_that_word(
+    common_words: CatalogueService,
+) -> None:
+    for query, impostor in (("security", "gardening"), ("open", "bake")):
+        found = [r.talk.slug for r in (await common_words.search(query, limit=10)).results]
+        assert found and found[0] != impostor, (query, found)
+    # A shortened name that only the organisation uses still names it; the full names always do.
+    assert next(r.talk.slug for r in (await common_words.search("grafana")).results) == "grafana"
+    assert next(r.talk.slug for r in (await common_words.search("Security Systems Inc")).results) == "gardening"
+
+
+def test_topics_that_mean_the_same_share_their_narrower_topics() -> None:
+    vocabulary = Vocabulary({}, frozenset(), (TopicGroup("Networking", ("Linkerd",), "a networking topic"),))
+    tree = TopicTree.build(Analyzer(vocabulary), [("net", "Network"), ("net2", "Networking"), ("l5d", "Linkerd")])
+    assert tree.parents["l5d"] == ("net",)  # listed once in the tree, under the first of the two
+    assert set(tree.family("net2")) == {"net2", "net", "l5d"} and set(tree.family("net")) == {"net", "net2", "l5d"}
+
+
+async def test_a_cycle_in_ones_own_vocabulary_loses_no_topic_from_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.search.analysis import VOCABULARY_ENV, default_vocabulary
+
+    own = tmp_path / "vocabulary.toml"
+    own.write_text(
+        '[[topics]]\nname = "Platform engineering"\nnarrower = ["Developer portals"]\n'
+        '[[topics]]\nname = "Developer portals"\nnarrower = ["Platform engineering"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(VOCABULARY_ENV, str(own))
+    default_vocabulary.cache_clear()
+    try:
+        talks = [_talk("a", "A", topics=("platform-engineering",)), _talk("b", "B", topics=("developer-portals",)),
+                 _talk("c", "C", topics=("rust",))]  # fmt: skip
+        document = CatalogueDocument(
+            "t", [EventRecord("conf", "Conf")], talks,
+            topics={"platform-engineering": "Platform engineering", "developer-portals": "Developer portals", "rust": "Rust"},
+        )  # fmt: skip
+        path = tmp_path / "cycle.sqlite3"
+        with sync_db(path) as conn:
+            apply_document(conn, document)
+        async with open_db(path) as conn:
+            service = await CatalogueService.open(conn, path)
+            tree = await service.topic_tree()
+            service.close()
+        assert {t.slug for t in tree} == {"platform-engineering", "developer-portals", "rust"}
+    finally:
+        default_vocabulary.cache_clear()
