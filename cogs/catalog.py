@@ -63,6 +63,9 @@ class CatalogCog(
         recording_question="Sessionize: the custom question that holds recording links (its title or id)",
         columns="CSV: which column holds a field, as field=column pairs joined by commas (title=Session name)",
         separator="CSV: what separates the speakers and topics in one cell (default ;)",
+        date_format=(
+            "CSV: how dates are written, e.g. %d/%m/%y (default: ISO, or day-first/month-first as the file shows)"
+        ),
         allow_empty="Let the file remove every talk of an event the catalogue has (an empty export is refused)",
     )
     async def import_file(
@@ -77,6 +80,7 @@ class CatalogCog(
         recording_question: app_commands.Range[str, 1, 200] | None = None,
         columns: app_commands.Range[str, 1, 1000] | None = None,
         separator: app_commands.Range[str, 1, 10] = ";",
+        date_format: app_commands.Range[str, 1, 64] | None = None,
         allow_empty: bool = False,
     ) -> None:
         """Import talks from an uploaded schedule export (all or nothing)."""
@@ -92,6 +96,7 @@ class CatalogCog(
             recording_question=recording_question,
             csv_map=csv_table.parse_map([columns] if columns else [], option="columns"),
             separator=separator,
+            date_format=date_format,
             allow_empty=allow_empty,
             interface="discord",
         )

@@ -410,17 +410,15 @@ class DateReader:
         if parsed is None:
             return record.moment("date", zone) if clock is None else self._with_time(record, text, clock, zone)
         day, at = parsed
-        if at is None and clock is not None and clock.strip().lower() not in _EMPTY:
-            at = _clock(clock)
-            if at is None:
-                raise record.fail("time", f"must be a time like 14:00 or 2:00 p.m. (got {clock.strip()[:20]!r})")
+        if at is None:
+            at = _time_column(record, clock)
         if at is None:
             return day.isoformat(), False
         return moment(datetime.combine(day, at).isoformat(), zone)
 
     def _with_time(self, record: Record, text: str, clock: str, zone: tzinfo | None) -> tuple[str | None, bool]:
         when, lost = record.moment("date", zone)
-        at = _clock(clock) if clock.strip().lower() not in _EMPTY else None
+        at = _time_column(record, clock)
         if when is None or len(when) != len("2024-01-01") or at is None:
             return when, lost
         return moment(datetime.combine(date.fromisoformat(when), at).isoformat(), zone)
@@ -460,6 +458,16 @@ class DateReader:
             if at is None:
                 raise ValueError(f"has a time that cannot be read: {match.group(5)[:20]!r}")
         return day, at
+
+
+def _time_column(record: Record, clock: str | None) -> time | None:
+    """The row's time column as a time; None when it is empty; a value that is no time fails, naming it."""
+    if clock is None or clock.strip().lower() in _EMPTY:
+        return None
+    at = _clock(clock)
+    if at is None:
+        raise record.fail("time", f"must be a time like 14:00 or 2:00 p.m. (got {clock.strip()[:20]!r})")
+    return at
 
 
 def _clock(text: str) -> time | None:

@@ -378,33 +378,61 @@ def distinct_speakers(speakers: Iterable[SpeakerRecord | None]) -> tuple[Speaker
 
 
 SourcePeople = dict[tuple[str, str], str]  # (person id the name gives, source id) -> explicit person id
+SourcePerson = tuple[str | None, str | None, str | None]  # (name, source id, the source's number for the person)
 
 
-def source_person_keys(people: Iterable[tuple[str | None, str | None]]) -> SourcePeople:
+def source_person_keys(people: Iterable[SourcePerson]) -> SourcePeople:
     """Explicit person ids for namesakes that the source itself keeps apart, by (person id, source id).
 
-    `people` are the (name, source person id) pairs of one file. A name (or two spellings that give the
-    same person id, "Raketen Papa" and "Raketen.Papa") that comes with two or more source ids names
-    that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
-    that have nothing in common): the lowest source id keeps the id the name alone would give, and each
-    other adds its source id to it. A name with one source id, or none, is left to the name rules of
-    bot.catalogue.writer, so "William Morgan" and "william morgan" stay one person.
+    `people` are the (name, source person id, person number) triples of one file. A name (or two
+    spellings that give the same person id, "Raketen Papa" and "Raketen.Papa") that comes with two or
+    more source ids names that many people to the source (Camp 2019 has a "mo" and a "Mo" with talks
+    that have nothing in common): the first of them keeps the id the name alone would give, and each
+    other adds its number (else its source id) to it. A name with one source id, or none, is left to the
+    name rules of bot.catalogue.writer, so "William Morgan" and "william morgan" stay one person.
+
+    The order is the source's numbering (frab's and pentabarf's `id`, see `source_person_number`), so a
+    person keeps their id when a namesake joins a later export: the older "Mo" (id 1) stays `mo` and the
+    newer (id 2) is `mo-2`, even where the source id is a random guid. Without numbers, source ids are
+    ordered as numbers first, then as text.
     """
-    ids: dict[str, set[str]] = defaultdict(set)
-    for name, ident in people:
+    ids: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for name, ident, number in people:
         credit = speaker(name) if ident else None
         if credit is None or ident is None:
             continue
-        ids[credit.person_slug].add(ident)
+        found = ids[credit.person_slug]
+        if found.get(ident) is None:
+            found[ident] = number
     keys: SourcePeople = {}
     for slug, found in ids.items():
         if len(found) < 2:
             continue
-        first, *others = sorted(found, key=lambda ident: (len(ident), ident))  # numbers in numeric order
+        numbers = [number for number in found.values() if number is not None]
+        if len(set(numbers)) != len(numbers):  # one number for two people: the numbers tell no one apart
+            found = dict.fromkeys(found)
+        first, *others = sorted(found, key=lambda ident: _namesake_order(ident, found[ident]))
         keys[(slug, first)] = slug
         for ident in others:
-            keys[(slug, ident)] = f"{slug}-{_slug(ident, 40) or _digest(ident)}"[:100]
+            own = found[ident] or ident
+            keys[(slug, ident)] = f"{slug}-{_slug(own, 40) or _digest(own)}"[:100]
     return keys
+
+
+def _namesake_order(ident: str, number: str | None) -> tuple[int, int, str]:
+    if number is not None:
+        return (0, int(number), "")
+    return (1, len(ident), ident)  # numbers in numeric order
+
+
+def source_person_number(data: Mapping[str, Any]) -> str | None:
+    """A person's number in the source (frab's and pentabarf's `id`), or None when there is none."""
+    value = data.get("id")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return str(int(value.strip()))
+    return None
 
 
 def source_person(credit: SpeakerRecord | None, ident: str | None, keys: SourcePeople) -> SpeakerRecord | None:

@@ -30,6 +30,7 @@ from bot.catalogue.formats.fields import (
     MAX_TITLE,
     Record,
     SourcePeople,
+    SourcePerson,
     classify_links,
     day_of,
     distinct_speakers,
@@ -42,6 +43,7 @@ from bot.catalogue.formats.fields import (
     source_person,
     source_person_id,
     source_person_keys,
+    source_person_number,
     speaker,
     talk_slug,
     topic_for,
@@ -299,11 +301,14 @@ def _source_people(records: Iterable[Record]) -> SourcePeople:
 
     Persons that cannot be read are skipped here: reading the talk fails on them, in file order.
     """
-    pairs: list[tuple[str | None, str | None]] = []
+    people: list[SourcePerson] = []
     for record in records:
         with suppress(CatalogueFormatError):
-            pairs.extend((_person_name(person), source_person_id(person.data)) for person in record.children("persons"))
-    return source_person_keys(pairs)
+            people.extend(
+                (_person_name(person), source_person_id(person.data), source_person_number(person.data))
+                for person in record.children("persons")
+            )
+    return source_person_keys(people)
 
 
 def _person_name(person: Record) -> str | None:

@@ -89,7 +89,7 @@ def parse_object(
         )
     zone = options.zone()
     speakers = _speakers(top, filename)
-    people = source_person_keys((name, ident) for ident, (name, _, _) in speakers.items())
+    people = source_person_keys((name, ident, None) for ident, (name, _, _) in speakers.items())
     categories = _categories(top)
     questions = _questions(top)
     track_items = _track_items(categories, options, filename)
@@ -217,11 +217,18 @@ def _view_sessions(part: dict[str, Any]) -> list[Any]:
 
 
 def _language_items(groups: list[tuple[Record, list[tuple[int, str]]]]) -> dict[int, str]:
-    """Category item id -> language code, for the group whose title says it holds the language."""
+    """Category item id -> language code, from the group whose title says it holds the language.
+
+    Of the groups with such a title, the one whose items name the most languages: "Languages &
+    frameworks" (Python, React) names none and does not hide "Session language" (English, German).
+    """
+    best: dict[int, str] = {}
     for group, items in groups:
         if set(words(group.line("title") or "")) & _LANGUAGE_WORDS:
-            return {ident: code for ident, name in items if (code := language_code(name))}
-    return {}
+            found = {ident: code for ident, name in items if (code := language_code(name))}
+            if len(found) > len(best):
+                best = found
+    return best
 
 
 def _language(
