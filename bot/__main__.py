@@ -254,7 +254,7 @@ async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsB
     import discord
 
     from bot.platforms.discord.client import HighlightsBot
-    from bot.platforms.discord.endpoints import point_discord_at
+    from bot.platforms.discord.internals import point_discord_at
 
     token = _require_token(settings)
     point_discord_at(settings.api_base_url, settings.gateway_url)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import time
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from bot.platforms.discord import embeds
+from bot.platforms.discord.internals import sweep_buckets_sparingly
 from bot.platforms.discord.posting import MoreLikeThisButton
 from bot.services.container import Services
 
@@ -33,33 +32,6 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
-
-
-BUCKET_SWEEP_EVERY = 10.0  # seconds; discord.py drops a rate-limit bucket only after 300 s idle anyway
-
-
-def _sweep_buckets_sparingly(http: Any) -> None:
-    """Let discord.py sweep its rate-limit buckets at most every `BUCKET_SWEEP_EVERY` seconds.
-
-    discord.py (2.7) scans every bucket it holds each time it makes a new one, that is, for the first
-    message to each channel: when 10,000 servers' highlights fall due together, the scans cost more than
-    the posts (18 s of a 70 s run, measured with benchmarks/scheduler_bench.py). The sweep is
-    housekeeping, so it keeps its effect at a fraction of the cost. Without the private hook (another
-    discord.py version), nothing changes.
-    """
-    sweep = getattr(http, "_try_clear_expired_ratelimits", None)
-    if not callable(sweep):
-        return
-    last = -math.inf
-
-    def sweep_sparingly() -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= BUCKET_SWEEP_EVERY:
-            last = now
-            sweep()
-
-    http._try_clear_expired_ratelimits = sweep_sparingly
 
 
 class HighlightsBot(commands.Bot):
@@ -83,7 +55,7 @@ class HighlightsBot(commands.Bot):
             help_command=None,
             **options,
         )
-        _sweep_buckets_sparingly(self.http)
+        sweep_buckets_sparingly(self.http)
         self.settings = settings
         self.view_timeout = view_timeout
         self.clock: Clock = clock or SystemClock()

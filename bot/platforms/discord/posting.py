@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 import aiohttp
 import discord
-from discord.http import MultipartParameters, handle_message_parameters
 
 from bot.catalogue.service import CatalogueService
 from bot.domain.text import TALK_ID_MAX
@@ -25,6 +24,7 @@ from bot.highlights.ports import (
 )
 from bot.highlights.service import heading_for
 from bot.platforms.discord import embeds
+from bot.platforms.discord.internals import message_payload, send_payload
 from bot.platforms.discord.views import TalkPager
 from bot.services.container import Services
 
@@ -144,9 +144,9 @@ class DiscordPoster:
         if missing:
             raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
         payload = await self._payload(talk, heading_for(schedule.rule))
-        params = MultipartParameters({**payload, "nonce": nonce, "enforce_nonce": True}, None, None)
+        body = {**payload, "nonce": nonce, "enforce_nonce": True}
         try:
-            message = await asyncio.wait_for(self.bot.http.send_message(channel.id, params=params), POST_TIMEOUT)
+            message = await asyncio.wait_for(send_payload(self.bot.http, channel.id, body), POST_TIMEOUT)
         except discord.NotFound as exc:
             if exc.code == _UNKNOWN_GUILD:
                 raise GuildGone from exc
@@ -175,10 +175,7 @@ class DiscordPoster:
                 raise TalkGone(slug)
             embed = embeds.talk_embed(found, heading=heading, usual_language=self.catalogue.usual_language())
             view = highlight_view(found.slug)
-            with handle_message_parameters(
-                embed=embed, view=view, previous_allowed_mentions=self.bot.allowed_mentions
-            ) as params:
-                payload = dict(params.payload or {})
+            payload = message_payload(embed=embed, view=view, allowed_mentions=self.bot.allowed_mentions)
             if len(self._payloads) >= PAYLOAD_CACHE:
                 self._payloads.clear()
             self._payloads[(slug, heading)] = payload
