@@ -32,7 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-## Smaller sizes; what needs the real data beside the checkout (../shared) is left out with one line each.
+## Smaller sizes; what needs real data a clone does not hold (benchmarks/realdata.py) is left out, one line each.
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
