@@ -47,6 +47,7 @@ class QueryPlan:
     term_names: set[str] = field(default_factory=set)
     corrected: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    words: str = ""  # the query's folded words, space-joined: how a name it may be is looked up
 
 
 @dataclass(slots=True)
@@ -153,6 +154,7 @@ class SearchEngine:
         """Understand a free-text query: analyse it, correct typos, drop what matches nothing."""
         plan = QueryPlan()
         tokens = fast_words(text[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
+        plan.words = " ".join(tokens)
         analyzer, terms = self.analyzer, self.index.terms
         for span_terms, start, end in analyzer.spans(tokens):
             known = [t for t in span_terms if t in terms]
@@ -203,7 +205,7 @@ class SearchEngine:
         # Only the rows that can score matter: the filters' rows, or the terms' when the filters allow more.
         # (A topic's few thousand rows at 100,000 talks: no mask over every talk, no sampling of every score.)
         candidates = self.index.candidates(plan.terms)
-        givers = self._givers.get(" ".join(fast_words(text[:MAX_QUERY_CHARS])))
+        givers = self._givers.get(plan.words)
         if givers is not None and len(givers):
             # The query names who gave talks: their talks come before talks that only mention the name.
             scores[givers] += np.float32(scores.max(initial=0.0) + 1.0)
