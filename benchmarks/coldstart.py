@@ -24,7 +24,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from bot.catalogue.service import CatalogueService  # noqa: E402
-from bot.db.connection import open_db  # noqa: E402
+from bot.db.gateway import Database  # noqa: E402
 from bot.errors import UserFacingError  # noqa: E402
 
 IMPORTED = time.perf_counter()
@@ -32,9 +32,10 @@ FIRST_QUERY = "kubernetes"
 
 
 async def _start(path: Path) -> dict[str, float]:
-    async with open_db(path) as conn:
+    db = await Database.open(path)
+    try:
         opened = time.perf_counter()
-        service = await CatalogueService.open(conn, path)
+        service = await CatalogueService.open(db)
         loaded = time.perf_counter()
         await service.search(FIRST_QUERY)
         answered = time.perf_counter()
@@ -61,6 +62,8 @@ async def _start(path: Path) -> dict[str, float]:
             "to_answer_s": answered - STARTED,
             "peak_rss_mb": peak_rss_mb(),
         }
+    finally:
+        await db.close()
 
 
 def peak_rss_mb() -> float:

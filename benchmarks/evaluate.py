@@ -30,7 +30,8 @@ from bot.catalogue.importer import read_document
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import apply_document
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 from bot.domain.text import name_key
 from bot.errors import UserFacingError
 
@@ -105,8 +106,9 @@ async def ours(document: CatalogueDocument, queries: Sequence[Judged]) -> list[l
         path = Path(folder) / "catalogue.sqlite3"
         with sync_db(path) as conn:
             apply_document(conn, document)
-        async with open_db(path) as conn:
-            service = await CatalogueService.open(conn, path)
+        db = await Database.open(path)
+        try:
+            service = await CatalogueService.open(db)
             results = []
             for item in queries:
                 try:
@@ -116,6 +118,8 @@ async def ours(document: CatalogueDocument, queries: Sequence[Judged]) -> list[l
                     continue
                 results.append([r.talk.slug for r in page.results])
             return results
+        finally:
+            await db.close()
 
 
 def baseline(document: CatalogueDocument, queries: Sequence[Judged]) -> list[list[str]]:

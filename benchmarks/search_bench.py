@@ -32,7 +32,8 @@ import numpy as np
 from benchmarks.peers import BM25S, Peer, PeerDoc, RankBM25, Tantivy
 from benchmarks.synthetic import STOP_WORDS, TOPICS, Synthetic, generate, import_into
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 from bot.errors import UserFacingError
 from bot.search.corpus import iter_talks
 from bot.search.index import IndexedTalk
@@ -203,8 +204,9 @@ async def measure_bot(path: Path, synthetic: Synthetic, mlt_talks: list[IndexedT
     common_only = [q for q in searches if set(q.split()) <= common]
     names = people_mix(synthetic)
     typed = completion_mix(synthetic)
-    async with open_db(path) as conn:
-        service = await CatalogueService.open(conn, path)
+    db = await Database.open(path)
+    try:
+        service = await CatalogueService.open(db)
         engine = service.engine
         timings = {
             name: Timing(name, [])
@@ -221,7 +223,7 @@ async def measure_bot(path: Path, synthetic: Synthetic, mlt_talks: list[IndexedT
             "speakers": engine.suggest_speakers,
             "topics": engine.suggest_topics,
         }
-        slugs = [s for (s,) in await (await conn.execute("SELECT slug FROM talks ORDER BY id")).fetchall()]
+        slugs = await db.scan(lambda conn: [s for (s,) in conn.execute("SELECT slug FROM talks ORDER BY id")])
         mlt_slugs = [slugs[i] for i in np.linspace(0, len(slugs) - 1, len(mlt_talks)).astype(int).tolist()]
         for _ in range(REPEATS):
             for query in searches:
@@ -249,6 +251,8 @@ async def measure_bot(path: Path, synthetic: Synthetic, mlt_talks: list[IndexedT
                 timings[f"autocomplete: {kind}"].samples.append(_timed(lambda k=kind, t=text: suggest[k](t)))
         timings["  of which commonest words only"].note = f"{len(common_only)} queries of the {COMMON} commonest words"
         return list(timings.values())
+    finally:
+        await db.close()
 
 
 async def _as_speaker_command(service: CatalogueService, name: str) -> None:

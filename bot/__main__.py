@@ -32,7 +32,8 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import ImportReport, apply_document
 from bot.cli import records, terminal
 from bot.config import Settings
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.sandbox.options import add_sandbox_arguments
 from bot.search.corpus import load_engine
@@ -127,12 +128,11 @@ def load_bundled(path: Path) -> ImportReport:
 async def with_service(settings: Settings, action: Callable[[CatalogueService], Awaitable[int]]) -> int:
     """Open the database and the catalogue service around one action."""
     await asyncio.to_thread(ensure_catalogue, settings.database)
-    async with open_db(settings.database) as conn:
-        service = await CatalogueService.open(conn, settings.database)
-        try:
-            return await action(service)
-        finally:
-            service.close()
+    db = await Database.open(settings.database)
+    try:
+        return await action(await CatalogueService.open(db))
+    finally:
+        await db.close()
 
 
 def emit_json(document: dict[str, Any]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -11,10 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue.formats import csv_table
-from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report, import_data
+from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report
 from bot.catalogue.service import CatalogueService
-from bot.catalogue.writer import ImportReport
-from bot.db.connection import sync_db
 from bot.errors import UserFacingError
 from bot.platforms.discord import embeds
 from cogs.replies import send
@@ -27,11 +23,6 @@ Format = Literal["auto", "native", "schedule-json", "schedule-xml", "sessionize"
 
 class NotOwner(app_commands.CheckFailure):
     """Only the application's owner (or its team) may change the catalogue from Discord."""
-
-
-def _import(database: Path, data: bytes, filename: str, options: ImportOptions, dry_run: bool) -> ImportReport:
-    with sync_db(database) as conn:
-        return import_data(conn, data, filename, options, dry_run)
 
 
 @app_commands.default_permissions(administrator=True)
@@ -103,8 +94,7 @@ class CatalogCog(
         options.zone()  # a misspelt zone fails before the upload is fetched
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
-        report = await asyncio.to_thread(_import, self.catalogue.path, data, file.filename, options, dry_run)
-        await self.catalogue.refresh()
+        report = await self.catalogue.import_data(data, file.filename, options, dry_run=dry_run)
         text = "\n".join(format_report(report, limit=10))
         await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
 

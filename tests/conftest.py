@@ -7,14 +7,14 @@ import shutil
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from benchmarks import realdata
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import apply_document
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 
 pytest_plugins = ("emulator.pytest_plugin",)
 
@@ -37,7 +37,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if REQUIRE_REAL_DATA and report.skipped and item.get_closest_marker("realdata"):
         report.outcome = "failed"
@@ -63,14 +65,13 @@ def bundled_db(bundled_db_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db_conn(bundled_db: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """The bot's long-lived connection to a copy of the bundled catalogue."""
-    async with open_db(bundled_db) as conn:
-        yield conn
+async def db(bundled_db: Path) -> AsyncIterator[Database]:
+    """The bot's gateway to a copy of the bundled catalogue."""
+    database = await Database.open(bundled_db)
+    yield database
+    await database.close()
 
 
 @pytest.fixture
-async def catalogue(db_conn: aiosqlite.Connection, bundled_db: Path) -> AsyncIterator[CatalogueService]:
-    service = await CatalogueService.open(db_conn, bundled_db)
-    yield service
-    service.close()
+async def catalogue(db: Database) -> CatalogueService:
+    return await CatalogueService.open(db)

@@ -12,7 +12,8 @@ import pytest
 
 from bot.catalogue.importer import import_file
 from bot.catalogue.service import CatalogueService
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 from bot.db.migrations import MIGRATIONS_DIR, current_version, latest_version, migrate
 from bot.errors import UserFacingError
 from bot.highlights.scheduler import Scheduler
@@ -20,6 +21,7 @@ from bot.highlights.service import EmptyPool, HighlightService, pool_text
 from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.scheduling.conftest import START, FakeDiscord
+from tests.sql import sql
 
 GUILD, CHANNEL = 10, 30
 NINE = START.replace(hour=9)
@@ -110,10 +112,11 @@ def clock() -> SettlingClock:
 
 @pytest.fixture
 async def service(language_db: Path, clock: SettlingClock) -> AsyncIterator[HighlightService]:
-    async with open_db(language_db) as conn:
-        catalogue = await CatalogueService.open(conn, language_db)
-        yield HighlightService(catalogue, ScheduleRepository(conn), clock=clock)
-        catalogue.close()
+    db = await Database.open(language_db)
+    try:
+        yield HighlightService(await CatalogueService.open(db), ScheduleRepository(db), clock=clock)
+    finally:
+        await db.close()
 
 
 async def setup(service: HighlightService, **options):
@@ -130,7 +133,7 @@ async def test_a_schedule_in_a_language_posts_only_talks_in_it(service, language
     assert (german.language, german.language_name, german.filter_text) == ("de", "German", "German talks")
     assert everything.language is None
 
-    store = SqliteScheduleStore(language_db, clock=clock)
+    store = SqliteScheduleStore(service.schedules.db, clock=clock)
     discord = FakeDiscord(clock)
     scheduler = Scheduler(Tracked(store, clock), discord, clock)
     try:
@@ -139,7 +142,6 @@ async def test_a_schedule_in_a_language_posts_only_talks_in_it(service, language
         await clock.advance_to(NINE + 5 * DAY)
     finally:
         await scheduler.stop()
-        await store.close()
     posted = [m.talk for m in discord.posted(german.channel_id)]
     assert len(posted) == 6
     assert set(posted) == GERMAN  # every German talk, then again: nothing else
@@ -208,14 +210,15 @@ async def test_adhoc_rotations_for_different_languages_are_independent(service):
     assert set(german) == {"mesh-de", "linkerd-de"}
     assert set(english) == {"mesh-en", "istio-en"}
     assert set(anything) == {"mesh-de", "linkerd-de", "mesh-en", "istio-en"}  # its own round, whole
-    async with service.schedules.conn.execute(
-        "SELECT language, MAX(round), COUNT(*) FROM adhoc_picks GROUP BY language ORDER BY language"
-    ) as cursor:
-        assert [tuple(r) for r in await cursor.fetchall()] == [("", 0, 4), ("de", 0, 2), ("en", 0, 2)]
+    rows = await sql(
+        service.schedules.db,
+        "SELECT language, MAX(round), COUNT(*) FROM adhoc_picks GROUP BY language ORDER BY language",
+    )
+    assert rows == [("", 0, 4), ("de", 0, 2), ("en", 0, 2)]
 
 
-async def test_the_repository_keeps_a_rotation_per_language(db_conn):
-    repo = ScheduleRepository(db_conn)
+async def test_the_repository_keeps_a_rotation_per_language(db):
+    repo = ScheduleRepository(db)
     pool = ("a", "b")
     picks = {
         language: [await repo.pick_adhoc("channel:1", "rust", None, pool, START, language=language) for _ in pool]
@@ -279,13 +282,17 @@ def test_the_migration_keeps_every_schedule_and_adhoc_pick(tmp_path: Path):
 
 async def test_a_migrated_schedule_reads_as_one_in_any_language(tmp_path: Path, bundled_db: Path):
     # The bundled database is already at the latest version; its schedules read back with no language.
-    async with open_db(bundled_db) as conn:
-        repo = ScheduleRepository(conn)
-        await conn.execute(
+    db = await Database.open(bundled_db)
+    try:
+        repo = ScheduleRepository(db)
+        await sql(
+            db,
             "INSERT INTO schedules (guild_id, channel_id, local_time, zone, topic, next_day, next_due, next_key,"
             " created_at) VALUES (1, 2, '09:00', 'UTC', 'linkerd', '2025-01-06', '2025-01-06T09:00:00.000000+00:00',"
-            " '2025-01-06', '2025-01-05T09:00:00.000000+00:00')"
+            " '2025-01-06', '2025-01-05T09:00:00.000000+00:00')",
         )
         record = (await repo.list_for_guild(1))[0]
         assert (record.topic, record.language) == ("linkerd", None)
         assert len((await repo.rotation(record.id)).pool) == 10
+    finally:
+        await db.close()

@@ -20,9 +20,10 @@ from bot.highlights.service import (
     ScheduleNotFound,
     TooManySchedules,
 )
-from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
-from tests.db.test_schedules import SettlingClock, Tracked
+from bot.highlights.store import ScheduleRepository
+from tests.db.test_schedules import SettlingClock, Tracked, restarted_store
 from tests.scheduling.conftest import FakeDiscord
+from tests.sql import sql
 
 START = datetime(2025, 1, 6, 8, tzinfo=UTC)  # a Monday
 BUNDLED_TALKS = 11
@@ -40,16 +41,15 @@ def changed() -> list[int]:
 
 
 @pytest.fixture
-def service(catalogue, db_conn, clock, changed) -> HighlightService:
-    return HighlightService(catalogue, ScheduleRepository(db_conn), clock=clock, on_change=changed.append)
+def service(catalogue, db, clock, changed) -> HighlightService:
+    return HighlightService(catalogue, ScheduleRepository(db), clock=clock, on_change=changed.append)
 
 
 @pytest.fixture
 async def store(bundled_db, clock):
-    """The scheduler's store, on its own connection to the same database as the service."""
-    store = SqliteScheduleStore(bundled_db, clock=clock)
-    yield store
-    await store.close()
+    """The scheduler's store, on a gateway of its own to the same database as the service."""
+    async with restarted_store(bundled_db, clock) as store:
+        yield store
 
 
 async def setup(service: HighlightService, **options):
@@ -124,8 +124,8 @@ async def test_setup_refuses_what_it_cannot_use_with_a_friendly_message(service,
     assert changed == []
 
 
-async def test_several_schedules_per_server_up_to_a_limit_but_no_duplicates(catalogue, db_conn, clock):
-    service = HighlightService(catalogue, ScheduleRepository(db_conn), clock=clock, max_per_guild=2)
+async def test_several_schedules_per_server_up_to_a_limit_but_no_duplicates(catalogue, db, clock):
+    service = HighlightService(catalogue, ScheduleRepository(db), clock=clock, max_per_guild=2)
     first = await setup(service)
     with pytest.raises(DuplicateSchedule, match=f"Schedule #{first.id} already posts all talks daily at 09:00 UTC"):
         await setup(service, time_text="9:00")
@@ -317,8 +317,7 @@ async def test_adhoc_requests_at_once_get_different_talks(service):
 async def test_adhoc_keeps_only_the_current_round(service):
     for _ in range(2 * BUNDLED_TALKS + 1):
         await service.adhoc("channel:1")
-    async with service.schedules.conn.execute("SELECT DISTINCT round, COUNT(*) FROM adhoc_picks") as cursor:
-        assert [tuple(row) for row in await cursor.fetchall()] == [(2, 1)]
+    assert await sql(service.schedules.db, "SELECT DISTINCT round, COUNT(*) FROM adhoc_picks") == [(2, 1)]
 
 
 async def test_adhoc_refuses_an_empty_pool_and_unknown_filters(service):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"discord", "aiosqlite", "sqlite3"}
+FORBIDDEN = {"discord", "sqlite3"}
 CHAT_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
 # The core: the features and what they share. Platform adapters (bot/platforms), the command line's
 # presenters (bot/cli) and the sandbox depend on it, never the reverse.
@@ -181,3 +181,33 @@ def test_no_import_cycle_between_modules_even_through_type_only_imports() -> Non
 def test_no_import_cycle_between_packages() -> None:
     cycle = find_cycle(package_graph(import_graph()))
     assert cycle is None, "packages import each other: " + " -> ".join(cycle or ())
+
+
+# -- one way to the database ---------------------------------------------------------------------------------
+
+OPENERS = {"connect_sync", "sync_db", "connect_reader", "prepare"}
+# The command line's offline tools (init, import, export) run one synchronous transaction of their own.
+OFFLINE_TOOLS = {"bot/__main__.py"}
+
+
+def opened_connections(path: Path) -> list[str]:
+    """How `path` opens database connections itself: `sqlite3.connect` calls and the openers of bot.db."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr == "connect":
+            if isinstance(node.value, ast.Name) and node.value.id in {"sqlite3", "aiosqlite"}:
+                found.append(f"{node.value.id}.connect")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.db"):
+            found.extend(alias.name for alias in node.names if alias.name in OPENERS)
+    return found
+
+
+def test_only_the_database_gateway_opens_connections() -> None:
+    sample = ROOT / "tests" / "fixtures" / "opener_sample.py"
+    assert opened_connections(sample) == ["sync_db", "sqlite3.connect"]  # the check sees both ways
+    for top in ("bot", "cogs"):
+        for path in (ROOT / top).rglob("*.py"):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("bot/db/") or relative in OFFLINE_TOOLS:
+                continue
+            assert not opened_connections(path), f"{relative} opens the database itself: go through bot.db.gateway"

@@ -303,10 +303,23 @@ def import_data(
 ) -> ImportReport:
     """Import a file's bytes (from disk or a chat upload) in one transaction; `filename` names it in errors."""
     options = options or ImportOptions()
-    path = filename
     if len(data) < PROGRESS_MIN_BYTES:
         progress = None
     document = parse_document(data, filename, options, progress=progress)
+    return apply_import(conn, document, filename, options, dry_run, progress)
+
+
+def apply_import(
+    conn: sqlite3.Connection,
+    document: CatalogueDocument,
+    filename: str,
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> FileReport:
+    """Write a parsed file's document in one transaction (a savepoint, inside the caller's) and report it."""
+    options = options or ImportOptions()
+    path = filename
     if document.source != "bundled":
         _keep_known_event_facts(conn, document, options.event)
     if progress is not None:

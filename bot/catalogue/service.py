@@ -6,22 +6,20 @@ import asyncio
 import gc
 import logging
 import re
-import sqlite3
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-import aiosqlite
-
-from bot.catalogue.store import CatalogueRepository, connect_reader
-from bot.db.connection import sync_db
+from bot.catalogue.formats.options import ImportOptions
+from bot.catalogue.importer import apply_import, parse_document
+from bot.catalogue.store import CatalogueRepository
+from bot.catalogue.writer import ImportReport
+from bot.db.gateway import Database
 from bot.domain.languages import language_code, language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import fold, inert, words
 from bot.errors import EventNotFound, SpeakerNotFound, TalkNotFound, TopicNotFound, UserFacingError
 from bot.search.completion import Suggestion
-from bot.search.corpus import load_engine
+from bot.search.corpus import open_engine
 from bot.search.engine import QueryPlan, SearchEngine
 from bot.search.index import Hit, IndexedTalk
 
@@ -61,27 +59,19 @@ class SearchPage:
 class CatalogueService:
     """Search and browsing over the catalogue; reloads its index when the catalogue changes."""
 
-    def __init__(self, reader: sqlite3.Connection, path: Path, engine: SearchEngine) -> None:
-        self.repo = CatalogueRepository(reader)
-        self.path = path
+    def __init__(self, db: Database, engine: SearchEngine) -> None:
+        self.db = db
+        self.repo = CatalogueRepository(db)
         self.engine = engine
         self._reload_lock = asyncio.Lock()
         self._terms: dict[str, frozenset[str]] = {}
-        weakref.finalize(self, reader.close)
 
     @classmethod
-    async def open(cls, conn: aiosqlite.Connection, path: Path) -> CatalogueService:
-        """Build the service over the database `conn` has open (migrated), loading its index in a worker thread.
-
-        Catalogue reads go through a read connection of the service's own (see bot.catalogue.store).
-        """
-        engine = await asyncio.to_thread(_load_engine, path)
+    async def open(cls, db: Database) -> CatalogueService:
+        """Build the service over the database, loading its search index off the event loop."""
+        engine = await _load_engine(db)
         gc.freeze()  # the index is long-lived: keep the collector's full passes from walking it again and again
-        return cls(connect_reader(path), path, engine)
-
-    def close(self) -> None:
-        """Close the service's read connection."""
-        self.repo.close()
+        return cls(db, engine)
 
     def _terms_of(self, texts: list[str]) -> frozenset[str]:
         """The search terms of a name or title, remembered: every answer explains itself with them."""
@@ -106,7 +96,7 @@ class CatalogueService:
             if version == self.engine.version:
                 return False
             old = self.engine.version
-            self.engine = await asyncio.to_thread(_load_engine, self.path)
+            self.engine = await _load_engine(self.db)
             self._terms = {}  # the vocabulary may have changed with the index
             gc.freeze()
             log.info(
@@ -116,6 +106,19 @@ class CatalogueService:
                 self.engine.index.size,
             )
             return True
+
+    async def import_data(
+        self, data: bytes, filename: str, options: ImportOptions, *, dry_run: bool = False
+    ) -> ImportReport:
+        """Import an uploaded schedule export, all or nothing, and reload the index for it.
+
+        The file is read in a worker thread; its writes are one piece of work on the write path, so they share
+        nothing half-done with the writes around them, and the reads of other commands never wait for them.
+        """
+        document = await asyncio.to_thread(parse_document, data, filename, options)
+        report = await self.db.write(lambda conn: apply_import(conn, document, filename, options, dry_run))
+        await self.refresh()
+        return report
 
     async def talk_count(self) -> int:
         """How many talks the catalogue holds."""
@@ -500,9 +503,12 @@ class CatalogueService:
         return self.engine.suggest_events(typed)
 
 
-def _load_engine(path: Path) -> SearchEngine:
-    with sync_db(path) as conn:
-        return load_engine(conn)
+async def _load_engine(db: Database) -> SearchEngine:
+    """The search engine, read in a worker thread; an index it had to build is saved through the write path."""
+    engine, saving = await db.scan(open_engine)
+    if saving is not None:
+        await db.write(saving)
+    return engine
 
 
 def _quote(text: str, limit: int = 80) -> str:

@@ -1,23 +1,18 @@
 """Reading the catalogue for display: talks, people, events and topics as domain objects.
 
-The reads run on the event loop's own thread, through a plain `sqlite3` connection of their own, not
-through aiosqlite's worker thread. They are small indexed look-ups (a version number, the few talks on a
-page) that take tens of microseconds, while every aiosqlite call is a round trip to its thread and back:
-a /recommend made about thirty of them, and they cost more than the answer itself (measured with
-benchmarks/interaction_bench.py). In WAL mode a reader never waits for a writer, so the loop is not held
-up by an import or a scheduled post writing meanwhile. Hydrated talks are kept (up to `TALK_CACHE`) until
-the catalogue's version changes.
+Every read is a small indexed look-up (a version number, the few talks on a page) on the gateway's read path
+(bot.db.gateway), in place on the event loop's thread. Hydrated talks are kept (up to `TALK_CACHE`) until the
+catalogue's version changes.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+from bot.db.gateway import Database, Session
 from bot.domain.models import Count, Credit, Event, Talk, Topic
 
 _TALK_COLUMNS = (
@@ -36,50 +31,39 @@ def _day(value: str | None) -> date | None:
 
 
 TALK_CACHE = 4096  # hydrated talks kept between answers (a few KB each)
-READ_BUSY_TIMEOUT_MS = 250  # a WAL reader waits only in rare moments (recovery); never long on the loop
+_VERSION = "SELECT version FROM catalogue_state WHERE id = 1"
 
 
-def connect_reader(path: Path) -> sqlite3.Connection:
-    """A connection that only reads, in autocommit mode so every query sees the latest commit."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA query_only = ON")
-    return conn
+def catalogue_version(conn: Session) -> int:
+    """The catalogue's current version (every import bumps it)."""
+    row = conn.execute(_VERSION).fetchone()
+    return int(row[0]) if row else 0
 
 
 class CatalogueRepository:
-    """Parameterised reads over the catalogue tables, returning domain objects.
+    """Parameterised reads over the catalogue tables, returning domain objects."""
 
-    The methods are coroutines so that callers need not care how they read; see the module docstring for
-    why they read in place.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._talks: OrderedDict[int, Talk] = OrderedDict()
         self._talks_version = -1
 
-    def close(self) -> None:
-        """Close the read connection."""
-        self.conn.close()
-
-    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.conn.execute(sql, params).fetchone()
+    async def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = await self.db.read(lambda conn: conn.execute(sql, params).fetchone())
         return row
 
     async def version(self) -> int:
         """The catalogue's current version."""
-        row = self._one("SELECT version FROM catalogue_state WHERE id = 1")
-        return int(row[0]) if row else 0
+        return await self.db.read(catalogue_version)
 
     async def talk_count(self) -> int:
         """How many talks the catalogue holds."""
-        row = self._one("SELECT COUNT(*) FROM talks")
+        row = await self._one("SELECT COUNT(*) FROM talks")
         return int(row[0]) if row else 0
 
     async def find_talk_id(self, slug: str) -> int | None:
         """A talk's row id from its slug."""
-        row = self._one("SELECT id FROM talks WHERE slug = ?", (slug,))
+        row = await self._one("SELECT id FROM talks WHERE slug = ?", (slug,))
         return int(row[0]) if row else None
 
     async def get_talks(self, ids: Sequence[int]) -> dict[int, Talk]:
@@ -101,37 +85,11 @@ class CatalogueRepository:
                 cache.move_to_end(talk_id)
                 talks[talk_id] = talk
         if missing:
-            for talk_id, talk in self._read_talks(missing).items():
+            for talk_id, talk in (await self.db.read(lambda conn: _read_talks(conn, missing))).items():
                 talks[talk_id] = cache[talk_id] = talk
             while len(cache) > TALK_CACHE:
                 cache.popitem(last=False)
         return talks
-
-    def _read_talks(self, wanted: list[int]) -> dict[int, Talk]:
-        marks = ",".join("?" * len(wanted))
-        credits: dict[int, list[Credit]] = defaultdict(list)
-        for talk_id, slug, name, role, org in self.conn.execute(
-            "SELECT ts.talk_id, p.slug, p.name, ts.role, o.name FROM talk_speakers ts"
-            " JOIN people p ON p.id = ts.person_id LEFT JOIN organizations o ON o.id = ts.organization_id"
-            f" WHERE ts.talk_id IN ({marks}) ORDER BY ts.talk_id, ts.position",
-            wanted,
-        ):
-            credits[talk_id].append(Credit(slug, name, role, org))
-        topics: dict[int, list[Topic]] = defaultdict(list)
-        for talk_id, slug, name in self.conn.execute(
-            "SELECT tt.talk_id, t.slug, t.name FROM talk_topics tt JOIN topics t ON t.id = tt.topic_id"
-            f" WHERE tt.talk_id IN ({marks}) ORDER BY tt.talk_id, t.name",
-            wanted,
-        ):
-            topics[talk_id].append(Topic(slug, name))
-        return {
-            row[0]: _talk(row, credits[row[0]], topics[row[0]])
-            for row in self.conn.execute(
-                f"SELECT {_TALK_COLUMNS} FROM talks t JOIN events e ON e.id = t.event_id"
-                f" LEFT JOIN events pe ON pe.id = e.parent_id WHERE t.id IN ({marks})",
-                wanted,
-            )
-        }
 
     async def careers(self, person_slugs: Sequence[str]) -> dict[str, tuple[list[int], list[str]]]:
         """Each person's talks (row ids, newest first) and organisations (oldest first), without hydrating talks.
@@ -143,13 +101,16 @@ class CatalogueRepository:
             return {}
         marks = ",".join("?" * len(person_slugs))
         rows: dict[str, list[tuple[str, str, str, int, str | None]]] = defaultdict(list)
-        for slug, talk_id, day, event, title, org in self.conn.execute(
-            "SELECT p.slug, t.id, COALESCE(t.date, e.start_date, ''), e.name, t.title, o.name"
-            " FROM people p JOIN talk_speakers ts ON ts.person_id = p.id JOIN talks t ON t.id = ts.talk_id"
-            " JOIN events e ON e.id = t.event_id LEFT JOIN organizations o ON o.id = ts.organization_id"
-            f" WHERE p.slug IN ({marks})",
-            list(person_slugs),
-        ):
+        found = await self.db.read(
+            lambda conn: conn.execute(
+                "SELECT p.slug, t.id, COALESCE(t.date, e.start_date, ''), e.name, t.title, o.name"
+                " FROM people p JOIN talk_speakers ts ON ts.person_id = p.id JOIN talks t ON t.id = ts.talk_id"
+                " JOIN events e ON e.id = t.event_id LEFT JOIN organizations o ON o.id = ts.organization_id"
+                f" WHERE p.slug IN ({marks})",
+                list(person_slugs),
+            ).fetchall()
+        )
+        for slug, talk_id, day, event, title, org in found:
             rows[slug].append((str(day)[:10], str(event), str(title), int(talk_id), org))
         careers: dict[str, tuple[list[int], list[str]]] = {}
         for slug, talks in rows.items():
@@ -160,22 +121,53 @@ class CatalogueRepository:
 
     async def list_events(self) -> list[tuple[Event, int]]:
         """Every event with its number of talks, parents before their co-located events."""
-        rows = self.conn.execute(
-            "SELECT e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug,"
-            " (SELECT COUNT(*) FROM talks t WHERE t.event_id = e.id)"
-            " FROM events e LEFT JOIN events pe ON pe.id = e.parent_id"
-            " ORDER BY COALESCE(pe.start_date, e.start_date) DESC, COALESCE(pe.name, e.name), e.parent_id IS NOT NULL,"
-            " e.start_date, e.name"
-        ).fetchall()
+        rows = await self.db.read(
+            lambda conn: conn.execute(
+                "SELECT e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug,"
+                " (SELECT COUNT(*) FROM talks t WHERE t.event_id = e.id)"
+                " FROM events e LEFT JOIN events pe ON pe.id = e.parent_id"
+                " ORDER BY COALESCE(pe.start_date, e.start_date) DESC, COALESCE(pe.name, e.name),"
+                " e.parent_id IS NOT NULL, e.start_date, e.name"
+            ).fetchall()
+        )
         return [(_event(row), int(row[8])) for row in rows]
 
     async def list_topics(self) -> list[Count]:
         """Every topic with talks, most talks first."""
-        rows = self.conn.execute(
-            "SELECT t.slug, t.name, COUNT(tt.talk_id) AS n FROM topics t JOIN talk_topics tt ON tt.topic_id = t.id"
-            " GROUP BY t.id ORDER BY n DESC, t.name"
-        ).fetchall()
+        rows = await self.db.read(
+            lambda conn: conn.execute(
+                "SELECT t.slug, t.name, COUNT(tt.talk_id) AS n FROM topics t JOIN talk_topics tt ON tt.topic_id = t.id"
+                " GROUP BY t.id ORDER BY n DESC, t.name"
+            ).fetchall()
+        )
         return [Count(slug, name, int(n)) for slug, name, n in rows]
+
+
+def _read_talks(conn: Session, wanted: list[int]) -> dict[int, Talk]:
+    marks = ",".join("?" * len(wanted))
+    credits: dict[int, list[Credit]] = defaultdict(list)
+    for talk_id, slug, name, role, org in conn.execute(
+        "SELECT ts.talk_id, p.slug, p.name, ts.role, o.name FROM talk_speakers ts"
+        " JOIN people p ON p.id = ts.person_id LEFT JOIN organizations o ON o.id = ts.organization_id"
+        f" WHERE ts.talk_id IN ({marks}) ORDER BY ts.talk_id, ts.position",
+        wanted,
+    ):
+        credits[talk_id].append(Credit(slug, name, role, org))
+    topics: dict[int, list[Topic]] = defaultdict(list)
+    for talk_id, slug, name in conn.execute(
+        "SELECT tt.talk_id, t.slug, t.name FROM talk_topics tt JOIN topics t ON t.id = tt.topic_id"
+        f" WHERE tt.talk_id IN ({marks}) ORDER BY tt.talk_id, t.name",
+        wanted,
+    ):
+        topics[talk_id].append(Topic(slug, name))
+    return {
+        row[0]: _talk(row, credits[row[0]], topics[row[0]])
+        for row in conn.execute(
+            f"SELECT {_TALK_COLUMNS} FROM talks t JOIN events e ON e.id = t.event_id"
+            f" LEFT JOIN events pe ON pe.id = e.parent_id WHERE t.id IN ({marks})",
+            wanted,
+        )
+    }
 
 
 def _event(row: Sequence[object]) -> Event:

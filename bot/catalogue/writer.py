@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from bot.catalogue.formats.document import CatalogueDocument, SpeakerRecord, TalkRecord
+from bot.db.connection import atomic
 from bot.domain.text import name_key, slugify
 from bot.errors import UserFacingError
 
@@ -128,21 +129,13 @@ def apply_document(
 ) -> ImportReport:
     """Upsert the document's events, talks, people and topics; remove its events' talks it no longer lists.
 
-    Everything happens in one transaction; with `dry_run` the transaction is rolled back after the
-    report is made, so the report is exactly what a real run would do. A document that lists no talk
+    Everything happens in one transaction (a savepoint, inside the caller's); with `dry_run` it is rolled back
+    after the report is made, so the report is exactly what a real run would do. A document that lists no talk
     of an event the catalogue holds talks of raises WouldEmptyEvents (a dry run too), unless `allow_empty`.
     """
     report = ImportReport(dry_run=dry_run)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with atomic(conn, keep=not dry_run):
         _apply(conn, document, report, allow_empty=allow_empty)
-    except BaseException:
-        conn.rollback()
-        raise
-    if dry_run:
-        conn.rollback()
-    else:
-        conn.commit()
     return report
 
 

@@ -1,1 +1,1 @@
-"""The database every feature shares: connection (aiosqlite and sqlite3) and schema migrations."""
+"""The database every feature shares: the gateway (the one way to it), its batched writer, and the migrations."""

@@ -1,20 +1,17 @@
 """Opening the catalogue database with the settings every connection needs.
 
-The bot keeps one long-lived aiosqlite connection for its reads and small writes. Bulk work (migrations,
-imports, building the search index) runs on a plain `sqlite3` connection in a worker thread: it is many
-times faster than hopping to aiosqlite's thread for every row, and WAL lets both work side by side.
+The running bot reaches the database only through the gateway (`bot.db.gateway.Database`), which opens its
+connections here. The command line's offline tools (`init`, `import`, `export`) use `sync_db` directly: one
+process, one transaction, nothing else to share the connection with.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import aiosqlite
 
 from bot.db.migrations import check_version, migrate
 from bot.errors import DatabaseError
@@ -85,47 +82,33 @@ def prepare(path: Path) -> None:
     connect_sync(path).close()
 
 
-@asynccontextmanager
-async def open_db(path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    """Open (creating and migrating if needed) the database; one long-lived connection, closed on exit."""
-    await asyncio.to_thread(prepare, path)
-    try:
-        conn = await aiosqlite.connect(path, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"Cannot open the database {path}: {exc}.") from exc
-    try:
-        conn.row_factory = aiosqlite.Row
-        try:
-            for pragma in (*_PRAGMAS, _WAL):
-                await conn.execute(pragma)
-        except sqlite3.DatabaseError as exc:
-            raise _unusable(path, exc) from exc
-        yield conn
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """Run the block's writes as one transaction: all of them, or none if anything raises."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        await conn.rollback()
-        raise
-    else:
-        await conn.commit()
-
-
 @contextmanager
-def sync_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """The same for a `sqlite3` connection."""
-    conn.execute("BEGIN IMMEDIATE")
+def atomic(conn: sqlite3.Connection, *, keep: bool = True) -> Iterator[sqlite3.Connection]:
+    """The block's writes as one unit: all of them, or none if anything raises (or, without `keep`, in any case).
+
+    On its own it is a transaction that takes the write lock at once; inside the caller's transaction (a piece
+    of the gateway's batched writes) it is a savepoint, undone alone.
+    """
+    nested = conn.in_transaction
+    conn.execute("SAVEPOINT atomic" if nested else "BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
-        conn.rollback()
+        _undo(conn, nested)
         raise
+    if not keep:
+        _undo(conn, nested)
+    elif nested:
+        conn.execute("RELEASE atomic")
     else:
-        conn.commit()
+        conn.execute("COMMIT")
+
+
+def _undo(conn: sqlite3.Connection, nested: bool) -> None:
+    if not conn.in_transaction:  # SQLite already rolled everything back (a full disk, say)
+        return
+    if nested:
+        conn.execute("ROLLBACK TO atomic")
+        conn.execute("RELEASE atomic")
+    else:
+        conn.execute("ROLLBACK")

@@ -3,32 +3,26 @@
 The tables are described in bot/data/migrations/0003_schedules.sql (with the language filter of
 0005_schedule_language.sql), the guarantees in bot/highlights/ports.py.
 
-The bot shares one aiosqlite connection. Two coroutines each running a transaction on it would interleave
-their statements (the second BEGIN fails, or one's rollback undoes the other's writes), so every statement
-here runs under one lock per connection, and writes of more than one statement inside `transaction()`.
+Both classes work through the database gateway (bot.db.gateway) and share every query: each is written once,
+in a plain function over a connection, and run on the gateway's read path (small reads in place; the pools
+and the list of enabled schedules, which grow with the catalogue and the servers, in a worker thread) or its
+single write path, where each piece of work is atomic and the writes of many schedules share a transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
-import sqlite3
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from bot.db.connection import transaction
-from bot.highlights.batched import BatchedConnection
+from bot.catalogue.store import catalogue_version
+from bot.db.gateway import Database, Session
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Attempt, Clock, RotationState, Schedule
 from bot.highlights.rotation import Pick, next_talk
@@ -39,53 +33,11 @@ from bot.search.topics import TopicTree
 log = logging.getLogger(__name__)
 
 ScheduleState = Literal["enabled", "paused", "disabled"]
-PoolProvider = Callable[[str | None, str | None, str | None], Awaitable[Sequence[str]]]
-"""The talk slugs a (topic slug, event slug, language code) filter selects, in catalogue order; None means no
-filter. The topic takes in its narrower topics, the event its co-located events.
-
-Called with this module's lock held: it must not call back into the store or the repository.
-"""
 
 MANUAL_PREFIX = "now-"  # slot keys of admins' "post now", which never look like a scheduled slot's key
 _CADENCES: tuple[Cadence, ...] = ("daily", "weekdays", "weekly")
 _STATES: tuple[ScheduleState, ...] = ("enabled", "paused", "disabled")
 _POOL_CACHE_SIZE = 1024
-
-Params = Sequence[object] | Mapping[str, object]
-
-_LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _lock(conn: aiosqlite.Connection) -> asyncio.Lock:
-    lock = _LOCKS.get(conn)
-    if lock is None:
-        lock = _LOCKS[conn] = asyncio.Lock()
-    return lock
-
-
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-    """Every row of a query in one round trip to aiosqlite's thread (a cursor's execute, fetch, close: three)."""
-    return list(await conn.execute_fetchall(sql, params))
-
-
-async def _row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> sqlite3.Row | None:
-    """The first row of a query, in one round trip."""
-    rows = await _rows(conn, sql, params)
-    return rows[0] if rows else None
-
-
-@asynccontextmanager
-async def _writing(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """One transaction, alone on the connection among this module's statements."""
-    async with _lock(conn):
-        try:
-            async with transaction(conn):
-                yield conn
-        except asyncio.CancelledError:
-            # Cancelled while awaiting BEGIN, the BEGIN may still run (aiosqlite works through a queue) and
-            # `transaction` does not roll back; this rollback is queued after it. Otherwise it is a no-op.
-            await conn.rollback()
-            raise
 
 
 def to_db_instant(at: datetime) -> str:
@@ -183,32 +135,38 @@ class CataloguePool:
     The topic filter takes in the topic's narrower topics (by the vocabulary's `[[topics]]` groups, as
     search does), the event filter the event's co-located (child) events. Pools, and the topic tree, are
     cached per catalogue version (bumped by every import), so thousands of schedules due at once cost one
-    small query each, not a scan of the talks each.
+    small query each, not a scan of the talks each. A pool not cached is read in a worker thread: at 100,000
+    talks it is a scan of them.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._pools = _Pools()
 
     async def __call__(self, topic: str | None, event: str | None, language: str | None = None) -> tuple[str, ...]:
         """The talk slugs in catalogue order (by row id) for the filter."""
-        row = await _row(self.conn, _CATALOGUE_VERSION)
-        version = int(row[0]) if row else 0
+        return await self.at(await self.db.read(catalogue_version), topic, event, language)
+
+    async def at(self, version: int, topic: str | None, event: str | None, language: str | None) -> tuple[str, ...]:
+        """The pool for the filter at the catalogue's `version` (read by the caller with its other reads)."""
         key = (topic, event, language)
         pool = self._pools.get(version, key)
         if pool is None:
             tree = self._pools.tree(version)
             if topic is not None and tree is None:
-                # Once per catalogue version; off the event loop, as placing thousands of topics takes a while.
-                tree = await asyncio.to_thread(topic_tree, await _rows(self.conn, _TOPICS))
+                # Once per catalogue version: placing thousands of topics takes a while.
+                tree = await self.db.scan(_read_tree)
                 self._pools.put_tree(version, tree)
-            rows = await _rows(self.conn, _POOL, pool_params(tree, topic, event, language))
-            pool = tuple(str(r[0]) for r in rows)
+            params = pool_params(tree, topic, event, language)
+            pool = await self.db.scan(lambda conn: tuple(str(r[0]) for r in conn.execute(_POOL, params)))
             self._pools.put(version, key, pool)
         return pool
 
 
-_CATALOGUE_VERSION = "SELECT version FROM catalogue_state WHERE id = 1"
+def _read_tree(conn: Session) -> TopicTree:
+    return topic_tree(conn.execute(_TOPICS).fetchall())
+
+
 _TOPICS = "SELECT slug, name FROM topics"
 # The talks a (topics, event, language) filter selects, in catalogue order: :topics is a JSON list of topic
 # slugs (a topic and its narrower ones), any of which a talk may be filed under; the event takes in its
@@ -291,13 +249,11 @@ def _attempt(rows: Sequence[Sequence[Any]]) -> Attempt | None:
     return Attempt(int(row[0]), str(row[1]), str(row[2]), int(row[3]), from_db_instant(str(row[4])))
 
 
-async def _claim(
-    conn: aiosqlite.Connection, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
+def _claim(
+    conn: Session, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
 ) -> Attempt | None:
     sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
-    async with _lock(conn):
-        rows = await _rows(conn, sql, _claim_params(schedule_id, slot_key, pick, at))  # read to the end: it commits
-    return _attempt(rows)
+    return _attempt(conn.execute(sql, _claim_params(schedule_id, slot_key, pick, at)).fetchall())
 
 
 # Only sending -> failed; anything else is left alone.
@@ -320,18 +276,14 @@ def _warn_unless_marked(rowcount: int, attempt: Attempt) -> None:
         )
 
 
-async def _release(conn: aiosqlite.Connection, attempt: Attempt, reason: str) -> None:
+def _release(conn: Session, attempt: Attempt, reason: str) -> None:
     """Mark a sending attempt failed."""
-    await conn.execute(_RELEASE, (reason, attempt.schedule_id, attempt.slot_key))
+    conn.execute(_RELEASE, (reason, attempt.schedule_id, attempt.slot_key))
 
 
-async def _mark_attempt_sent(
-    conn: aiosqlite.Connection, attempt: Attempt, message_id: int | None, at: datetime
-) -> None:
-    cursor = await conn.execute(
-        _MARK_ATTEMPT_SENT, (to_db_instant(at), message_id, attempt.schedule_id, attempt.slot_key)
-    )
-    _warn_unless_marked(cursor.rowcount, attempt)
+def _mark_attempt_sent(conn: Session, attempt: Attempt, message_id: int | None, at: str) -> None:
+    marked = conn.execute(_MARK_ATTEMPT_SENT, (at, message_id, attempt.schedule_id, attempt.slot_key))
+    _warn_unless_marked(marked.rowcount, attempt)
 
 
 _FILTER = "SELECT topic, event, language FROM schedules WHERE id = ?"
@@ -363,15 +315,30 @@ def _rotation_state(
     )
 
 
-async def _rotation(
-    conn: aiosqlite.Connection, pool: PoolProvider, schedule_id: int, *, include_sending: bool = False
-) -> RotationState:
-    row = await _row(conn, _FILTER, (schedule_id,))
+_RotationRows = tuple[int, tuple[str | None, str | None, str | None], list[Any], Any]
+
+
+def _rotation_rows(conn: Session, schedule_id: int, include_sending: bool) -> _RotationRows | None:
+    """The catalogue's version, the schedule's filter, its current round's talks and its latest post.
+
+    None if the schedule is gone.
+    """
+    row = conn.execute(_FILTER, (schedule_id,)).fetchone()
     if row is None:
+        return None
+    current = conn.execute(_CURRENT_ROUND[include_sending], {"id": schedule_id}).fetchall()
+    latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
+    filters = (_str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
+    return catalogue_version(conn), filters, current, latest
+
+
+async def _rotation(db: Database, pool: CataloguePool, schedule_id: int, *, include_sending: bool) -> RotationState:
+    """Read on the scan path: the scheduler reads a rotation for every post (see bot.db.gateway)."""
+    found = await db.scan(lambda conn: _rotation_rows(conn, schedule_id, include_sending))
+    if found is None:
         return RotationState((), frozenset())
-    talks = await pool(_str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
-    current = await _rows(conn, _CURRENT_ROUND[include_sending], {"id": schedule_id})
-    return _rotation_state(talks, current, await _row(conn, _LATEST_SENT, (schedule_id,)))
+    version, (topic, event, language), current, latest = found
+    return _rotation_state(await pool.at(version, topic, event, language), current, latest)
 
 
 # -- the scheduler's store ----------------------------------------------------------------------------------
@@ -380,31 +347,25 @@ async def _rotation(
 class SqliteScheduleStore:
     """The ScheduleStore the scheduler runs on, with every guarantee bot.highlights.ports lists.
 
-    It works on a connection of its own to the database at `path` (opened on first use, closed by `close`),
-    batched: each method is one function run in a worker thread, and the calls of many schedules posting at
-    once share a transaction and a wake-up of the event loop (see bot.highlights.batched). Every method has
-    returned only once its transaction committed. Other connections (the commands' repository, a second
-    process) may write meanwhile: SQLite serialises the transactions, and every guarantee holds across them.
+    It works through the database gateway: its writes go in the write path's batches, so the calls of many
+    schedules posting at once share a transaction and a wake-up of the event loop. Every method has returned
+    only once its transaction committed. Other writers (the commands' repository, a second process) may write
+    meanwhile: SQLite serialises the transactions, and every guarantee holds across them.
 
     `pause` also counts the failure that caused it (the scheduler pauses only after a failure), so a status
     reads "paused after 5 failures". Times the protocol does not pass in (when a post was sent, when a failure
-    happened) come from `clock`.
+    happened) come from `clock`. `pool` is shared with the commands' repository when they are built together.
     """
 
-    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
-        self.path = path
+    def __init__(self, db: Database, *, clock: Clock | None = None, pool: CataloguePool | None = None) -> None:
+        self.db = db
         self.clock = clock or SystemClock()
-        self.db = BatchedConnection(path)
-        self._pools = _Pools()  # touched only in the connection's thread
-
-    async def close(self) -> None:
-        """Finish what is queued and close the connection."""
-        await self.db.close()
+        self.pool = pool or CataloguePool(db)
 
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
         sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
-        rows = await self.db.run(lambda conn: conn.execute(sql).fetchall(), writes=False)
+        rows = await self.db.scan(lambda conn: conn.execute(sql).fetchall())
         schedules = []
         for row in rows:
             try:
@@ -416,67 +377,40 @@ class SqliteScheduleStore:
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
         sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'"
-        row = await self.db.run(lambda conn: conn.execute(sql, (schedule_id,)).fetchone(), writes=False)
+        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id,)).fetchone())
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:
-        """The schedule's pool (its topic, event and language filter over the catalogue), round and posted talks."""
-        return await self.db.run(lambda conn: self._rotation(conn, schedule_id), writes=False)
+        """The schedule's pool (its topic, event and language filter over the catalogue), round and posted talks.
 
-    def _rotation(self, conn: sqlite3.Connection, schedule_id: int) -> RotationState:
-        row = conn.execute(_FILTER, (schedule_id,)).fetchone()
-        if row is None:
-            return RotationState((), frozenset())
-        # A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
-        current = conn.execute(_CURRENT_ROUND[True], {"id": schedule_id}).fetchall()
-        latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
-        talks = self._pool(conn, _str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
-        return _rotation_state(talks, current, latest)
-
-    def _pool(
-        self, conn: sqlite3.Connection, topic: str | None, event: str | None, language: str | None
-    ) -> tuple[str, ...]:
-        """The filter's talks, remembered until the catalogue's version changes (as CataloguePool does)."""
-        row = conn.execute(_CATALOGUE_VERSION).fetchone()
-        version = int(row[0]) if row else 0
-        key = (topic, event, language)
-        pool = self._pools.get(version, key)
-        if pool is None:
-            tree = self._pools.tree(version)
-            if topic is not None and tree is None:
-                tree = topic_tree(conn.execute(_TOPICS).fetchall())
-                self._pools.put_tree(version, tree)
-            pool = tuple(str(r[0]) for r in conn.execute(_POOL, pool_params(tree, topic, event, language)))
-            self._pools.put(version, key, pool)
-        return pool
+        A talk still being sent counts as posted, so a concurrent `/highlights now` cannot pick it too.
+        """
+        return await _rotation(self.db, self.pool, schedule_id, include_sending=True)
 
     async def claim(self, schedule_id: int, slot: Slot, pick: Pick, at: datetime) -> Attempt | None:
         """Record a sending attempt, in one upsert; None if the slot is sending or sent, or the schedule not enabled."""
-        sql = _CLAIM.format(condition=" AND state = 'enabled'")
-        params = _claim_params(schedule_id, slot.key, pick, at)
-        return _attempt(await self.db.run(lambda conn: conn.execute(sql, params).fetchall()))
+        return await self.db.write(lambda conn: _claim(conn, schedule_id, slot.key, pick, at, enabled_only=True))
 
     async def mark_sent(self, attempt: Attempt, message_id: int | None, next_slot: Slot) -> None:
         """Record the post, which counts its talk in its round, and move on to `next_slot`: one transaction."""
         now = to_db_instant(self.clock.now())
 
-        def work(conn: sqlite3.Connection) -> int:
-            marked = conn.execute(_MARK_ATTEMPT_SENT, (now, message_id, attempt.schedule_id, attempt.slot_key))
+        def work(conn: Session) -> None:
+            _mark_attempt_sent(conn, attempt, message_id, now)
             conn.execute(
                 "UPDATE schedules SET next_day = ?, next_due = ?, next_key = ?, failures = 0, retry_at = NULL,"
                 " last_post_at = ?, last_message_id = ? WHERE id = ?",
                 (*_slot_values(next_slot), now, message_id, attempt.schedule_id),
             )
-            return marked.rowcount
 
-        _warn_unless_marked(await self.db.run(work), attempt)
+        await self.db.write(work)
 
     async def mark_failed(
         self, schedule_id: int, reason: str, retry_at: datetime, *, release: Attempt | None = None
     ) -> None:
         """Count a failure, keep its reason, retry at `retry_at`; a released attempt may be claimed again."""
         params = (to_db_instant(retry_at), reason, to_db_instant(self.clock.now()), schedule_id)
-        await self.db.run(
+        await self.db.write(
             lambda conn: self._failed(
                 conn,
                 release,
@@ -490,7 +424,7 @@ class SqliteScheduleStore:
     async def pause(self, schedule_id: int, reason: str, *, release: Attempt | None = None) -> None:
         """Pause after a failure, keeping the reason; `release` as for mark_failed."""
         params = (reason, reason, to_db_instant(self.clock.now()), schedule_id)
-        await self.db.run(
+        await self.db.write(
             lambda conn: self._failed(
                 conn,
                 release,
@@ -502,11 +436,9 @@ class SqliteScheduleStore:
         )
 
     @staticmethod
-    def _failed(
-        conn: sqlite3.Connection, release: Attempt | None, reason: str, sql: str, params: Sequence[object]
-    ) -> None:
+    def _failed(conn: Session, release: Attempt | None, reason: str, sql: str, params: Sequence[object]) -> None:
         if release is not None:
-            conn.execute(_RELEASE, (reason, release.schedule_id, release.slot_key))
+            _release(conn, release, reason)
         conn.execute(sql, params)
 
     async def advance(self, schedule_id: int, next_slot: Slot, *, skipped: str | None = None) -> None:
@@ -516,7 +448,7 @@ class SqliteScheduleStore:
             "at": to_db_instant(self.clock.now()),
             "id": schedule_id,
         }
-        await self.db.run(
+        await self.db.write(
             lambda conn: conn.execute(
                 "UPDATE schedules SET next_day = :day, next_due = :due, next_key = :key, retry_at = NULL,"
                 " last_failure = COALESCE(:skipped, last_failure),"
@@ -612,9 +544,9 @@ class ScheduleRepository:
     Methods taking a `guild_id` see only that server's schedules: another server's schedule is not found.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, pool_provider: PoolProvider | None = None) -> None:
-        self.conn = conn
-        self.pool = pool_provider or CataloguePool(conn)
+    def __init__(self, db: Database, pool: CataloguePool | None = None) -> None:
+        self.db = db
+        self.pool = pool or CataloguePool(db)
 
     async def add(
         self,
@@ -632,62 +564,48 @@ class ScheduleRepository:
         """Store a new, enabled schedule whose next slot is `next_slot`; its id is never used again."""
         if rule.at.second or rule.at.microsecond:
             raise ValueError("schedules post at whole minutes")
-        async with _writing(self.conn) as conn:
-            async with conn.execute(
+        values = (
+            guild_id,
+            channel_id,
+            rule.at.strftime("%H:%M"),
+            rule.zone.key,
+            rule.cadence,
+            rule.weekday,
+            topic,
+            event,
+            language,
+            *_slot_values(next_slot),
+            created_by,
+            to_db_instant(now),
+        )
+        row = await self.db.write(
+            lambda conn: conn.execute(
                 "INSERT INTO schedules (guild_id, channel_id, local_time, zone, cadence, weekday, topic, event,"
                 " language, next_day, next_due, next_key, created_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    guild_id,
-                    channel_id,
-                    rule.at.strftime("%H:%M"),
-                    rule.zone.key,
-                    rule.cadence,
-                    rule.weekday,
-                    topic,
-                    event,
-                    language,
-                    *_slot_values(next_slot),
-                    created_by,
-                    to_db_instant(now),
-                ),
-            ) as cursor:
-                row = await cursor.fetchone()
-            assert row is not None  # noqa: S101 - RETURNING of a successful insert
-            schedule_id = int(row[0])
-        found = await self.get(guild_id, schedule_id)
+                values,
+            ).fetchone()
+        )
+        found = await self.get(guild_id, int(row[0]))
         assert found is not None  # noqa: S101 - just inserted
         return found
 
     async def get(self, guild_id: int, schedule_id: int) -> ScheduleRecord | None:
         """One of the server's schedules, whatever its state."""
-        async with (
-            _lock(self.conn),
-            self.conn.execute(
-                f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.guild_id = ?", (schedule_id, guild_id)
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
+        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.guild_id = ?"
+        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, guild_id)).fetchone())
         return None if row is None else _record(row)
 
     async def list_for_guild(self, guild_id: int) -> list[ScheduleRecord]:
         """The server's schedules, oldest first."""
-        async with (
-            _lock(self.conn),
-            self.conn.execute(
-                f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? ORDER BY s.id", (guild_id,)
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? ORDER BY s.id"
+        rows = await self.db.read(lambda conn: conn.execute(sql, (guild_id,)).fetchall())
         return [_record(row) for row in rows]
 
     async def count_for_guild(self, guild_id: int) -> int:
         """How many schedules the server has, in any state."""
-        async with (
-            _lock(self.conn),
-            self.conn.execute("SELECT COUNT(*) FROM schedules WHERE guild_id = ?", (guild_id,)) as cursor,
-        ):
-            row = await cursor.fetchone()
+        sql = "SELECT COUNT(*) FROM schedules WHERE guild_id = ?"
+        row = await self.db.read(lambda conn: conn.execute(sql, (guild_id,)).fetchone())
         return int(row[0]) if row else 0
 
     async def pause(self, guild_id: int, schedule_id: int, reason: str) -> bool:
@@ -720,51 +638,54 @@ class ScheduleRepository:
 
     async def disable_guild(self, guild_id: int, reason: str) -> list[int]:
         """Switch off the server's enabled schedules (the bot left it); the ids switched off."""
-        async with (
-            _writing(self.conn) as conn,
-            conn.execute(
+        rows = await self.db.write(
+            lambda conn: conn.execute(
                 "UPDATE schedules SET state = 'disabled', paused_reason = ?, retry_at = NULL"
                 " WHERE guild_id = ? AND state = 'enabled' RETURNING id",
                 (reason, guild_id),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+            ).fetchall()
+        )
         return sorted(int(row[0]) for row in rows)
 
     async def _update(self, sql: str, params: Sequence[object]) -> bool:
-        async with _lock(self.conn):
-            cursor = await self.conn.execute(sql, params)
-        return cursor.rowcount > 0
+        return await self.db.write(lambda conn: conn.execute(sql, params).rowcount > 0)
 
     # -- rotation and manual posts ---------------------------------------------------------------------------
 
     async def rotation(self, schedule_id: int, *, include_sending: bool = False) -> RotationState:
         """The schedule's rotation as the scheduler sees it; `include_sending` also counts posts in flight."""
-        async with _lock(self.conn):
-            return await _rotation(self.conn, self.pool, schedule_id, include_sending=include_sending)
+        return await _rotation(self.db, self.pool, schedule_id, include_sending=include_sending)
 
     async def claim_manual(self, schedule_id: int, request_key: str, pick: Pick, at: datetime) -> Attempt | None:
         """Claim an admin's "post now" under its own slot key; None if that request was already claimed."""
-        return await _claim(self.conn, schedule_id, MANUAL_PREFIX + request_key, pick, at, enabled_only=False)
+        key = MANUAL_PREFIX + request_key
+        return await self.db.write(lambda conn: _claim(conn, schedule_id, key, pick, at, enabled_only=False))
 
     async def mark_manual_sent(self, attempt: Attempt, message_id: int | None, at: datetime) -> None:
         """Record a "post now" as sent: it counts in the rotation; the schedule's next slot stays."""
-        async with _writing(self.conn) as conn:
-            await _mark_attempt_sent(conn, attempt, message_id, at)
-            await conn.execute(
+        when = to_db_instant(at)
+
+        def work(conn: Session) -> None:
+            _mark_attempt_sent(conn, attempt, message_id, when)
+            conn.execute(
                 "UPDATE schedules SET last_post_at = ?, last_message_id = ? WHERE id = ?",
-                (to_db_instant(at), message_id, attempt.schedule_id),
+                (when, message_id, attempt.schedule_id),
             )
+
+        await self.db.write(work)
 
     async def mark_manual_failed(self, attempt: Attempt, reason: str, at: datetime, *, release: bool) -> None:
         """Keep a failed "post now"'s reason; `release` when the send surely made no message."""
-        async with _writing(self.conn) as conn:
+
+        def work(conn: Session) -> None:
             if release:
-                await _release(conn, attempt, reason)
-            await conn.execute(
+                _release(conn, attempt, reason)
+            conn.execute(
                 "UPDATE schedules SET last_failure = ?, last_failure_at = ? WHERE id = ?",
                 (reason, to_db_instant(at), attempt.schedule_id),
             )
+
+        await self.db.write(work)
 
     # -- /highlight -----------------------------------------------------------------------------------------
 
@@ -781,29 +702,31 @@ class ScheduleRepository:
         """Pick and record the next talk of `scope`'s rotation over `pool`; None for an empty pool.
 
         Each (scope, topic, event, language) has a rotation of its own. Reading the round and recording the
-        pick happen in one transaction, so two requests at once in the same place never get the same talk
-        within a round. A new round deletes the older rounds' picks.
+        pick happen in one piece of write work, so two requests at once in the same place never get the same
+        talk within a round. A new round deletes the older rounds' picks.
         """
         where = "scope = ? AND topic = ? AND event = ? AND language = ?"
         params = (scope, topic or "", event or "", language or "")
-        async with _writing(self.conn) as conn:
-            async with conn.execute(
+        seed = adhoc_seed(scope, topic, event, language)
+
+        def work(conn: Session) -> Pick | None:
+            current = conn.execute(
                 f"SELECT round, talk FROM adhoc_picks WHERE {where} AND round = ("
                 f" SELECT MAX(round) FROM adhoc_picks WHERE {where}) ORDER BY id",
                 params * 2,
-            ) as cursor:
-                current = list(await cursor.fetchall())
+            ).fetchall()
             round_ = int(current[0][0]) if current else 0
             last = str(current[-1][1]) if current else None
-            seed = adhoc_seed(scope, topic, event, language)
             pick = next_talk(pool, {str(r[1]) for r in current}, round_, seed, last)
             if pick is None:
                 return None
             if current and pick.round > round_:
-                await conn.execute(f"DELETE FROM adhoc_picks WHERE {where}", params)
-            await conn.execute(
+                conn.execute(f"DELETE FROM adhoc_picks WHERE {where}", params)
+            conn.execute(
                 "INSERT INTO adhoc_picks (scope, topic, event, language, talk, round, picked_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*params, pick.talk, pick.round, to_db_instant(at)),
             )
-        return pick
+            return pick
+
+        return await self.db.write(work)

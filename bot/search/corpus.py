@@ -15,15 +15,17 @@ title, summary and name sits in dicts while the index is built.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import numpy as np
 
+from bot.db.connection import atomic
 from bot.search.analysis import Analyzer, known_stems, remember_stems
 from bot.search.completion import Completer
 from bot.search.engine import Label, SearchEngine, speaker_entries
@@ -112,10 +114,27 @@ def _ordinal(value: str | None) -> int:
         return 0
 
 
+Saving = Callable[[sqlite3.Connection], None]
+
+
 def load_engine(
     conn: sqlite3.Connection, *, analyzer: Analyzer | None = None, save: bool = True
 ) -> SearchEngine:
-    """The search engine for the catalogue as it is now; reuses the saved index when it is current."""
+    """The search engine for the catalogue as it is now; reuses the saved index when it is current.
+
+    With `save`, an index it had to build is saved on the same connection for the next start.
+    """
+    engine, saving = open_engine(conn, analyzer=analyzer)
+    if save and saving is not None:
+        saving(conn)
+    return engine
+
+
+def open_engine(conn: sqlite3.Connection, *, analyzer: Analyzer | None = None) -> tuple[SearchEngine, Saving | None]:
+    """The search engine, only reading; and, when the index had to be built, the write that saves it.
+
+    The bot reads on a read connection and hands the saving to its single write path (bot.db.gateway).
+    """
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     version = catalogue_version(conn)
@@ -133,9 +152,11 @@ def load_engine(
             )
         )
         speakers = Completer(speaker_entries(people))
-        if save:
-            _save(conn, version, analyzer, index, people, titles, speakers)
+        saving: Saving | None = functools.partial(
+            _save, version=version, analyzer=analyzer, index=index, people=people, titles=titles, speakers=speakers
+        )
     else:
+        saving = None
         index, people, titles, speakers = parts
     topics = [
         Label(tid, slug, name, count)
@@ -167,7 +188,7 @@ def load_engine(
         "Search index ready: %d talks, %d people, catalogue version %d (%s in %.2f s)",
         index.size, len(people), version, "built" if rebuilt else "loaded", time.perf_counter() - started,
     )  # fmt: skip
-    return engine
+    return engine, saving
 
 
 def _read_people(conn: sqlite3.Connection) -> list[PersonEntry]:
@@ -249,23 +270,18 @@ def _save(
     stems = known_stems()
     packed.add_texts("stems.words", list(stems))
     packed.add_texts("stems.stems", list(stems.values()))
-    own_transaction = not conn.in_transaction
     try:
-        if own_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-        # The row is sized first and filled piece by piece, so the blob never exists twice in memory.
-        conn.execute(
-            "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, zeroblob(?))"
-            " ON CONFLICT (name) DO UPDATE SET catalogue_version = excluded.catalogue_version, data = excluded.data",
-            (_CACHE_NAME, version, packed.size()),
-        )
-        (rowid,) = conn.execute("SELECT rowid FROM search_cache WHERE name = ?", (_CACHE_NAME,)).fetchone()
-        with conn.blobopen("search_cache", "data", rowid) as blob:
-            for chunk in packed.chunks():
-                blob.write(chunk)
-        if own_transaction:
-            conn.execute("COMMIT")
+        with atomic(conn):
+            # The row is sized first and filled piece by piece, so the blob never exists twice in memory.
+            conn.execute(
+                "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, zeroblob(?))"
+                " ON CONFLICT (name) DO UPDATE SET catalogue_version = excluded.catalogue_version,"
+                " data = excluded.data",
+                (_CACHE_NAME, version, packed.size()),
+            )
+            (rowid,) = conn.execute("SELECT rowid FROM search_cache WHERE name = ?", (_CACHE_NAME,)).fetchone()
+            with conn.blobopen("search_cache", "data", rowid) as blob:
+                for chunk in packed.chunks():
+                    blob.write(chunk)
     except sqlite3.Error as exc:  # a read-only database still answers; it just rebuilds next time
-        if own_transaction and conn.in_transaction:
-            conn.execute("ROLLBACK")
         log.warning("Could not save the search index: %s", exc)

@@ -1,14 +1,23 @@
-"""The services a platform adapter is handed, built once when it starts; each extension takes only what it needs."""
+"""The services a platform adapter is handed, built once when it starts; each extension takes only what it needs.
+
+`open_services` is the one place they are wired together, for every platform: the database gateway, the
+catalogue, the highlights and the scheduler's store, sharing one cache of highlight pools.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.catalogue.service import CatalogueService
+from bot.db.gateway import Database
+from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
-from bot.highlights.store import SqliteScheduleStore
+from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +30,29 @@ class Services:
     clock: Clock
     scheduler_config: SchedulerConfig
     view_timeout: float = 300.0
+
+
+@asynccontextmanager
+async def open_services(
+    database: Path,
+    *,
+    clock: Clock | None = None,
+    scheduler_config: SchedulerConfig | None = None,
+    view_timeout: float = 300.0,
+) -> AsyncIterator[Services]:
+    """Open the database (creating and migrating it if needed) and build the services over it; closed on exit."""
+    clock = clock or SystemClock()
+    db = await Database.open(database)
+    try:
+        catalogue = await CatalogueService.open(db)
+        pool = CataloguePool(db)
+        yield Services(
+            catalogue=catalogue,
+            highlights=HighlightService(catalogue, ScheduleRepository(db, pool), clock=clock),
+            schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool),
+            clock=clock,
+            scheduler_config=scheduler_config or SchedulerConfig(),
+            view_timeout=view_timeout,
+        )
+    finally:
+        await db.close()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.db.batched import BatchedConnection
 from bot.db.connection import sync_db
-from bot.highlights.batched import BatchedConnection
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from bot.catalogue.formats.document import CatalogueDocument, EventRecord, Speak
 from bot.catalogue.native import BUNDLED_CATALOGUE, dump_native, load_native
 from bot.catalogue.service import CatalogueService, Result
 from bot.catalogue.writer import apply_document
-from bot.db.connection import open_db, sync_db
+from bot.db.connection import sync_db
+from bot.db.gateway import Database
 from bot.domain.text import inert
 from bot.errors import CatalogueFormatError, TalkNotFound, UserFacingError
 from bot.platforms.discord import embeds
@@ -92,22 +93,25 @@ async def test_topics_as_a_tree_put_narrower_topics_under_broader_ones(catalogue
 # -- who gave the talk -----------------------------------------------------------------------------------
 
 
-def _talk(slug: str, title: str, summary: str = "", speakers: tuple[SpeakerRecord, ...] = (), **kw: object) -> TalkRecord:
+def _talk(
+    slug: str, title: str, summary: str = "", speakers: tuple[SpeakerRecord, ...] = (), **kw: object
+) -> TalkRecord:
     return TalkRecord(slug=slug, title=title, event="conf", summary=summary, speakers=speakers, **kw)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
-async def opened(path: Path, talks: list[TalkRecord], topics: dict[str, str] | None = None) -> AsyncIterator[CatalogueService]:
+async def opened(
+    path: Path, talks: list[TalkRecord], topics: dict[str, str] | None = None
+) -> AsyncIterator[CatalogueService]:
     """The catalogue service over a fresh database holding these talks of one event."""
     document = CatalogueDocument("test", [EventRecord("conf", "Conf 2026")], talks, topics=topics or {})
     with sync_db(path) as conn:
         apply_document(conn, document)
-    async with open_db(path) as conn:
-        service = await CatalogueService.open(conn, path)
-        try:
-            yield service
-        finally:
-            service.close()
+    db = await Database.open(path)
+    try:
+        yield await CatalogueService.open(db)
+    finally:
+        await db.close()
 
 
 @pytest.fixture
@@ -271,7 +275,11 @@ async def test_a_cycle_in_ones_own_vocabulary_loses_no_topic_from_the_tree(
     try:
         talks = [_talk("a", "A", topics=("platform-engineering",)), _talk("b", "B", topics=("developer-portals",)),
                  _talk("c", "C", topics=("rust",))]  # fmt: skip
-        topics = {"platform-engineering": "Platform engineering", "developer-portals": "Developer portals", "rust": "Rust"}
+        topics = {
+            "platform-engineering": "Platform engineering",
+            "developer-portals": "Developer portals",
+            "rust": "Rust",
+        }
         async with opened(tmp_path / "cycle.sqlite3", talks, topics) as service:
             tree = await service.topic_tree()
         assert {t.slug for t in tree} == {"platform-engineering", "developer-portals", "rust"}

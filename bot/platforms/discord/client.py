@@ -8,24 +8,19 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
-import aiosqlite
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.catalogue.service import CatalogueService
 from bot.config import Settings
-from bot.db.connection import open_db
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
-from bot.highlights.service import HighlightService
-from bot.highlights.store import ScheduleRepository, SqliteScheduleStore
 from bot.platforms.discord import embeds
 from bot.platforms.discord.internals import sweep_buckets_sparingly
 from bot.platforms.discord.posting import MoreLikeThisButton
-from bot.services.container import Services
+from bot.services.container import Services, open_services
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +58,6 @@ class HighlightsBot(commands.Bot):
             grace=timedelta(minutes=settings.highlight_grace_minutes), max_failures=settings.highlight_max_failures
         )
         self._resources = AsyncExitStack()
-        self.db: aiosqlite.Connection | None = None
         self._services: Services | None = None
         self.tree.error(self.on_app_command_error)
 
@@ -76,18 +70,13 @@ class HighlightsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open the database, build the services, load the extensions; copy commands to the dev server."""
-        self.db = await self._resources.enter_async_context(open_db(self.settings.database))
-        catalogue = await CatalogueService.open(self.db, self.settings.database)
-        self._resources.callback(catalogue.close)
-        store = SqliteScheduleStore(self.settings.database, clock=self.clock)
-        self._resources.push_async_callback(store.close)
-        self._services = Services(
-            catalogue=catalogue,
-            highlights=HighlightService(catalogue, ScheduleRepository(self.db), clock=self.clock),
-            schedule_store=store,
-            clock=self.clock,
-            scheduler_config=self.scheduler_config,
-            view_timeout=self.view_timeout,
+        self._services = await self._resources.enter_async_context(
+            open_services(
+                self.settings.database,
+                clock=self.clock,
+                scheduler_config=self.scheduler_config,
+                view_timeout=self.view_timeout,
+            )
         )
         self.add_dynamic_items(MoreLikeThisButton)
         for extension in EXTENSIONS:

@@ -33,10 +33,12 @@ class BatchedConnection:
     """Work on a `sqlite3` connection of its own, in a thread of its own, batched (see the module docstring).
 
     The connection opens on first use (the database must exist and be migrated) and is closed by `close`.
+    `connect` opens it (by default a configured writer's connection; for batched reads, a reader's).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, connect: Callable[[Path], sqlite3.Connection] | None = None) -> None:
         self.path = path
+        self._connect = connect or _writer
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
         self._conn: sqlite3.Connection | None = None
         self._queued: list[_Queued] = []
@@ -108,7 +110,7 @@ class BatchedConnection:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = connect_sync(self.path, migrate_schema=False)
+            self._conn = self._connect(self.path)
         return self._conn
 
     def _close_connection(self) -> None:
@@ -151,6 +153,10 @@ class BatchedConnection:
             conn.execute("RELEASE work")
             outcomes.append((True, value))
         return outcomes
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    return connect_sync(path, migrate_schema=False)
 
 
 def _raisable(error: BaseException) -> BaseException:
