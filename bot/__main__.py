@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument("--tree", action="store_true", help="broad topics with their narrower ones under them")
     command("run", "start the Discord bot (needs DISCORD_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
+    command("slack", "start the Slack app (needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
     add_sandbox_arguments(command("sandbox", "try every slash command in the terminal, no Discord account needed"))
     command("tour", "a short tour of the catalogue on the command line")
     command("start", "the bot when DISCORD_TOKEN is set, otherwise the sandbox")
@@ -296,6 +297,15 @@ async def run_bot(settings: Settings) -> int:
     return 0
 
 
+async def run_slack(settings: Settings) -> int:
+    """Serve Slack until stopped."""
+    from bot.platforms.slack.serve import serve  # Slack's libraries load only for the Slack app
+
+    await asyncio.to_thread(ensure_catalogue, settings.database)
+    await serve(settings)
+    return 0
+
+
 async def sync_commands(settings: Settings) -> int:
     """Publish the slash commands globally (Discord may take up to an hour to show changes everywhere)."""
     async with discord_session(settings) as (bot, token):
@@ -321,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if args.command not in ("run", "sync") and not os.environ.get("LOG_LEVEL"):
+    if args.command not in ("run", "sync", "slack") and not os.environ.get("LOG_LEVEL"):
         logging.getLogger().setLevel(logging.WARNING)  # a one-shot command's output is its answer, not a log
     # A text-only bot has no use for voice; discord.py's warnings about it would only worry operators.
     logging.getLogger("discord.client").addFilter(
@@ -344,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_bot(settings))
         if args.command == "sync":
             return asyncio.run(sync_commands(settings))
+        if args.command == "slack":
+            return asyncio.run(run_slack(settings))
         if args.command in ("sandbox", "start"):
             command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
             admin = getattr(args, "admin", False)

@@ -14,6 +14,7 @@ APP_NAME = "talk-highlights"
 DATABASE_NAME = "highlights.sqlite3"
 DISCORD_API_BASE_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+SLACK_API_BASE_URL = "https://slack.com/api/"
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A bot token is three base64url parts joined by dots; anything else is certainly not one.
@@ -32,6 +33,11 @@ class Settings:
     gateway_url: str = DISCORD_GATEWAY_URL
     highlight_grace_minutes: int = 60  # a scheduled post missed for longer than this is skipped, not sent late
     highlight_max_failures: int = 5  # failures in a row before a schedule pauses itself
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)  # Socket Mode, when set
+    slack_api_base_url: str = SLACK_API_BASE_URL
+    slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, database: str | None = None) -> Settings:
@@ -61,6 +67,25 @@ class Settings:
         grace = _whole(get("HIGHLIGHT_GRACE_MINUTES"), "HIGHLIGHT_GRACE_MINUTES", 0, 7 * 24 * 60, "minutes")
         failures = _whole(get("HIGHLIGHT_MAX_FAILURES"), "HIGHLIGHT_MAX_FAILURES", 1, 1000, "failures")
         db = database or get("BOT_DATABASE")
+        slack_token, slack_app = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN")
+        slack_secret = get("SLACK_SIGNING_SECRET")
+        if slack_token is not None and not slack_token.startswith("xoxb-"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN must be the app's bot token (it starts with xoxb-): copy it from OAuth & Permissions "
+                "in your Slack app's settings."
+            )
+        if slack_app is not None and not slack_app.startswith("xapp-"):
+            raise ConfigError(
+                "SLACK_APP_TOKEN must be an app-level token (it starts with xapp-) with the connections:write "
+                "scope, from Basic Information in your Slack app's settings; unset it to use the HTTP endpoint."
+            )
+        if slack_token is not None and slack_app is None and slack_secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is needed to check that requests come from Slack (Basic Information in your "
+                "Slack app's settings), unless SLACK_APP_TOKEN selects Socket Mode."
+            )
+        slack_api = _url(get("SLACK_API_BASE_URL"), "SLACK_API_BASE_URL", ("http", "https"))
+        port = _whole(get("SLACK_PORT"), "SLACK_PORT", 1, 65535, "port")
         return cls(
             database=Path(db).expanduser() if db else default_database(env),
             discord_token=token,
@@ -70,6 +95,11 @@ class Settings:
             gateway_url=gateway or DISCORD_GATEWAY_URL,
             highlight_grace_minutes=60 if grace is None else grace,
             highlight_max_failures=5 if failures is None else failures,
+            slack_bot_token=slack_token,
+            slack_signing_secret=slack_secret,
+            slack_app_token=slack_app,
+            slack_api_base_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
+            slack_port=3000 if port is None else port,
         )
 
     @property

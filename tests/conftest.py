@@ -16,7 +16,7 @@ from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
 from bot.db.gateway import Database
 
-pytest_plugins = ("emulator.pytest_plugin",)
+pytest_plugins = ("emulator.pytest_plugin", "emulator.slack.pytest_plugin")
 
 # Real-data checks (`@pytest.mark.realdata`) read ../shared beside the checkout. Without it they are skipped
 # with one line; with REQUIRE_REAL_DATA=1 (CI, in place beside it) a missing or skipped one is a failure.

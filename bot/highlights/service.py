@@ -336,7 +336,7 @@ class HighlightService:
             await self.fail_now(post, failure)
             if not failure.certain:
                 raise HighlightNotPosted(
-                    f"Discord did not confirm the post ({failure.reason}), so it may or may not be in the channel. "
+                    f"The post was not confirmed ({failure.reason}), so it may or may not be in the channel. "
                     "Check before trying again."
                 ) from failure
             raise HighlightNotPosted(f"The highlight was not posted: {failure.reason}.") from failure

@@ -357,15 +357,18 @@ class SqliteScheduleStore:
     happened) come from `clock`. `pool` is shared with the commands' repository when they are built together.
     """
 
-    def __init__(self, db: Database, *, clock: Clock | None = None, pool: CataloguePool | None = None) -> None:
+    def __init__(
+        self, db: Database, *, clock: Clock | None = None, pool: CataloguePool | None = None, platform: str = "discord"
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.pool = pool or CataloguePool(db)
+        self.platform = platform  # the chat platform whose schedules it loads
 
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
-        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' ORDER BY s.id"
-        rows = await self.db.scan(lambda conn: conn.execute(sql).fetchall())
+        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' AND s.platform = ? ORDER BY s.id"
+        rows = await self.db.scan(lambda conn: conn.execute(sql, (self.platform,)).fetchall())
         schedules = []
         for row in rows:
             try:
@@ -376,8 +379,8 @@ class SqliteScheduleStore:
 
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
-        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled'"
-        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id,)).fetchone())
+        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled' AND s.platform = ?"
+        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, self.platform)).fetchone())
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:
@@ -541,12 +544,14 @@ def adhoc_seed(scope: str, topic: str | None, event: str | None, language: str |
 class ScheduleRepository:
     """Adding, listing and changing schedules for the /highlights commands, and the picks of /highlight.
 
-    Methods taking a `guild_id` see only that server's schedules: another server's schedule is not found.
+    Methods taking a `guild_id` see only that server's (or Slack workspace's) schedules on the repository's
+    platform: another server's schedule is not found.
     """
 
-    def __init__(self, db: Database, pool: CataloguePool | None = None) -> None:
+    def __init__(self, db: Database, pool: CataloguePool | None = None, *, platform: str = "discord") -> None:
         self.db = db
         self.pool = pool or CataloguePool(db)
+        self.platform = platform
 
     async def add(
         self,
@@ -577,12 +582,13 @@ class ScheduleRepository:
             *_slot_values(next_slot),
             created_by,
             to_db_instant(now),
+            self.platform,
         )
         row = await self.db.write(
             lambda conn: conn.execute(
                 "INSERT INTO schedules (guild_id, channel_id, local_time, zone, cadence, weekday, topic, event,"
-                " language, next_day, next_due, next_key, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " language, next_day, next_due, next_key, created_by, created_at, platform)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 values,
             ).fetchone()
         )
@@ -592,28 +598,28 @@ class ScheduleRepository:
 
     async def get(self, guild_id: int, schedule_id: int) -> ScheduleRecord | None:
         """One of the server's schedules, whatever its state."""
-        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.guild_id = ?"
-        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, guild_id)).fetchone())
+        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.guild_id = ? AND s.platform = ?"
+        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, guild_id, self.platform)).fetchone())
         return None if row is None else _record(row)
 
     async def list_for_guild(self, guild_id: int) -> list[ScheduleRecord]:
         """The server's schedules, oldest first."""
-        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? ORDER BY s.id"
-        rows = await self.db.read(lambda conn: conn.execute(sql, (guild_id,)).fetchall())
+        sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? AND s.platform = ? ORDER BY s.id"
+        rows = await self.db.read(lambda conn: conn.execute(sql, (guild_id, self.platform)).fetchall())
         return [_record(row) for row in rows]
 
     async def count_for_guild(self, guild_id: int) -> int:
         """How many schedules the server has, in any state."""
-        sql = "SELECT COUNT(*) FROM schedules WHERE guild_id = ?"
-        row = await self.db.read(lambda conn: conn.execute(sql, (guild_id,)).fetchone())
+        sql = "SELECT COUNT(*) FROM schedules WHERE guild_id = ? AND platform = ?"
+        row = await self.db.read(lambda conn: conn.execute(sql, (guild_id, self.platform)).fetchone())
         return int(row[0]) if row else 0
 
     async def pause(self, guild_id: int, schedule_id: int, reason: str) -> bool:
         """Pause an enabled schedule with a reason; False if the server has no such enabled schedule."""
         return await self._update(
             "UPDATE schedules SET state = 'paused', paused_reason = ?, retry_at = NULL"
-            " WHERE id = ? AND guild_id = ? AND state = 'enabled'",
-            (reason, schedule_id, guild_id),
+            " WHERE id = ? AND guild_id = ? AND platform = ? AND state = 'enabled'",
+            (reason, schedule_id, guild_id, self.platform),
         )
 
     async def resume(self, guild_id: int, schedule_id: int, next_slot: Slot) -> bool:
@@ -628,21 +634,24 @@ class ScheduleRepository:
             " next_day = CASE WHEN state = 'enabled' THEN next_day ELSE ? END,"
             " next_due = CASE WHEN state = 'enabled' THEN next_due ELSE ? END,"
             " next_key = CASE WHEN state = 'enabled' THEN next_key ELSE ? END"
-            " WHERE id = ? AND guild_id = ? AND (state != 'enabled' OR failures > 0)",
-            (day, due, key, schedule_id, guild_id),
+            " WHERE id = ? AND guild_id = ? AND platform = ? AND (state != 'enabled' OR failures > 0)",
+            (day, due, key, schedule_id, guild_id, self.platform),
         )
 
     async def remove(self, guild_id: int, schedule_id: int) -> bool:
         """Delete a schedule and its attempts; False if the server has no such schedule."""
-        return await self._update("DELETE FROM schedules WHERE id = ? AND guild_id = ?", (schedule_id, guild_id))
+        return await self._update(
+            "DELETE FROM schedules WHERE id = ? AND guild_id = ? AND platform = ?",
+            (schedule_id, guild_id, self.platform),
+        )
 
     async def disable_guild(self, guild_id: int, reason: str) -> list[int]:
         """Switch off the server's enabled schedules (the bot left it); the ids switched off."""
         rows = await self.db.write(
             lambda conn: conn.execute(
                 "UPDATE schedules SET state = 'disabled', paused_reason = ?, retry_at = NULL"
-                " WHERE guild_id = ? AND state = 'enabled' RETURNING id",
-                (reason, guild_id),
+                " WHERE guild_id = ? AND platform = ? AND state = 'enabled' RETURNING id",
+                (reason, guild_id, self.platform),
             ).fetchall()
         )
         return sorted(int(row[0]) for row in rows)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import shlex
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from bot.commands.text import split
 from bot.config import Settings
 from bot.errors import UserFacingError
 from bot.platforms.discord.client import HighlightsBot
@@ -24,7 +23,6 @@ from emulator.server import DiscordEmulator
 
 log = logging.getLogger(__name__)
 
-_OPTION = re.compile(r"(?:^|\s)([a-z_][a-z0-9_-]*):")
 RESPONSE_TIMEOUT = 10.0
 READY_TIMEOUT = 30.0
 ADMIN_PERMISSIONS = int(MEMBER_PERMISSIONS | Permission.MANAGE_GUILD)
@@ -57,22 +55,14 @@ def parse(line: str, known: dict[str, set[str]]) -> Typed:
     if not text.startswith("/"):
         raise UserFacingError("Commands start with a slash, such as /recommend topic:mtls. Type help for more.")
     text = text[1:]
-    first = _OPTION.search(text)
-    head = (text[: first.start()] if first else text).split()
+    parts = split(text)
+    head = parts.head.split()
     if not head:
         raise UserFacingError("Type a command name after the slash: " + ", ".join("/" + c for c in sorted(known)))
     path = " ".join(head[:2]) if " ".join(head[:2]) in known else head[0]
     if path not in known:
         raise UserFacingError(f"There is no /{head[0]}. Commands: " + ", ".join("/" + c for c in sorted(known)))
-    options: dict[str, str] = {}
-    matches = list(_OPTION.finditer(text))
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        raw = text[match.end() : end].strip()
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
-            raw = shlex.split(raw)[0] if raw.count(raw[0]) == 2 else raw[1:-1]
-        options[match.group(1)] = raw
-    return Typed(path, options, matches[-1].group(1) if matches else None)
+    return Typed(path, parts.options, parts.last)
 
 
 class SandboxBot(HighlightsBot):

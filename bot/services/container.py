@@ -30,6 +30,7 @@ class Services:
     clock: Clock
     scheduler_config: SchedulerConfig
     view_timeout: float = 300.0
+    db: Database | None = None  # the gateway, for an adapter's own small stores (Slack's ids)
 
 
 @asynccontextmanager
@@ -39,8 +40,12 @@ async def open_services(
     clock: Clock | None = None,
     scheduler_config: SchedulerConfig | None = None,
     view_timeout: float = 300.0,
+    platform: str = "discord",
 ) -> AsyncIterator[Services]:
-    """Open the database (creating and migrating it if needed) and build the services over it; closed on exit."""
+    """Open the database (creating and migrating it if needed) and build the services over it; closed on exit.
+
+    The highlights see only `platform`'s schedules: each platform's process runs its own scheduler.
+    """
     clock = clock or SystemClock()
     db = await Database.open(database)
     try:
@@ -48,11 +53,12 @@ async def open_services(
         pool = CataloguePool(db)
         yield Services(
             catalogue=catalogue,
-            highlights=HighlightService(catalogue, ScheduleRepository(db, pool), clock=clock),
-            schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool),
+            highlights=HighlightService(catalogue, ScheduleRepository(db, pool, platform=platform), clock=clock),
+            schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),
             view_timeout=view_timeout,
+            db=db,
         )
     finally:
         await db.close()

@@ -1,0 +1,392 @@
+"""The Slack app: slash commands, buttons and selects over the same services as Discord's.
+
+Slack hands a slash command its options as one line of text, read by `bot.commands.text` (bare words fill
+the first option, `key:value` and `key:"two words"` the others). Every answer goes to the asker only, with a
+"Share in channel" button; the blocks come from `bot.platforms.slack.blocks`.
+
+Buttons carry what they need in their value (the command, its options and the page), so a click works the
+same after a restart and needs no state kept in memory. Results are ephemeral: only the asker sees them, so
+only the asker can turn their pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService, Result
+from bot.commands.text import CommandSpec, UsageError
+from bot.errors import NotFoundError, UserFacingError
+from bot.highlights.scheduler import Scheduler
+from bot.platforms.slack import blocks
+from bot.platforms.slack.highlights import SlackHighlights
+from bot.platforms.slack.posting import SlackPoster, build_client
+from bot.services.container import Services
+from bot.services.ids import SlackIds
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5
+MAX_RESULTS = 25  # five pages
+SIMILAR = 15
+SLACK_POSTS_PER_SECOND = 10
+GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
+
+COMMANDS = {
+    spec.name: spec
+    for spec in (
+        CommandSpec("recommend", ("topic", "event", "language"), ("topic",), "/recommend mtls event:kubecon"),
+        CommandSpec("talk", ("title",), ("title",), "/talk linkerd at scale"),
+        CommandSpec("similar", ("title",), ("title",), "/similar linkerd at scale"),
+        CommandSpec("speaker", ("name",), ("name",), "/speaker morgan"),
+        CommandSpec("topics", ("tree",), (), "/topics tree:yes"),
+        CommandSpec("events", (), (), "/events"),
+        CommandSpec("highlight", ("topic", "event", "language"), (), "/highlight security"),
+    )
+}
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One slash command as Slack sent it."""
+
+    user: str
+    channel: str
+    team: str
+    options: dict[str, str]
+
+
+def _state(kind: str, **values: object) -> str:
+    """A button's value: what to run again when it is clicked (within Slack's 2,000 characters)."""
+    return json.dumps({"k": kind, **{key: value for key, value in values.items() if value is not None}})
+
+
+def _read_state(value: str | None) -> dict[str, Any]:
+    try:
+        state = json.loads(value or "")
+    except ValueError:
+        state = None
+    if not isinstance(state, dict) or "k" not in state:
+        raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
+    return state
+
+
+def _truthy(text: str | None) -> bool:
+    return (text or "").strip().lower() in {"yes", "true", "1", "on", "y"}
+
+
+class SlackCommands:
+    """The listeners: each reads its command, calls a service and answers with blocks."""
+
+    def __init__(self, services: Services, highlights: SlackHighlights) -> None:
+        self.catalogue: CatalogueService = services.catalogue
+        self.services = services
+        self.schedules = highlights
+
+    def register(self, app: AsyncApp) -> None:
+        """Add every command, button and select to `app`."""
+        handlers: dict[str, Callable[[Asked], Awaitable[Message]]] = {
+            "recommend": self.recommend,
+            "talk": self.talk,
+            "similar": self.similar,
+            "speaker": self.speaker,
+            "topics": self.topics,
+            "events": self.events,
+            "highlight": self.highlight,
+        }
+        for name, handler in handlers.items():
+            app.command(f"/{name}")(self._command(COMMANDS[name], handler))
+        app.command("/highlights")(self._highlights)
+        app.action("page_next")(self._action(self._page))
+        app.action("page_prev")(self._action(self._page))
+        app.action("more_like_this")(self._action(self._more_like_this, replace=False))
+        app.action("share")(self._action(self._share, replace=False))
+        app.action("pick_speaker")(self._action(self._pick_speaker))
+        app.action("pick_talk")(self._action(self._pick_talk))
+        app.options("pick_talk")(self._suggest(self.catalogue.suggest_titles))
+        app.options("pick_topic")(self._suggest(self.catalogue.suggest_topics))
+        app.action("pick_topic")(self._action(self._pick_topic))
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    def _command(
+        self, spec: CommandSpec, handler: Callable[[Asked], Awaitable[Message]]
+    ) -> Callable[..., Awaitable[None]]:
+        async def listener(ack: AsyncAck, command: dict[str, Any]) -> None:
+            try:
+                asked = Asked(
+                    str(command.get("user_id", "")),
+                    str(command.get("channel_id", "")),
+                    str(command.get("team_id", "")),
+                    spec.read(str(command.get("text") or "")),
+                )
+                message = await handler(asked)
+            except UsageError as error:
+                message = blocks.usage_message(error.message)
+            except Exception as error:  # every failure gets a kind answer; the log has the rest
+                message = _failure(error, f"/{spec.name}")
+            await ack(response_type="ephemeral", **message)
+
+        listener.__name__ = f"slash_{spec.name}"
+        return listener
+
+    def _action(
+        self, handler: Callable[[dict[str, Any], dict[str, Any]], Awaitable[Message]], *, replace: bool = True
+    ) -> Callable[..., Awaitable[None]]:
+        """A button or select: acknowledged at once, answered through the response URL."""
+
+        async def listener(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            try:
+                message = await handler(body, action)
+            except Exception as error:  # as for commands
+                await respond(response_type="ephemeral", replace_original=False, **_failure(error, "a button"))
+                return
+            shared = message.pop("response_type", "ephemeral")
+            await respond(response_type=shared, replace_original=replace and shared == "ephemeral", **message)
+
+        listener.__name__ = f"action_{handler.__name__.strip('_')}"
+        return listener
+
+    def _suggest(self, suggest: Callable[[str], list[Any]]) -> Callable[..., Awaitable[None]]:
+        """An external select's options, from the same suggestions Discord's autocomplete shows."""
+
+        async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
+            try:
+                found = suggest(str(body.get("value") or "")[:200])
+            except Exception:  # an answer with no options beats an error in a menu
+                log.exception("suggestions failed")
+                found = []
+            await ack(options=[blocks.option(s.key, s.label) for s in found[:100]])
+
+        return listener
+
+    async def _highlights(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        try:
+            message = await self.schedules.answer(
+                str(command.get("text") or ""),
+                team=str(command.get("team_id", "")),
+                channel=str(command.get("channel_id", "")),
+                user=str(command.get("user_id", "")),
+                request=str(command.get("trigger_id") or ""),
+            )
+        except UsageError as error:
+            message = blocks.usage_message(error.message)
+        except Exception as error:  # as for the other commands
+            message = _failure(error, "/highlights")
+        await ack(response_type="ephemeral", **message)
+
+    # -- commands ----------------------------------------------------------------------------------------
+
+    async def recommend(self, asked: Asked) -> Message:
+        """/recommend: a first page of talks on a topic or for any words."""
+        o = asked.options
+        return await self._results_page(_state("r", q=o["topic"], e=o.get("event"), l=o.get("language"), p=1))
+
+    async def talk(self, asked: Asked) -> Message:
+        """/talk: one talk in full."""
+        return await self._talk_message(asked.options["title"])
+
+    async def similar(self, asked: Asked) -> Message:
+        """/similar: talks like one."""
+        return await self._results_page(_state("s", q=asked.options["title"], p=1))
+
+    async def speaker(self, asked: Asked) -> Message:
+        """/speaker: a profile, or a list to pick one from."""
+        name = asked.options["name"]
+        profiles = await self.catalogue.speakers(name, talks=0)
+        if len(profiles) == 1:
+            return await self._profile(profiles[0].slug)
+        return blocks.profiles_message(profiles, name)
+
+    async def topics(self, asked: Asked) -> Message:
+        """/topics: every topic with its talks (as a tree with tree:yes)."""
+        tree = _truthy(asked.options.get("tree"))
+        return blocks.topics_message(await (self.catalogue.topic_tree() if tree else self.catalogue.topics()))
+
+    async def events(self, asked: Asked) -> Message:
+        """/events: every event with its talks."""
+        return blocks.events_message(await self.catalogue.events())
+
+    async def highlight(self, asked: Asked) -> Message:
+        """/highlight: one talk now, in this channel's rotation (no repeats before every talk has had its turn)."""
+        o = asked.options
+        scope = f"slack:{asked.team}:{asked.channel}"
+        talk = await self.services.highlights.adhoc(scope, o.get("topic"), o.get("event"), language=o.get("language"))
+        return self._with_share(
+            blocks.talk_message(
+                talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
+            ),
+            _state("t", q=talk.slug),
+        )
+
+    # -- buttons and selects -----------------------------------------------------------------------------
+
+    async def _page(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        return await self._results_page(str(action.get("value") or ""))
+
+    async def _more_like_this(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        return await self._results_page(_state("s", q=str(action.get("value") or ""), p=1))
+
+    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        state = _read_state(action.get("value"))
+        if state["k"] == "t":
+            talk = await self.catalogue.talk(str(state["q"]))
+            message = blocks.talk_message(
+                talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
+            )
+        else:
+            message = await self._results_page(json.dumps(state), shared=True)
+        return {**message, "response_type": "in_channel"}
+
+    async def _pick_speaker(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        return await self._profile(str(selected.get("value") or ""))
+
+    async def _pick_talk(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        return await self._talk_message(str(selected.get("value") or ""))
+
+    async def _pick_topic(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        return await self._results_page(_state("r", q=str(selected.get("value") or ""), p=1))
+
+    # -- answers -----------------------------------------------------------------------------------------
+
+    async def _talk_message(self, ident: str) -> Message:
+        talk = await self.catalogue.talk(ident)
+        message = blocks.talk_message(
+            talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
+        )
+        return self._with_share(message, _state("t", q=talk.slug))
+
+    @staticmethod
+    def _with_share(message: Message, share: str) -> Message:
+        """The message with a "Share in channel" button after its other controls."""
+        button = {
+            "type": "button",
+            "action_id": "share",
+            "text": {"type": "plain_text", "text": "Share in channel"},
+            "value": share,
+        }
+        for block in reversed(message["blocks"]):
+            if block.get("type") == "actions" and len(block.get("elements", [])) < 25:
+                block["elements"].append(button)
+                return message
+        message["blocks"].append({"type": "actions", "elements": [button]})
+        return message
+
+    async def _profile(self, slug: str) -> Message:
+        profiles = await self.catalogue.speakers(slug, talks=SPEAKER_CARD_TALKS)
+        if not profiles:
+            raise NotFoundError("That speaker is no longer in the catalogue.")
+        return blocks.profiles_message(profiles[:1], profiles[0].name)
+
+    async def _results_page(self, value: str, *, shared: bool = False) -> Message:
+        """The page a state names: recommendations (`r`) or talks like one (`s`)."""
+        state = _read_state(value)
+        query, page = str(state.get("q", "")), max(1, int(state.get("p", 1)))
+        if state["k"] == "s":
+            source, results = await self.catalogue.similar(query, limit=SIMILAR)
+            if not results:
+                raise NotFoundError(f"No other talk is like “{source.title}” yet.")
+            heading, note = f"More like “{source.title}”", ""
+            query = source.slug
+        elif state["k"] == "r":
+            found = await self.catalogue.recommend(
+                query, event=state.get("e"), language=state.get("l"), limit=MAX_RESULTS
+            )
+            if not found.results:
+                suggestions = ", ".join(found.suggestions) if found.suggestions else "a broader word"
+                raise NotFoundError(f"No talk matches “{query}”. Try {suggestions}.")
+            results, heading = list(found.results), f"Talks for “{query}”"
+            note = ""
+            if found.corrected:
+                note = "Read as: " + ", ".join(f"{typed} → {used}" for typed, used in found.corrected.items())
+        else:
+            raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
+        return self._page_message(state, query, heading, note, results, page, shared=shared)
+
+    def _page_message(
+        self,
+        state: dict[str, Any],
+        query: str,
+        heading: str,
+        note: str,
+        results: list[Result],
+        page: int,
+        *,
+        shared: bool,
+    ) -> Message:
+        pages = max(1, math.ceil(len(results) / PAGE_SIZE))
+        page = min(page, pages)
+        shown = results[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+        def at(number: int) -> str:
+            return json.dumps({**state, "q": query, "p": number})
+
+        return blocks.results_message(
+            heading,
+            shown,
+            note=note,
+            usual_language=self.catalogue.usual_language(),
+            page=page,
+            pages=pages,
+            prev_value=None if shared or page == 1 else at(page - 1),
+            next_value=None if shared or page == pages else at(page + 1),
+            share_value=None if shared else at(page),
+        )
+
+
+def _failure(error: BaseException, where: str) -> Message:
+    if isinstance(error, NotFoundError):
+        return blocks.error_message(error.message, error.suggestions)
+    if isinstance(error, UserFacingError):
+        return blocks.error_message(error.message)
+    log.exception("%s failed", where, exc_info=error)
+    return blocks.error_message(GENERIC_ERROR)
+
+
+class SlackBot:
+    """The Slack app with its listeners, its Web API client, and the scheduler of its channels' highlights."""
+
+    def __init__(
+        self, services: Services, *, token: str, signing_secret: str | None, api_url: str | None = None
+    ) -> None:
+        if services.db is None:
+            raise RuntimeError("the Slack app needs the services' database gateway")
+        self.services = services
+        self.client = build_client(token, api_url)
+        self.ids = SlackIds(services.db)
+        self.poster = SlackPoster(self.client, services.catalogue, self.ids)
+        self.app = AsyncApp(signing_secret=signing_secret, client=self.client)
+        self.commands = SlackCommands(
+            services, SlackHighlights(services.highlights, self.ids, self.client, self.poster)
+        )
+        self.commands.register(self.app)
+        config = services.scheduler_config
+        # Slack has no nonce; the poster reads the channel's history instead, so an unknown outcome may be
+        # settled for as long as a late post may still go out. Slack limits posts per channel (about one a
+        # second, answered with 429 and Retry-After), not per app: a modest global pace, 429s waited out.
+        self.scheduler = Scheduler(
+            services.schedule_store,
+            self.poster,
+            services.clock,
+            replace(config, nonce_window=config.grace, per_second=SLACK_POSTS_PER_SECOND),
+        )
+        services.highlights.on_change = self.scheduler.notify_changed
+
+    async def start(self) -> None:
+        """Start posting scheduled highlights."""
+        await self.scheduler.start()
+
+    async def close(self) -> None:
+        """Stop the scheduler (posts in flight are settled on the next start)."""
+        await self.scheduler.stop()

@@ -1,0 +1,704 @@
+"""Domain objects to Slack Block Kit messages: catalogue text made inert, clipped to Slack's limits.
+
+Every message is `{"text": fallback, "blocks": [...]}`, plain dicts built with slack_sdk's models (which check
+them as they are turned into dicts), ready to hand to slack-bolt's `say`, `respond` or `chat_postMessage`.
+
+Slack's mrkdwn reads `<...>` as links and mentions (`<!channel>`, `<@U123>`, `<#C1>`), so `&`, `<` and `>` in
+catalogue and member text are always written `&amp;`, `&lt;`, `&gt;`. It has no escape for its styling marks, so
+`*`, `_`, `~` and backquotes in that text are replaced by look-alikes (∗ ˍ ∼ ˋ) that it does not read: a title
+cannot make the rest of a card bold or turn it into code. Inside a word (`America/New_York`) a mark styles
+nothing, so it stays as it is. A `|` in a link's label becomes `∣`, a leading `>` gets
+an invisible soft hyphen before it (so it does not start a quote), and an `@` before a word gets a zero-width
+space after it (so `@everyone` or `@here` is never read as a mention). Only http(s) addresses become links.
+
+Lengths are counted in UTF-16 code units, which is never less than the characters Slack counts, and text is
+clipped with "…" between whole characters and whole escapes, never inside `&amp;` or a link.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.domain.dates import event_dates, talk_dates
+from bot.domain.languages import language_name
+from bot.domain.models import Count, Event, PersonProfile, Talk
+from bot.domain.text import fit_id, inert
+
+if TYPE_CHECKING:
+    from bot.catalogue.service import Result
+    from bot.highlights.service import ScheduleInfo
+
+# Slack's documented Block Kit limits.
+SECTION_TEXT_LIMIT = 3000
+SECTION_FIELD_LIMIT = 2000
+SECTION_FIELDS = 10
+CONTEXT_TEXT_LIMIT = 2000  # conservative: a context element's text object
+CONTEXT_ELEMENTS = 10
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+ACTION_ID_LIMIT = 255
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+OPTIONS_LIMIT = 100
+PLACEHOLDER_LIMIT = 150
+BLOCKS_LIMIT = 50
+FALLBACK_LIMIT = 300  # the notification text: Slack allows far more, a notification shows far less
+URL_LIMIT = 1000  # a longer address is not linked (real recordings and slides are under 200)
+
+# The action ids the Slack app listens for.
+MORE_LIKE_THIS = "more_like_this"
+SHARE = "share"
+PAGE_PREV = "page_prev"
+PAGE_NEXT = "page_next"
+PICK_SPEAKER = "pick_speaker"
+
+SUMMARY_IN_CARD = 1500
+REASONS_IN_CARD = 1000
+REASONS_IN_LIST = 300
+PROFILE_TALKS_SHOWN = 100
+PEOPLE_LISTED = 10
+
+# -- text ----------------------------------------------------------------------------------------------------
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Styling marks replaced by look-alikes Slack does not read (the full-width ones are read as marks too).
+_LOOKALIKES = {
+    "*": "\u2217",  # ∗ asterisk operator
+    "_": "\u02cd",  # ˍ modifier letter low macron
+    "~": "\u223c",  # ∼ tilde operator
+    "`": "\u02cb",  # ˋ modifier letter grave accent
+    "\uff0a": "\ufe61",  # ＊ -> ﹡ small asterisk
+    "\uff3f": "\u2e0f",  # ＿ -> ⸏ paragraphos
+    "\uff40": "\u02cb",  # ｀ -> ˋ
+}
+_TEXT = {**_ENTITIES, **_LOOKALIKES}
+_LABEL = {**_TEXT, "|": "\u2223"}  # ∣ divides: a `|` would end a link's address early
+_CODE = {**_ENTITIES, "`": "\u02cb"}  # inside a code span or block only the escapes matter, and its fence
+_MENTION = "@\u200b"
+_ZWJ = "\u200d"
+_SOFT_HYPHEN = "\u00ad"
+_ELLIPSIS = "…"
+_HTTP_URL = re.compile(r"https?://[!-~]+", re.IGNORECASE)  # printable ASCII only: no spaces, no look-alikes
+_URL_BREAKERS = frozenset('<>|"`\\')
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{1,30}")
+# The pieces a composed mrkdwn text may be cut between: a whole link or mention, a whole escape, one character.
+_TOKEN = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt);|.", re.DOTALL)
+
+Piece = tuple[str, str]  # (the character it stands for, what is written)
+
+
+def units(text: str) -> int:
+    """The length of `text` in UTF-16 code units: what the strictest reading of Slack's limits counts."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def _attached(char: str) -> bool:
+    """Whether `char` belongs with the character before it (a mark, a joiner, a skin tone, an emoji tag)."""
+    return (
+        unicodedata.category(char).startswith("M")
+        or char == _ZWJ
+        or "\U0001f3fb" <= char <= "\U0001f3ff"
+        or "\U000e0020" <= char <= "\U000e007f"
+    )
+
+
+def _regional(char: str) -> bool:
+    return "\U0001f1e6" <= char <= "\U0001f1ff"
+
+
+def _clip_pieces(pieces: Sequence[Piece], limit: int) -> str:
+    """The pieces written out; when longer than `limit`, cut between whole characters, with an ellipsis."""
+    whole = "".join(out for _, out in pieces)
+    if units(whole) <= limit:
+        return whole
+    room = limit - units(_ELLIPSIS)
+    used = cut = 0
+    for _, out in pieces:
+        size = units(out)
+        if used + size > room:
+            break
+        used += size
+        cut += 1
+    # Keep what is drawn as one character together: a letter and its marks, an emoji sequence, a flag.
+    while cut and (_attached(pieces[cut][0]) or pieces[cut - 1][0] == _ZWJ):
+        cut -= 1
+    run = 0
+    while run < cut and _regional(pieces[cut - 1 - run][0]):
+        run += 1
+    cut -= run % 2
+    return "".join(out for _, out in pieces[:cut]).rstrip() + _ELLIPSIS
+
+
+def _pieces(text: str, table: dict[str, str]) -> list[Piece]:
+    """Each character of `text` with what stands for it in mrkdwn; an `@` before a word is defused."""
+    pieces: list[Piece] = []
+    for i, char in enumerate(text):
+        if char == "@" and i + 1 < len(text) and (text[i + 1].isalnum() or text[i + 1] in "!_-"):
+            pieces.append((char, _MENTION))
+        elif char in _LOOKALIKES and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
+            pieces.append((char, char if char in table else table.get(char, char)))  # inside a word: no mark
+        else:
+            pieces.append((char, table.get(char, char)))
+    if text[:1] in (">", "\uff1e"):
+        pieces.insert(0, (_SOFT_HYPHEN, _SOFT_HYPHEN))  # `&gt;` starting a line would start a quote
+    return pieces
+
+
+def flat(text: str) -> str:
+    """Display text on one line: control characters and bidirectional overrides dropped, spaces collapsed."""
+    return " ".join(inert(text).split())
+
+
+def _head(text: str, limit: int) -> str:
+    """As much of `text` as could show within `limit` (every character takes at least one unit), and one more."""
+    return text[: limit + 1]
+
+
+def mrkdwn(text: str, limit: int) -> str:
+    """Catalogue or member text, on one line, made inert for mrkdwn and clipped to `limit`."""
+    return _clip_pieces(_pieces(_head(flat(text), limit), _TEXT), limit)
+
+
+def plain(text: str, limit: int, fallback: str = "—") -> str:
+    """Text for a plain-text object (a header, a button, an option): one line, clipped, never empty."""
+    pieces = [(char, char) for char in _head(flat(text) or fallback, limit)]
+    return _clip_pieces(pieces, limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` written for a mrkdwn link if it is an http(s) address that cannot break out of one, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if not _HTTP_URL.fullmatch(url) or _URL_BREAKERS & set(url):
+        return None
+    written = url.replace("&", "&amp;")
+    return written if units(written) <= URL_LIMIT else None
+
+
+def link(label: str, url: str | None, limit: int) -> str:
+    """`<url|label>` for an http(s) address, the label inert and clipped to `limit`; else the label alone."""
+    address = safe_url(url)
+    if address is None:
+        return mrkdwn(label, limit)
+    text = _clip_pieces(_pieces(_head(flat(label), limit), _LABEL), limit) or "link"
+    return f"<{address}|{text}>"
+
+
+def _with_code(text: str, limit: int) -> str:
+    """Text the bot wrote with `code` spans (an error, a usage line): the spans kept, everything made inert."""
+    pieces: list[Piece] = []
+    for part in _CODE_SPAN.split(_head(flat(text), limit)):
+        if _CODE_SPAN.fullmatch(part):
+            pieces.append(("`", "`" + "".join(out for _, out in _pieces(part[1:-1], _CODE)) + "`"))
+        elif part:
+            pieces.extend(_pieces(part, _TEXT))
+    return _clip_pieces(pieces, limit)
+
+
+def _code_block(text: str, limit: int) -> str:
+    """Text in a code block, its lines kept, clipped so the fences always close."""
+    lines = [" ".join(line.split()) for line in inert(text).splitlines()]
+    body = "\n".join(line for line in lines if line) or "—"
+    pieces = [(char, _MENTION if char == "@" else _CODE.get(char, char)) for char in _head(body, limit)]
+    return "```" + _clip_pieces(pieces, limit - 6) + "```"
+
+
+def fit(text: str, limit: int) -> str:
+    """A composed mrkdwn text within `limit`, cut only between whole links, escapes and characters."""
+    if units(text) <= limit:
+        return text
+    return _clip_pieces([(token[0], token) for token in _TOKEN.findall(text)], limit)
+
+
+def _joined(parts: Sequence[str], limit: int, sep: str = ", ") -> str:
+    """Parts joined while they fit in `limit`, then how many more there were."""
+    out = ""
+    for shown, part in enumerate(parts):
+        candidate = part if not out else out + sep + part
+        last = shown == len(parts) - 1
+        if units(candidate) + (0 if last else len(f" and {len(parts)} more")) > limit:
+            return fit(f"{out} and {len(parts) - shown} more" if out else f"{len(parts)} more", limit)
+        out = candidate
+    return out
+
+
+def _bold(text: str) -> str:
+    return f"*{text}*" if text else ""
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# -- blocks --------------------------------------------------------------------------------------------------
+
+
+def _markdown(text: str) -> MarkdownTextObject:
+    # verbatim: Slack does not link bare addresses or channel names, nor read mentions, in the text itself
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _section(text: str, *, fields: Sequence[str] = (), accessory: ButtonElement | None = None) -> dict[str, Any]:
+    block = SectionBlock(
+        text=_markdown(fit(text, SECTION_TEXT_LIMIT) or " "),
+        fields=[_markdown(fit(f, SECTION_FIELD_LIMIT)) for f in fields[:SECTION_FIELDS]] or None,
+        accessory=accessory,
+    )
+    return block.to_dict()
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    elements = [_markdown(fit(t, CONTEXT_TEXT_LIMIT)) for t in texts if t][:CONTEXT_ELEMENTS]
+    return ContextBlock(elements=elements or [_markdown(" ")]).to_dict()
+
+
+def _header(text: str, fallback: str) -> dict[str, Any]:
+    return HeaderBlock(text=PlainTextObject(text=plain(text, HEADER_LIMIT, fallback))).to_dict()
+
+
+def _divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()
+
+
+def _button(label: str, action_id: str, value: str | None, *, style: str | None = None) -> ButtonElement | None:
+    """A button, or None when its value would not fit (a cut value would do the wrong thing when pressed)."""
+    if not value or units(value) > BUTTON_VALUE_LIMIT or len(action_id) > ACTION_ID_LIMIT:
+        return None
+    return ButtonElement(
+        text=PlainTextObject(text=plain(label, BUTTON_TEXT_LIMIT)), action_id=action_id, value=value, style=style
+    )
+
+
+def _actions(*buttons: ButtonElement | None) -> list[dict[str, Any]]:
+    """An actions block for the buttons there are; none when there are none (Slack refuses an empty one)."""
+    elements = [b for b in buttons if b is not None]
+    return [ActionsBlock(elements=elements).to_dict()] if elements else []
+
+
+def _message(fallback: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"text": mrkdwn(fallback, FALLBACK_LIMIT) or "Talk highlights", "blocks": blocks[:BLOCKS_LIMIT]}
+
+
+def _line_sections(lines: Sequence[str], room: int) -> tuple[list[dict[str, Any]], int]:
+    """Lines gathered into as few sections as fit `room` blocks; also how many lines did not fit."""
+    blocks: list[dict[str, Any]] = []
+    text = ""
+    for shown, line in enumerate(lines):
+        line = fit(line, SECTION_TEXT_LIMIT)
+        if text and units(text) + 1 + units(line) > SECTION_TEXT_LIMIT:
+            if len(blocks) + 1 >= room:
+                blocks.append(_section(text))
+                return blocks, len(lines) - shown
+            blocks.append(_section(text))
+            text = ""
+        text = f"{text}\n{line}" if text else line
+    if text:
+        blocks.append(_section(text))
+    return blocks, 0
+
+
+# -- talks ---------------------------------------------------------------------------------------------------
+
+
+def _title(talk: Talk, limit: int) -> str:
+    """The title in bold, linked to the recording when there is a safe one."""
+    return _bold(link(flat(talk.title) or "Untitled talk", talk.recording_url, limit))
+
+
+def credits_line(talk: Talk, limit: int) -> str:
+    """Speakers with their organisation at the time, moderators marked."""
+    parts = []
+    for credit in talk.speakers:
+        text = mrkdwn(credit.name, 120) or "—"
+        if credit.organization and flat(credit.organization):
+            text += f" ({mrkdwn(credit.organization, 120)})"
+        if credit.role == "moderator":
+            text += ", moderator"
+        parts.append(text)
+    return _joined(parts, limit) if parts else "—"
+
+
+def _language(talk: Talk, usual_language: str | None) -> str | None:
+    """The talk's language when it is not the catalogue's usual one."""
+    if talk.language and talk.language != usual_language:
+        return language_name(talk.language)
+    return None
+
+
+def event_line(talk: Talk, *, language: str | None = None, limit: int = 400) -> str:
+    """The event, the date when known, and `language` (the talk's, when unusual) if given."""
+    parts = [mrkdwn(talk.event.name, 200) or "—"]
+    if when := talk_dates(talk):
+        parts.append(when)
+    if language:
+        parts.append(f"in {language}")
+    return fit(" · ".join(parts), limit)
+
+
+def _reasons(reasons: Sequence[str], limit: int) -> str:
+    return mrkdwn("; ".join(flat(r) for r in reasons if flat(r)), limit)
+
+
+def _compact_text(talk: Talk, usual_language: str | None, reasons: Sequence[str]) -> str:
+    lines = [
+        _title(talk, 250),
+        credits_line(talk, 800),
+        f"_{event_line(talk, language=_language(talk, usual_language))}_",
+    ]
+    if why := _reasons(reasons, REASONS_IN_LIST):
+        lines.append(f"Why: {why}")
+    return "\n".join(lines)
+
+
+def talk_card(
+    talk: Talk, *, usual_language: str | None = None, reasons: Sequence[str] = (), full: bool = True
+) -> list[dict[str, Any]]:
+    """One talk: linked title, speakers, event and date, language when unusual, and why it was picked.
+
+    `full` adds the format, track, the summary (clipped), the topics, the recording and slides links and the id;
+    without it the card is one section, as in a list of results.
+    """
+    if not full:
+        return [_section(_compact_text(talk, usual_language, reasons))]
+    speakers = "Speakers" if len(talk.credits) != 1 else "Speaker"
+    main = "\n".join(
+        [_title(talk, 250), f"*{speakers}:* {credits_line(talk, 1200)}", f"*Event:* {event_line(talk, limit=500)}"]
+    )
+    fields = []
+    if talk.kind != "talk":
+        fields.append(f"*Format*\n{mrkdwn(talk.kind.capitalize(), 100)}")
+    if language := _language(talk, usual_language):
+        fields.append(f"*Language*\n{language}")
+    if talk.track and flat(talk.track):
+        fields.append(f"*Track*\n{mrkdwn(talk.track, 200)}")
+    blocks = [_section(main, fields=fields)]
+    if why := _reasons(reasons, REASONS_IN_CARD):
+        blocks.append(_section(f"*Why this talk:* {why}"))
+    if summary := mrkdwn(talk.summary, SUMMARY_IN_CARD):
+        blocks.append(_section(summary))
+    links = [link(label, url, 20) for label, url in (("Recording", talk.recording_url), ("Slides", talk.slides_url))]
+    topics = _joined([mrkdwn(t.name, 100) for t in talk.topics if flat(t.name)], 1000)
+    blocks.append(
+        _context(
+            f"Topics: {topics}" if topics else "",
+            " · ".join(x for x in links if x.startswith("<")),  # a link that is not http(s) is left out
+            f"id: {mrkdwn(talk.slug, 200)}",
+        )
+    )
+    return blocks
+
+
+def talk_message(talk: Talk, *, usual_language: str | None, more_value: str, share_value: str | None) -> dict[str, Any]:
+    """One talk in full, with "More like this" and, when it can be shared, "Share in channel"."""
+    blocks = talk_card(talk, usual_language=usual_language)
+    blocks += _actions(
+        _button("More like this", MORE_LIKE_THIS, more_value),
+        _button("Share in channel", SHARE, share_value),
+    )
+    return _message(_talk_fallback(talk), blocks)
+
+
+def _talk_fallback(talk: Talk) -> str:
+    names = ", ".join(flat(c.name) for c in talk.speakers[:3])
+    return f"{flat(talk.title) or 'Untitled talk'}" + (f" by {names}" if names else "")
+
+
+# Header, note, actions and page line around the results; each result takes a section and a divider.
+RESULTS_SHOWN = (BLOCKS_LIMIT - 4) // 2
+
+
+def results_message(
+    heading: str,
+    results: Sequence[Result],
+    *,
+    note: str = "",
+    usual_language: str | None,
+    page: int,
+    pages: int | None,
+    prev_value: str | None,
+    next_value: str | None,
+    share_value: str | None,
+) -> dict[str, Any]:
+    """A page of results: each talk compact, with why it was picked and "More like this"; then paging buttons.
+
+    At most `RESULTS_SHOWN` results fit in Slack's 50 blocks; any beyond them are left out.
+    """
+    blocks = [_header(heading, "Talks")]
+    if note and flat(note):
+        blocks.append(_context(mrkdwn(note, CONTEXT_TEXT_LIMIT)))
+    if not results:
+        blocks.append(_section("No talks to show."))
+    for result in results[:RESULTS_SHOWN]:
+        more = _button("More like this", MORE_LIKE_THIS, result.talk.slug)
+        blocks.append(_section(_compact_text(result.talk, usual_language, result.reasons), accessory=more))
+        blocks.append(_divider())
+    blocks += _actions(
+        _button("Previous", PAGE_PREV, prev_value),
+        _button("Next", PAGE_NEXT, next_value),
+        _button("Share in channel", SHARE, share_value),
+    )
+    blocks.append(_context(f"Page {page} of {pages}" if pages is not None else f"Page {page}"))
+    return _message(heading or "Talks", blocks)
+
+
+# -- people --------------------------------------------------------------------------------------------------
+
+
+def _newest_first(talks: Iterable[Talk]) -> list[Talk]:
+    return sorted(talks, key=lambda t: t.when or date.min, reverse=True)
+
+
+def _profile_line(talk: Talk) -> str:
+    when = f" ({talk.when.year})" if talk.when else ""
+    return (
+        f"• {link(flat(talk.title) or 'Untitled talk', talk.recording_url, 150)} — {mrkdwn(talk.event.label, 80)}{when}"
+    )
+
+
+def _profile(profile: PersonProfile) -> dict[str, Any]:
+    blocks = [_header(profile.name, "Someone")]
+    if profile.organizations:
+        blocks.append(_context(mrkdwn(" → ".join(flat(o) for o in profile.organizations), CONTEXT_TEXT_LIMIT)))
+    heading = f"*Talks ({profile.talk_count})*"
+    lines: list[str] = []
+    size = units(heading)
+    for talk in _newest_first(profile.talks)[:PROFILE_TALKS_SHOWN]:
+        line = _profile_line(talk)
+        if size + 1 + units(line) > SECTION_TEXT_LIMIT - 40:  # room for "…and N more"
+            break
+        lines.append(line)
+        size += 1 + units(line)
+    if len(lines) < profile.talk_count:
+        lines.append(f"…and {profile.talk_count - len(lines)} more")
+    blocks.append(_section("\n".join([heading, *lines]) if lines else f"{heading}\nNone recorded."))
+    return _message(profile.name or "A speaker", blocks)
+
+
+def _person_label(profile: PersonProfile) -> str:
+    orgs = ", ".join(flat(o) for o in profile.organizations if flat(o))
+    return f"{flat(profile.name)} ({orgs})" if orgs else flat(profile.name)
+
+
+def profiles_message(profiles: Sequence[PersonProfile], query: str, *, select_value_prefix: str = "") -> dict[str, Any]:
+    """One person's card; or, when several match `query`, a short list and a "Which one?" menu to pick from.
+
+    The menu's option values are `select_value_prefix` + the person's slug (shortened by `fit_id` should that
+    ever pass Slack's 150 characters).
+    """
+    if len(profiles) == 1:
+        return _profile(profiles[0])
+    quoted = f"“{flat(query)}”"
+    if not profiles:
+        return _message(f"No one matches {quoted}", [_section(f"No one matches {mrkdwn(quoted, 300)}.")])
+    lines = []
+    for profile in profiles[:PEOPLE_LISTED]:
+        orgs = ", ".join(flat(o) for o in profile.organizations if flat(o)) or "organisation not recorded"
+        detail = mrkdwn(f"{orgs} · {_plural(profile.talk_count, 'talk')}", 200)
+        lines.append(f"• {_bold(mrkdwn(profile.name, 100) or '—')} — {detail}")
+    if len(profiles) > PEOPLE_LISTED:
+        lines.append(f"…and {len(profiles) - PEOPLE_LISTED} more in the menu")
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for profile in profiles:
+        choice = option(select_value_prefix + profile.slug, _person_label(profile))
+        if choice["value"] not in seen and len(options) < OPTIONS_LIMIT:
+            seen.add(choice["value"])
+            options.append(choice)
+    menu = StaticSelectElement(
+        placeholder=PlainTextObject(text="Which one?"), action_id=PICK_SPEAKER, options=[Option(**o) for o in options]
+    )
+    heading = f"{len(profiles)} people match {quoted}"
+    blocks = [
+        _header(heading, "Several people match"),
+        _section("\n".join(lines)),
+        _section("Which one? Pick a name to see their talks."),
+        ActionsBlock(elements=[menu]).to_dict(),
+    ]
+    return _message(heading, blocks)
+
+
+# -- browsing ------------------------------------------------------------------------------------------------
+
+
+def topics_message(topics: Sequence[Count]) -> dict[str, Any]:
+    """Topics with their number of talks, narrower topics indented under broader ones."""
+    lines = []
+    for topic in topics:
+        indent = "\u2003" * min(topic.depth, 8) + "↳ " if topic.depth > 0 else ""
+        name = mrkdwn(topic.name, 100) or mrkdwn(topic.slug, 100) or "—"
+        lines.append(f"{indent}{_bold(name)} · {_plural(topic.talks, 'talk')}")
+    blocks = [_header("Topics", "Topics")]
+    if not lines:
+        blocks.append(_section("No topics yet."))
+    sections, left = _line_sections(lines, BLOCKS_LIMIT - 2)
+    blocks += sections
+    blocks.append(_context(f"…and {left} more topics" if left else _plural(len(topics), "topic")))
+    return _message("Topics", blocks)
+
+
+def _under_parents(events: Sequence[tuple[Event, int]]) -> list[tuple[Event, int, int]]:
+    """Events with their depth, each co-located event right after its parent when the parent is listed."""
+    listed = {event.slug for event, _ in events}
+    children: dict[str, list[tuple[Event, int]]] = {}
+    roots = []
+    for event, count in events:
+        if event.parent and event.parent in listed and event.parent != event.slug:
+            children.setdefault(event.parent, []).append((event, count))
+        else:
+            roots.append((event, count))
+    ordered: list[tuple[Event, int, int]] = []
+    placed: set[str] = set()
+
+    def place(event: Event, count: int, depth: int) -> None:
+        if event.slug in placed:
+            return
+        placed.add(event.slug)
+        ordered.append((event, count, depth))
+        for child, child_count in children.get(event.slug, []):
+            place(child, child_count, depth + 1)
+
+    for event, count in roots:
+        place(event, count, 0)
+    for event, count in events:  # in a loop of parents: shown anyway, at the top level
+        place(event, count, 0)
+    return ordered
+
+
+def events_message(events: Sequence[tuple[Event, int]]) -> dict[str, Any]:
+    """Events with their dates, place and number of talks; co-located events under their parent."""
+    lines = []
+    for event, count, depth in _under_parents(events):
+        prefix = "\u2003" * min(depth - 1, 8) + "↳ " if depth else ""
+        detail = " · ".join(
+            x for x in (event_dates(event), mrkdwn(event.location or "", 100), _plural(count, "talk")) if x
+        )
+        lines.append(f"{prefix}{_bold(link(flat(event.name) or event.slug, event.url, 150))}\n{prefix}{detail}")
+    blocks = [_header("Events", "Events")]
+    if not lines:
+        blocks.append(_section("No events yet."))
+    sections, left = _line_sections(lines, BLOCKS_LIMIT - 2)
+    blocks += sections
+    blocks.append(_context(f"…and {left} more events" if left else _plural(len(events), "event")))
+    return _message("Events", blocks)
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+
+
+def error_message(message: str, suggestions: Sequence[str] = ()) -> dict[str, Any]:
+    """A short, friendly error (its `code` spans kept), with things to try as a short list."""
+    blocks = [_section(f":warning: {_with_code(message, 2500) or 'Something went wrong.'}")]
+    tries = [f"• {mrkdwn(s, 150)}" for s in suggestions[:8] if flat(s)]
+    if tries:
+        blocks.append(_section("*Did you mean:*\n" + "\n".join(tries)))
+    return _message(message or "Something went wrong.", blocks)
+
+
+def usage_message(usage: str) -> dict[str, Any]:
+    """How to write a command, after a mistake in its text: the usage in a code block (or with its own spans)."""
+    shown = _with_code(usage, 2800) if "`" in usage else _code_block(usage, 2800)
+    blocks = [_section("That command didn't read right. Write it like this:"), _section(shown)]
+    return _message("That command didn't read right: " + flat(usage), blocks)
+
+
+def option(key: str, label: str) -> dict[str, Any]:
+    """One option, for a menu or an external select's answer: the label clipped, the value within 150."""
+    value = key if units(key) <= OPTION_VALUE_LIMIT else fit_id(key, OPTION_VALUE_LIMIT // 2)
+    text = plain(label, OPTION_TEXT_LIMIT, fallback=plain(key, OPTION_TEXT_LIMIT))
+    return Option(value=value, text=PlainTextObject(text=text)).to_dict()
+
+
+# -- what highlights.py asks for: small pieces and the schedules -------------------------------------------
+
+
+def escape(text: str, limit: int = 500) -> str:
+    """Catalogue or member text made inert, to place in a mrkdwn text the caller composes (`notice_message`)."""
+    return mrkdwn(text, limit)
+
+
+def context_block(text: str) -> dict[str, Any]:
+    """A line of small print; `text` is shown as written (escaped), not read as mrkdwn."""
+    return _context(mrkdwn(text, CONTEXT_TEXT_LIMIT) or "—")
+
+
+def notice_message(text: str) -> dict[str, Any]:
+    """A short confirmation. `text` is mrkdwn the caller composed: any catalogue text in it goes through `escape`."""
+    shown = fit(text, SECTION_TEXT_LIMIT) or "Done."
+    return {"text": fit(shown, FALLBACK_LIMIT), "blocks": [_section(shown)]}
+
+
+def _channel(channel_id: int, channels: dict[int, str]) -> str:
+    """A schedule's channel as a Slack channel link, when its Slack id is known and well formed."""
+    slack = channels.get(channel_id)
+    return f"<#{slack}>" if slack and _CHANNEL_ID.fullmatch(slack) else "a channel no longer known"
+
+
+def _when(instant: datetime | None, zone: tzinfo) -> str:
+    """An instant in the schedule's zone, and in each reader's own zone (Slack's date formatting)."""
+    if instant is None:
+        return "—"
+    local = instant.astimezone(zone)
+    shown = f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname() or ''}".strip()
+    return f"{shown} · <!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{shown}> your time"
+
+
+def schedule_lines(info: ScheduleInfo, channels: dict[int, str]) -> str:
+    """One schedule in a few lines: where, when, what, and how it is doing."""
+    lines = [
+        f"{_channel(info.channel_id, channels)} · {mrkdwn(info.rule_text, 200)}",
+        f"Talks: {mrkdwn(info.filter_text, 300)}",
+    ]
+    if info.paused:
+        lines.append(f":double_vertical_bar: Paused: {mrkdwn(info.paused_reason or 'paused', 300)}")
+    else:
+        lines.append(f"Next: {_when(info.next_post_at, info.rule.zone)}")
+    if info.failures and not info.paused:
+        lines.append(f":warning: Failing ({info.failures} in a row): {mrkdwn(info.last_failure or '', 300)}")
+    return "\n".join(lines)
+
+
+def schedule_message(info: ScheduleInfo, channels: dict[int, str], *, title: str | None = None) -> dict[str, Any]:
+    """One schedule in full: where and when it posts, what it draws from, its last post and last failure."""
+    heading = title or f"Highlight schedule #{info.id}"
+    last = _when(info.last_post_at, info.rule.zone) if info.last_post_at else "nothing posted yet"
+    if info.last_talk:
+        last += f"\n{mrkdwn(info.last_talk, 200)}"
+    blocks = [_header(heading, "Highlight schedule"), _section(schedule_lines(info, channels))]
+    blocks.append(_section(f"*Last post*\n{last}"))
+    if info.last_failure:
+        failure = f"{mrkdwn(info.last_failure, 600)}\n{_when(info.last_failure_at, info.rule.zone)}"
+        blocks.append(_section(f"*Last failure*\n{failure}"))
+    return _message(heading, blocks)
+
+
+def schedules_message(infos: Sequence[ScheduleInfo], channels: dict[int, str]) -> dict[str, Any]:
+    """The workspace's highlight schedules, one section each."""
+    blocks = [_header("Highlight schedules", "Highlight schedules")]
+    if not infos:
+        blocks.append(_section("None yet. Add one with `/highlights setup`."))
+    room = BLOCKS_LIMIT - 2
+    for info in infos[:room]:
+        blocks.append(_section(f"*#{info.id}*\n{schedule_lines(info, channels)}"))
+    if len(infos) > room:
+        blocks.append(_context(f"…and {len(infos) - room} more"))
+    return _message("Highlight schedules", blocks)

@@ -1,0 +1,224 @@
+"""The emulated workspace: its identity, users, channels, the messages in them, and replies to requests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the workspace and the app under test are."""
+
+    team_id: str
+    team_domain: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+
+
+@dataclass
+class Revision:
+    """What a message said before an edit."""
+
+    text: str
+    blocks: list[JSON]
+    metadata: JSON | None
+
+
+@dataclass
+class Message:
+    """A message in a channel, or an ephemeral one that only `user` sees.
+
+    `user` is the bot user for messages the app posted and the viewer for ephemeral ones. `source` says how
+    it came: "chat.postMessage", "chat.postEphemeral", "ack" (a slash command's HTTP answer) or
+    "response_url"; `response_url_of` names the request whose ack or response URL made it. An edit (chat.update
+    or `replace_original`) keeps the ts, sets `replaced` and keeps the earlier versions in `history`.
+    """
+
+    ts: str
+    channel: str
+    user: str
+    text: str = ""
+    blocks: list[JSON] = field(default_factory=list)
+    metadata: JSON | None = None
+    thread_ts: str | None = None
+    ephemeral: bool = False
+    unfurl_links: bool | None = None
+    unfurl_media: bool | None = None
+    source: str = "chat.postMessage"
+    response_url_of: str | None = None
+    replaced: bool = False
+    deleted: bool = False
+    history: list[Revision] = field(default_factory=list)
+
+    def edit(self, *, text: str | None, blocks: list[JSON] | None, metadata: JSON | None = None) -> None:
+        """Change it in place, keeping the ts (a `None` argument keeps that part; `metadata={}` drops it)."""
+        self.history.append(Revision(self.text, self.blocks, self.metadata))
+        if text is not None:
+            self.text = text
+        if blocks is not None:
+            self.blocks = blocks
+        if metadata is not None:
+            self.metadata = metadata or None
+        self.replaced = True
+
+    def to_api(self, identity: Identity, *, metadata: bool = True) -> JSON:
+        """The message as the Web API and interaction payloads show it."""
+        shown: JSON = {
+            "type": "message",
+            "user": self.user if self.ephemeral else identity.bot_user_id,
+            "bot_id": identity.bot_id,
+            "app_id": identity.app_id,
+            "team": identity.team_id,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.blocks:
+            shown["blocks"] = self.blocks
+        if self.thread_ts:
+            shown["thread_ts"] = self.thread_ts
+        if metadata and self.metadata:
+            shown["metadata"] = self.metadata
+        return shown
+
+
+@dataclass
+class Channel:
+    """A conversation; `messages` are the ones visible in it (deleted ones leave), oldest first."""
+
+    id: str
+    name: str
+    member: bool = True
+    archived: bool = False
+    is_im: bool = False
+    messages: list[Message] = field(default_factory=list)
+
+    def find(self, ts: str) -> Message | None:
+        """The visible message with this ts."""
+        return next((message for message in self.messages if message.ts == ts), None)
+
+    def to_api(self) -> JSON:
+        """The channel as conversations.info shows it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.is_im,
+            "is_im": self.is_im,
+            "is_private": False,
+            "is_member": self.member,
+            "is_archived": self.archived,
+            "created": 1_600_000_000,
+        }
+
+
+@dataclass
+class User:
+    """A person in the workspace, with the time zone users.info reports."""
+
+    id: str
+    name: str
+    tz: str = "UTC"
+    is_bot: bool = False
+    is_admin: bool = False  # a workspace admin (owners are admins too here)
+
+    def to_api(self, team_id: str) -> JSON:
+        """The user as users.info shows it (offset and label as of now)."""
+        now = datetime.now(tz=ZoneInfo(self.tz))
+        offset = now.utcoffset()
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "name": self.name,
+            "real_name": self.name,
+            "deleted": False,
+            "is_bot": self.is_bot,
+            "is_admin": self.is_admin,
+            "is_owner": False,
+            "tz": self.tz,
+            "tz_label": now.tzname() or self.tz,
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            "profile": {"real_name": self.name, "display_name": self.name},
+        }
+
+
+class Clock:
+    """Message timestamps: the wall clock in microseconds, strictly increasing ("1700000000.000100")."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next_ts(self) -> str:
+        """A fresh ts, later than every earlier one."""
+        self._last = max(int(time.time() * 1_000_000), self._last + 1)
+        return format_ts(self._last)
+
+
+def format_ts(micros: int) -> str:
+    """Microseconds since the epoch as a Slack ts."""
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def parse_ts(ts: str) -> int | None:
+    """A Slack ts (or plain seconds, "1700000000" or "1700000000.5") as microseconds; None if it is not one."""
+    seconds, _, fraction = ts.strip().partition(".")
+    if not seconds.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > 6:
+        return None
+    return int(seconds) * 1_000_000 + int(fraction.ljust(6, "0"))
+
+
+def now_ts() -> str:
+    """Now, as a ts (for `action_ts` and `event_ts`)."""
+    return format_ts(int(datetime.now(tz=UTC).timestamp() * 1_000_000))
+
+
+@dataclass
+class Reply:
+    """What came of one request the emulator sent to the app (a slash command or a click).
+
+    `status` is the HTTP status of the app's answer (0 if none came: `error` then says "operation_timeout"
+    or "dispatch_failed", as Slack would tell the user). `ack` is the answer's body: parsed JSON, text, or
+    None when empty. `messages` are the messages that came of it: the ack's own message, whatever was sent
+    to the request's response URL (also later, after the call returned), and the chat.postMessage,
+    chat.postEphemeral and chat.update calls made while the app handled it (until the app's answer plus a
+    short quiet spell).
+    """
+
+    request_id: str
+    status: int = 0
+    ack: JSON | str | None = None
+    messages: list[Message] = field(default_factory=list)
+    error: str | None = None
+    trigger_id: str | None = None
+    _grown: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
+
+    @property
+    def last(self) -> Message:
+        """The latest message that came of it."""
+        if not self.messages:
+            raise LookupError(f"no message came of {self.request_id} (status {self.status}, ack {self.ack!r})")
+        return self.messages[-1]
+
+    def add(self, message: Message, *, first: bool = False) -> None:
+        """Count a message as one that came of this request (once); `first` puts it before the others."""
+        if all(message is not known for known in self.messages):
+            self.messages.insert(0 if first else len(self.messages), message)
+        self._grown.set()
+
+    async def wait_for(self, count: int = 1, *, within: float = 2.0) -> Message:
+        """Wait until at least `count` messages came of it (for handlers that answer late); the last one."""
+        try:
+            async with asyncio.timeout(within):
+                while len(self.messages) < count:
+                    self._grown.clear()
+                    await self._grown.wait()
+        except TimeoutError:
+            got = len(self.messages)
+            raise TimeoutError(f"{self.request_id}: {got} of {count} messages after {within} s") from None
+        return self.last

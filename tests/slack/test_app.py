@@ -1,0 +1,165 @@
+"""The Slack app end to end: the real slack-bolt app and slack-sdk client against the Slack emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.platforms.slack.app import SlackBot
+from bot.services.container import Services, open_services
+from emulator.slack import Message, SlackEmulator
+
+
+@pytest.fixture
+async def services(bundled_db: Path) -> AsyncIterator[Services]:
+    async with open_services(bundled_db, platform="slack") as opened:
+        yield opened
+
+
+@pytest.fixture
+async def slack(slack_emulator: SlackEmulator, services: Services) -> AsyncIterator[SlackEmulator]:
+    """The emulator with the bot's app listening at its request URL (the scheduler is not started)."""
+    bot = SlackBot(
+        services,
+        token=slack_emulator.token,
+        signing_secret=slack_emulator.signing_secret,
+        api_url=slack_emulator.api_url,
+    )
+    runner = web.AppRunner(bot.app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    slack_emulator.app_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    yield slack_emulator
+    await runner.cleanup()
+
+
+def texts(message: Message) -> str:
+    """Everything a message shows, as one string."""
+    return json.dumps(message.blocks, ensure_ascii=False)
+
+
+def markup(message: Message) -> str:
+    """What Slack reads as markup (where `<!channel>` would ping): the fallback text and every mrkdwn text."""
+    found = [message.text or ""]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(str(node.get("text", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.blocks)
+    return "\n".join(found)
+
+
+def buttons(message: Message) -> dict[str, str]:
+    """The message's buttons and selects: action id -> value (or the first option's value)."""
+    found = {}
+    for block in message.blocks:
+        elements = list(block.get("elements", []))
+        if "accessory" in block:
+            elements.append(block["accessory"])
+        for element in elements:
+            if "action_id" in element:
+                found.setdefault(element["action_id"], element.get("value", ""))
+    return found
+
+
+async def test_recommend_answers_the_asker_only_with_pages_and_a_share_button(slack):
+    reply = await slack.slash("/recommend", "linkerd")
+    first = reply.last
+    assert first.ephemeral and first.user == "U1"
+    assert "Talks for “linkerd”" in texts(first)
+    controls = buttons(first)
+    assert {"page_next", "share", "more_like_this"} <= set(controls)
+    assert "page_prev" not in controls
+
+    turned = await slack.click(first, "page_next", value=controls["page_next"])
+    second = turned.last
+    assert second.ts == first.ts  # the same message, now on its second page
+    assert "Page 2" in texts(second)
+    assert "page_prev" in buttons(second)
+
+    shared = await slack.click(second, "share", value=buttons(second)["share"])
+    posted = shared.last
+    assert not posted.ephemeral and posted.channel == "C1"
+    assert "Page 2" in texts(posted)
+    assert {"page_next", "page_prev", "share"}.isdisjoint(buttons(posted))  # the channel gets no pager
+
+
+async def test_words_fill_the_first_option_and_key_values_the_others(slack):
+    typed = await slack.slash("/recommend", 'service mesh event:"KubeCon + CloudNativeCon Europe 2021"')
+    assert "Talks for “service mesh”" in texts(typed.last)
+    wrong = await slack.slash("/recommend", "mtls colour:red")
+    shown = texts(wrong.last)
+    assert "colour" in shown and "/recommend" in shown  # the command's usage
+    empty = await slack.slash("/talk", "")
+    assert "/talk" in texts(empty.last) and "needs title" in texts(empty.last)
+
+
+async def test_talk_shows_one_talk_and_more_like_this_answers_whoever_clicks(slack):
+    reply = await slack.slash("/talk", "rapid experimentation")
+    card = reply.last
+    assert "Rapid Experimentation" in texts(card)
+    assert "more_like_this" in buttons(card) and "share" in buttons(card)
+    shared = await slack.click(card, "share", value=buttons(card)["share"])
+    in_channel = shared.last
+    assert not in_channel.ephemeral
+    more = await slack.click(in_channel, "more_like_this", user="U2", value=buttons(in_channel)["more_like_this"])
+    answer = more.last
+    assert answer.ephemeral and answer.user == "U2"
+    assert "More like" in texts(answer)
+    assert answer.ts != in_channel.ts  # a new private answer; the shared card stays
+
+
+async def test_speaker_with_several_matches_offers_a_pick(slack, services):
+    profiles = await services.catalogue.speakers("a", talks=0)
+    assert len(profiles) > 1
+    reply = await slack.slash("/speaker", "a")
+    picker = reply.last
+    assert "pick_speaker" in buttons(picker)
+    chosen = profiles[0]
+    picked = await slack.click(picker, "pick_speaker", selected=chosen.slug)
+    assert chosen.name in texts(picked.last)
+    assert "pick_speaker" not in buttons(picked.last)
+
+
+async def test_topics_events_and_highlight(slack):
+    assert "Service mesh" in texts((await slack.slash("/topics", "tree:yes")).last)
+    assert "KubeCon" in texts((await slack.slash("/events", "")).last)
+    seen = {texts((await slack.slash("/highlight", "")).last) for _ in range(3)}
+    assert len(seen) == 3  # no repeats in this channel's rotation
+
+
+async def test_nothing_a_member_types_can_ping_anyone(slack):
+    for text in ("<!channel>", "@everyone", "<!here> hello", "<@U2>", "‮evil‭ " * 600):
+        reply = await slack.slash("/recommend", text)
+        shown = markup(reply.last)  # plain text (headers, buttons) shows `<!channel>` as it is: no ping there
+        assert "<!channel>" not in shown and "<!here>" not in shown and "<@U2>" not in shown
+        assert "@everyone" not in shown
+
+
+async def test_a_failing_command_answers_kindly(slack, services, monkeypatch):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the disk caught fire")
+
+    monkeypatch.setattr(services.catalogue, "events", broken)
+    reply = await slack.slash("/events", "")
+    shown = texts(reply.last)
+    assert "went wrong on our side" in shown and "fire" not in shown
+
+
+async def test_external_selects_get_the_suggestions_discord_autocompletes(slack, services):
+    options = await slack.suggest("pick_topic", "mesh")
+    assert options and any("mesh" in option["text"]["text"].lower() for option in options)
+    expected = [s.key for s in services.catalogue.suggest_titles("linkerd")][:3]
+    titles = await slack.suggest("pick_talk", "linkerd")
+    assert [option["value"] for option in titles][:3] == expected
