@@ -87,12 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_arguments(command("export", "write the catalogue, or one event, in the bundled format"))
     topics = command("topics", "topics with their number of talks", json_output=True)
     topics.add_argument("--tree", action="store_true", help="broad topics with their narrower ones under them")
-    command("run", "start the Discord bot (needs DISCORD_TOKEN)")
+    command("run", "start the bot on every platform whose credentials are set (DISCORD_TOKEN, SLACK_BOT_TOKEN)")
     command("sync", "publish the slash commands to Discord globally (needs DISCORD_TOKEN)")
     command("slack", "start the Slack app (needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)")
     add_sandbox_arguments(command("sandbox", "try every slash command in the terminal, no Discord account needed"))
     command("tour", "a short tour of the catalogue on the command line")
-    command("start", "the bot when DISCORD_TOKEN is set, otherwise the sandbox")
+    command("start", "the bot when DISCORD_TOKEN or SLACK_BOT_TOKEN is set, otherwise the sandbox")
     return parser
 
 
@@ -223,13 +223,23 @@ def run_tour(settings: Settings, console: Console) -> int:
 
 
 async def run_sandbox(
-    settings: Settings, console: Console, command: str | None, *, as_json: bool, admin: bool = False
+    settings: Settings,
+    console: Console,
+    command: str | None,
+    *,
+    as_json: bool,
+    admin: bool = False,
+    platform: str = "discord",
 ) -> int:
     """The emulator and the real bot in this process, driven from the terminal."""
     from bot.sandbox.repl import interactive, run_once
     from bot.sandbox.session import Sandbox
 
     await asyncio.to_thread(ensure_catalogue, settings.database)
+    if platform == "slack":
+        from bot.sandbox.slack import run_slack_sandbox
+
+        return await run_slack_sandbox(settings.database, console, command, as_json=as_json, admin=admin)
     async with Sandbox(settings.database, admin=admin) as sandbox:
         if command is not None:
             return await run_once(sandbox, command, console, as_json=as_json)
@@ -297,6 +307,24 @@ async def run_bot(settings: Settings) -> int:
     return 0
 
 
+async def run_platforms(settings: Settings) -> int:
+    """Serve every platform whose credentials are set, together, until stopped (or one of them fails)."""
+    if not settings.discord_token and not settings.slack_bot_token:
+        raise ConfigError(
+            "Neither DISCORD_TOKEN nor SLACK_BOT_TOKEN is set: put one (or both) in the environment or in .env "
+            "(see .env.example), or try the bot with `python -m bot sandbox`."
+        )
+    try:
+        async with asyncio.TaskGroup() as platforms:
+            if settings.discord_token:
+                platforms.create_task(run_bot(settings))
+            if settings.slack_bot_token:
+                platforms.create_task(run_slack(settings))
+    except* UserFacingError as failed:  # one line, as when a platform runs alone
+        raise failed.exceptions[0] from None
+    return 0
+
+
 async def run_slack(settings: Settings) -> int:
     """Serve Slack until stopped."""
     from bot.platforms.slack.serve import serve  # Slack's libraries load only for the Slack app
@@ -350,16 +378,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_import(args, settings, console)
         if args.command == "export":
             return run_export(args, settings, console)
-        if args.command == "run" or (args.command == "start" and settings.discord_token):
-            return asyncio.run(run_bot(settings))
+        if args.command == "run" or (args.command == "start" and (settings.discord_token or settings.slack_bot_token)):
+            return asyncio.run(run_platforms(settings))
         if args.command == "sync":
             return asyncio.run(sync_commands(settings))
         if args.command == "slack":
             return asyncio.run(run_slack(settings))
         if args.command in ("sandbox", "start"):
             command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
-            admin = getattr(args, "admin", False)
-            return asyncio.run(run_sandbox(settings, console, command, as_json=as_json, admin=admin))
+            admin, platform = getattr(args, "admin", False), getattr(args, "platform", "discord")
+            return asyncio.run(
+                run_sandbox(settings, console, command, as_json=as_json, admin=admin, platform=platform)
+            )
         if args.command == "tour":
             return run_tour(settings, console)
         return run_query(args, settings, console)

@@ -36,7 +36,7 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)  # Socket Mode, when set
-    slack_api_base_url: str = SLACK_API_BASE_URL
+    slack_api_url: str = SLACK_API_BASE_URL
     slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
 
     @classmethod
@@ -84,7 +84,7 @@ class Settings:
                 "SLACK_SIGNING_SECRET is needed to check that requests come from Slack (Basic Information in your "
                 "Slack app's settings), unless SLACK_APP_TOKEN selects Socket Mode."
             )
-        slack_api = _url(get("SLACK_API_BASE_URL"), "SLACK_API_BASE_URL", ("http", "https"))
+        slack_api = _url(get("SLACK_API_URL"), "SLACK_API_URL", ("http", "https"))
         port = _whole(get("SLACK_PORT"), "SLACK_PORT", 1, 65535, "port")
         return cls(
             database=Path(db).expanduser() if db else default_database(env),
@@ -98,7 +98,7 @@ class Settings:
             slack_bot_token=slack_token,
             slack_signing_secret=slack_secret,
             slack_app_token=slack_app,
-            slack_api_base_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
+            slack_api_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
             slack_port=3000 if port is None else port,
         )
 

@@ -271,6 +271,29 @@ async def test_a_post_now_with_an_unknown_outcome_says_so_and_is_not_counted(ser
     assert await service.preview(GUILD, info.id) == expected
 
 
+class LostReplyPoster(Poster):
+    """The first send makes its message but its answer is lost; a retry of that nonce answers with the same message,
+    as Discord does for a repeated nonce and the Slack poster does after finding the nonce in the channel's history."""
+
+    async def post(self, schedule, talk, nonce):
+        for index, (_, _, sent) in enumerate(self.posts):
+            if sent == nonce:
+                assert schedule.attempt is not None and schedule.attempt.nonce == nonce  # known to be a retry
+                return PostResult(index + 1)
+        self.posts.append((schedule.channel_id, talk, nonce))
+        raise UnknownOutcome("the answer was lost")
+
+
+async def test_a_post_now_whose_answer_was_lost_is_settled_and_status_tells_the_truth(service):
+    info = await setup(service)
+    poster = LostReplyPoster()
+    post = await service.post_now(GUILD, info.id, poster, request_key="1")
+    assert len(poster.posts) == 1  # one message, not two
+    status = await service.status(GUILD, info.id)
+    assert status.last_post_at is not None and status.last_talk == post.talk.slug
+    assert status.last_message_id == 1
+
+
 async def test_post_now_works_for_a_paused_schedule_and_leaves_it_paused(service):
     info = await setup(service)
     await service.pause(GUILD, info.id)

@@ -11,7 +11,7 @@ import asyncio
 import builtins
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.catalogue.service import CatalogueService
@@ -19,7 +19,7 @@ from bot.domain.languages import language_name
 from bot.domain.models import Talk
 from bot.errors import NotFoundError, TalkNotFound, UserFacingError
 from bot.highlights.clock import SystemClock
-from bot.highlights.ports import Attempt, Clock, Poster, PostFailure, Schedule
+from bot.highlights.ports import Attempt, Clock, Poster, PostFailure, PostResult, Schedule
 from bot.highlights.rotation import next_talk
 from bot.highlights.rules import (
     WEEKDAYS,
@@ -333,6 +333,10 @@ class HighlightService:
         try:
             result = await poster.post(post.schedule, post.attempt.talk, post.attempt.nonce)
         except PostFailure as failure:
+            settled = None if failure.certain else await self._settle(post, poster)
+            if settled is not None:
+                await self.confirm_now(post, settled.message_id)
+                return post
             await self.fail_now(post, failure)
             if not failure.certain:
                 raise HighlightNotPosted(
@@ -342,6 +346,21 @@ class HighlightService:
             raise HighlightNotPosted(f"The highlight was not posted: {failure.reason}.") from failure
         await self.confirm_now(post, result.message_id)
         return post
+
+    async def _settle(self, post: ManualPost, poster: Poster) -> PostResult | None:
+        """After an unknown outcome, find out: the same post again, as a retry of its attempt.
+
+        The poster then makes sure of a single message (Discord answers a repeated nonce with the message it
+        already made; the Slack poster looks for the nonce in the channel's history first), so what it
+        returns is the one post, whether the first send had reached the channel or not. None if that fails too.
+        """
+        try:
+            return await poster.post(
+                replace(post.schedule, attempt=post.attempt), post.attempt.talk, post.attempt.nonce
+            )
+        except PostFailure as failure:
+            log.warning("schedule %s: a post now could not be settled: %s", post.schedule.id, failure.reason)
+            return None
 
     async def adhoc(
         self,

@@ -122,6 +122,24 @@ def home_block_actions(
     }
 
 
+def view_submission(identity: Identity, *, user: User, view: JSON, view_id: str, values: JSON, trigger_id: str) -> JSON:
+    """A person pressing a modal's submit button, with what they typed (`values`: block id -> action id -> state)."""
+    return {
+        "type": "view_submission",
+        **_common(identity),
+        "user": _user(identity, user),
+        "trigger_id": trigger_id,
+        "view": {
+            **view,
+            "id": view_id,
+            "team_id": identity.team_id,
+            "app_id": identity.app_id,
+            "state": {"values": values},
+        },
+        "response_urls": [],
+    }
+
+
 def block_suggestion(
     identity: Identity,
     *,

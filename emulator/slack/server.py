@@ -306,6 +306,32 @@ class SlackEmulator:
         await self._drive(reply, _form_payload(payload), FORM)
         return reply
 
+    async def submit_view(self, view: JSON, typed: dict[str, str], *, user: str = "U1") -> JSON | None:
+        """Submit a modal the app opened, with `typed` text per input block (its block id = its action id).
+
+        Returns the app's answer (`{"response_action": "update", "view": ...}` or None for a plain close).
+        """
+        person = self._person(user)
+        values = {block_id: {block_id: {"type": "plain_text_input", "value": text}} for block_id, text in typed.items()}
+        reply = Reply(self.world.next_id("submit"), trigger_id=self.world.issue_trigger())
+        payload = payloads.view_submission(
+            self.identity,
+            user=person,
+            view=view,
+            view_id=self.world.view_id(reply.request_id),
+            values=values,
+            trigger_id=reply.trigger_id or "",
+        )
+        await self._send(reply, _form_payload(payload), FORM)
+        answer = reply.ack if isinstance(reply.ack, dict) else None
+        if reply.status != 200:
+            self.problems.append(f"{reply.request_id}: the app answered {reply.status} ({reply.error})")
+        if answer is not None and answer.get("response_action") == "update":
+            problem = limits.view_error(answer.get("view"), "modal")
+            if problem is not None:
+                self.problems.append(f"{reply.request_id}: {problem}")
+        return answer
+
     async def suggest(
         self,
         action_id: str,

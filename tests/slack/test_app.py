@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.highlights.ports import PostResult
 from bot.platforms.slack.app import SlackBot
 from bot.services.container import Services, open_services
+from bot.services.ids import SlackIds
 from emulator.slack import Message, SlackEmulator
 
 
@@ -163,3 +166,54 @@ async def test_external_selects_get_the_suggestions_discord_autocompletes(slack,
     expected = [s.key for s in services.catalogue.suggest_titles("linkerd")][:3]
     titles = await slack.suggest("pick_talk", "linkerd")
     assert [option["value"] for option in titles][:3] == expected
+
+
+async def test_app_home_shows_the_catalogue_and_its_search_opens_a_modal_that_finds_talks(slack):
+    await slack.open_home("U1")
+    home = slack.homes["U1"]
+    shown = json.dumps(home["blocks"], ensure_ascii=False)
+    assert home["type"] == "home"
+    assert "11 talks" in shown and "KubeCon" in shown and "Latest highlights" in shown
+    await slack.click_home("home_search", user="U1", value="search")
+    [modal] = slack.views_opened
+    assert modal["callback_id"] == "search_modal"
+    answer = await slack.submit_view(modal, {"query": "linkerd"}, user="U1")
+    assert answer is not None and answer["response_action"] == "update"
+    found = json.dumps(answer["view"]["blocks"], ensure_ascii=False)
+    assert "Linkerd" in found
+    assert len(answer["view"]["blocks"]) <= 100
+    nothing = await slack.submit_view(modal, {"query": "zzzzqqqq"}, user="U1")
+    assert "No talk matches" in json.dumps(nothing["view"]["blocks"], ensure_ascii=False)
+
+
+class Delivered:
+    """A poster whose every post goes out."""
+
+    async def post(self, schedule, slug, nonce):
+        return PostResult(1)
+
+
+async def test_the_home_tab_lists_what_this_workspace_was_sent_last(slack, services):
+    ids = SlackIds(services.db)
+    team = await ids.number(slack.team_id)
+    info = await services.highlights.setup(team, await ids.number("C1"), "09:00", "UTC")
+    talk = await services.highlights.preview(team, info.id)
+    await services.highlights.post_now(team, info.id, Delivered(), request_key="r1")
+    await slack.open_home("U1")
+    latest = json.dumps(slack.homes["U1"]["blocks"], ensure_ascii=False)
+    assert talk.title[:30] in latest
+
+
+async def test_a_slow_answer_is_acknowledged_in_time_and_follows(slack, services, monkeypatch):
+    monkeypatch.setattr("bot.platforms.slack.app.ACK_BUDGET", 0.05)
+    original = services.catalogue.events
+
+    async def slow():
+        await asyncio.sleep(0.3)
+        return await original()
+
+    monkeypatch.setattr(services.catalogue, "events", slow)
+    reply = await slack.slash("/events", "")
+    assert reply.ack["text"] == "Working on it…"
+    await reply.wait_for(2, within=2.0)
+    assert "KubeCon" in texts(reply.last)

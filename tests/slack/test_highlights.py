@@ -188,3 +188,16 @@ async def test_failing_posts_pause_the_schedule_with_the_reason(bot, services, s
 def test_a_message_ts_is_kept_exactly():
     for ts in ("1700000000.000100", "1.000001", "1733233333.999999"):
         assert ts_text(ts_number(ts)) == ts
+
+
+async def test_post_now_whose_answer_is_lost_is_settled_from_history_and_status_tells_the_truth(
+    bot, services, slack_emulator
+):
+    await slack_emulator.slash("/highlights", "setup time:09:00 timezone:UTC", user="U2", channel="C2")
+    bot.poster.timeout = 0.5
+    slack_emulator.time_out_next("chat.postMessage", seconds=2)
+    reply = await slack_emulator.slash("/highlights", "now 1", user="U2", channel="C2")
+    assert reply.ack["text"].startswith("Posted")
+    assert len(highlights(slack_emulator, "C2")) == 1  # found in the history, not posted again
+    status = await slack_emulator.slash("/highlights", "status 1", user="U1")
+    assert "nothing posted yet" not in markup(status.last)

@@ -11,6 +11,7 @@ only the asker can turn their pages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService, Result
 from bot.commands.text import CommandSpec, UsageError
@@ -36,6 +38,8 @@ PAGE_SIZE = 5
 MAX_RESULTS = 25  # five pages
 SIMILAR = 15
 SLACK_POSTS_PER_SECOND = 10
+ACK_BUDGET = 2.0  # seconds an answer may take to go in the acknowledgement itself (Slack waits 3)
+WORKING = "Working on it…"
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 
 COMMANDS = {
@@ -113,26 +117,26 @@ class SlackCommands:
         app.options("pick_talk")(self._suggest(self.catalogue.suggest_titles))
         app.options("pick_topic")(self._suggest(self.catalogue.suggest_topics))
         app.action("pick_topic")(self._action(self._pick_topic))
+        app.event("app_home_opened")(self._home)
+        app.action(blocks.HOME_SEARCH)(self._open_search)
+        app.view(blocks.SEARCH_MODAL)(self._search_submitted)
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
     def _command(
         self, spec: CommandSpec, handler: Callable[[Asked], Awaitable[Message]]
     ) -> Callable[..., Awaitable[None]]:
-        async def listener(ack: AsyncAck, command: dict[str, Any]) -> None:
-            try:
+        async def listener(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+            async def answer() -> Message:
                 asked = Asked(
                     str(command.get("user_id", "")),
                     str(command.get("channel_id", "")),
                     str(command.get("team_id", "")),
                     spec.read(str(command.get("text") or "")),
                 )
-                message = await handler(asked)
-            except UsageError as error:
-                message = blocks.usage_message(error.message)
-            except Exception as error:  # every failure gets a kind answer; the log has the rest
-                message = _failure(error, f"/{spec.name}")
-            await ack(response_type="ephemeral", **message)
+                return await handler(asked)
+
+            await _answer_in_time(ack, respond, answer(), f"/{spec.name}")
 
         listener.__name__ = f"slash_{spec.name}"
         return listener
@@ -168,20 +172,15 @@ class SlackCommands:
 
         return listener
 
-    async def _highlights(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        try:
-            message = await self.schedules.answer(
-                str(command.get("text") or ""),
-                team=str(command.get("team_id", "")),
-                channel=str(command.get("channel_id", "")),
-                user=str(command.get("user_id", "")),
-                request=str(command.get("trigger_id") or ""),
-            )
-        except UsageError as error:
-            message = blocks.usage_message(error.message)
-        except Exception as error:  # as for the other commands
-            message = _failure(error, "/highlights")
-        await ack(response_type="ephemeral", **message)
+    async def _highlights(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        answer = self.schedules.answer(
+            str(command.get("text") or ""),
+            team=str(command.get("team_id", "")),
+            channel=str(command.get("channel_id", "")),
+            user=str(command.get("user_id", "")),
+            request=str(command.get("trigger_id") or ""),
+        )
+        await _answer_in_time(ack, respond, answer, "/highlights")
 
     # -- commands ----------------------------------------------------------------------------------------
 
@@ -257,6 +256,47 @@ class SlackCommands:
     async def _pick_topic(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         selected = action.get("selected_option") or {}
         return await self._results_page(_state("r", q=str(selected.get("value") or ""), p=1))
+
+    # -- App Home and the search modal ---------------------------------------------------------------------
+
+    async def _home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Publish the member's Home tab when they open it."""
+        if event.get("tab", "home") != "home":
+            return
+        team = str(body.get("team_id") or "")
+        latest = []
+        if team:
+            infos = await self.services.highlights.list(await self.schedules.ids.number(team))
+            posted = sorted((i for i in infos if i.last_talk and i.last_post_at), key=lambda i: i.last_post_at or 0)
+            for info in reversed(posted):
+                talk = await self.catalogue.talk_by_slug(str(info.last_talk))
+                if talk is not None and talk not in latest:
+                    latest.append(talk)
+        view = blocks.home_view(
+            await self.catalogue.talk_count(),
+            latest,
+            await self.catalogue.events(),
+            await self.catalogue.topics(),
+            usual_language=self.catalogue.usual_language(),
+        )
+        await client.views_publish(user_id=str(event.get("user", "")), view=view)
+
+    async def _open_search(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=blocks.search_modal())
+
+    async def _search_submitted(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        """Show what the words found, in the modal itself."""
+        values = (view.get("state") or {}).get("values") or {}
+        query = str(((values.get(blocks.SEARCH_INPUT) or {}).get(blocks.SEARCH_INPUT) or {}).get("value") or "")
+        results: list[Result] = []
+        if query.strip():
+            try:
+                results = list((await self.catalogue.recommend(query, limit=10)).results)
+            except UserFacingError:
+                results = []
+        modal = blocks.search_modal(query, results, usual_language=self.catalogue.usual_language())
+        await ack(response_action="update", view=modal)
 
     # -- answers -----------------------------------------------------------------------------------------
 
@@ -343,6 +383,30 @@ class SlackCommands:
             next_value=None if shared or page == pages else at(page + 1),
             share_value=None if shared else at(page),
         )
+
+
+async def _answer_in_time(ack: AsyncAck, respond: AsyncRespond, answer: Awaitable[Message], where: str) -> None:
+    """Answer in the acknowledgement when the answer is ready within `ACK_BUDGET`, else through the response URL.
+
+    Slack gives up on an app after 3 seconds: a slower answer (a post now, the first command after an import)
+    is acknowledged with "Working on it" and follows.
+    """
+    task = asyncio.ensure_future(_kindly(answer, where))
+    done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+    if task in done:
+        await ack(response_type="ephemeral", **task.result())
+        return
+    await ack(response_type="ephemeral", text=WORKING)
+    await respond(response_type="ephemeral", **await task)
+
+
+async def _kindly(answer: Awaitable[Message], where: str) -> Message:
+    try:
+        return await answer
+    except UsageError as error:
+        return blocks.usage_message(error.message)
+    except Exception as error:  # every failure gets a kind answer; the log has the rest
+        return _failure(error, where)
 
 
 def _failure(error: BaseException, where: str) -> Message:

@@ -702,3 +702,72 @@ def schedules_message(infos: Sequence[ScheduleInfo], channels: dict[int, str]) -
     if len(infos) > room:
         blocks.append(_context(f"…and {len(infos) - room} more"))
     return _message("Highlight schedules", blocks)
+
+
+# -- App Home and the search modal -----------------------------------------------------------------------------
+
+VIEW_BLOCKS_LIMIT = 100  # the Home tab and modals
+HOME_SEARCH = "home_search"
+SEARCH_MODAL = "search_modal"
+SEARCH_INPUT = "query"
+HOME_EVENTS = 10
+HOME_TOPICS = 15
+
+
+def home_view(
+    talks: int,
+    latest: Sequence[Talk],
+    events: Sequence[tuple[Event, int]],
+    topics: Sequence[Count],
+    *,
+    usual_language: str | None,
+) -> dict[str, Any]:
+    """The App Home tab: how much the catalogue holds, a search button, the latest highlights, events, topics."""
+    blocks: list[dict[str, Any]] = [_header("Talk highlights", "Talk highlights")]
+    summary = f"{_plural(talks, 'talk')} from {_plural(len(events), 'event')}. Search them, or try `/recommend mtls`."
+    search = _button("Search talks", HOME_SEARCH, "search", style="primary")
+    blocks.append(SectionBlock(text=_markdown(summary), accessory=search).to_dict())
+    blocks += [_divider(), _section("*Latest highlights*")]
+    if latest:
+        for talk in latest[:5]:
+            blocks += talk_card(talk, usual_language=usual_language, full=False)
+    else:
+        blocks.append(_context("None posted here yet: a workspace admin can add a schedule with `/highlights setup`."))
+    blocks += [_divider(), _section("*Events*")]
+    blocks += events_message(events[:HOME_EVENTS])["blocks"][1:]
+    blocks += [_divider(), _section("*Topics*")]
+    blocks += topics_message(topics[:HOME_TOPICS])["blocks"][1:]
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_LIMIT]}
+
+
+def search_modal(
+    query: str = "", results: Sequence[Result] = (), *, usual_language: str | None = None
+) -> dict[str, Any]:
+    """The search modal: a box for words, and once submitted, what they found (cards without buttons)."""
+    box: dict[str, Any] = {
+        "type": "input",
+        "block_id": SEARCH_INPUT,
+        "label": {"type": "plain_text", "text": "Words, a topic, a speaker"},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": SEARCH_INPUT,
+            "max_length": 200,
+            "placeholder": {"type": "plain_text", "text": "debugging in production"},
+        },
+    }
+    if query:
+        box["element"]["initial_value"] = flat(query)[:200]
+    blocks: list[dict[str, Any]] = [box]
+    if query and not results:
+        blocks.append(_context(f"No talk matches “{mrkdwn(query, 200)}”. Try a broader word."))
+    for result in results[:10]:
+        blocks.append(_divider())
+        blocks += talk_card(result.talk, usual_language=usual_language, reasons=result.reasons, full=False)
+    return {
+        "type": "modal",
+        "callback_id": SEARCH_MODAL,
+        "title": {"type": "plain_text", "text": "Search talks"},
+        "submit": {"type": "plain_text", "text": "Search"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks[:VIEW_BLOCKS_LIMIT],
+    }

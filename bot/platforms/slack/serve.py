@@ -35,7 +35,7 @@ async def serve(settings: Settings) -> None:
             services,
             token=settings.slack_bot_token,
             signing_secret=settings.slack_signing_secret,
-            api_url=settings.slack_api_base_url,
+            api_url=settings.slack_api_url,
         )
         await bot.start()
         try:
