@@ -309,7 +309,7 @@ async def run_bot(settings: Settings) -> int:
 
 async def run_platforms(settings: Settings) -> int:
     """Serve every platform whose credentials are set, together, until stopped (or one of them fails)."""
-    if not settings.discord_token and not settings.slack_bot_token:
+    if not settings.discord_token and not settings.slack_enabled:
         raise ConfigError(
             "Neither DISCORD_TOKEN nor SLACK_BOT_TOKEN is set: put one (or both) in the environment or in .env "
             "(see .env.example), or try the bot with `python -m bot sandbox`."
@@ -318,7 +318,7 @@ async def run_platforms(settings: Settings) -> int:
         async with asyncio.TaskGroup() as platforms:
             if settings.discord_token:
                 platforms.create_task(run_bot(settings))
-            if settings.slack_bot_token:
+            if settings.slack_enabled:
                 platforms.create_task(run_slack(settings))
     except* UserFacingError as failed:  # one line, as when a platform runs alone
         raise failed.exceptions[0] from None
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_import(args, settings, console)
         if args.command == "export":
             return run_export(args, settings, console)
-        if args.command == "run" or (args.command == "start" and (settings.discord_token or settings.slack_bot_token)):
+        if args.command == "run" or (args.command == "start" and (settings.discord_token or settings.slack_enabled)):
             return asyncio.run(run_platforms(settings))
         if args.command == "sync":
             return asyncio.run(sync_commands(settings))

@@ -36,6 +36,8 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)  # Socket Mode, when set
+    slack_client_id: str | None = None  # OAuth: installs in many workspaces, with SLACK_CLIENT_SECRET
+    slack_client_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = SLACK_API_BASE_URL
     slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
 
@@ -79,6 +81,23 @@ class Settings:
                 "SLACK_APP_TOKEN must be an app-level token (it starts with xapp-) with the connections:write "
                 "scope, from Basic Information in your Slack app's settings; unset it to use the HTTP endpoint."
             )
+        client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+        if (client_id is None) != (client_secret is None):
+            missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
+            raise ConfigError(
+                f"{missing} is not set: installing in many workspaces (OAuth) needs both SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET, from Basic Information in your Slack app's settings."
+            )
+        if client_id is not None and slack_app is not None:
+            raise ConfigError(
+                "SLACK_APP_TOKEN (Socket Mode) serves one workspace; with SLACK_CLIENT_ID the app is installed in many "
+                "through its HTTP endpoint. Unset one of them."
+            )
+        if client_id is not None and slack_secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is needed with SLACK_CLIENT_ID: the OAuth pages are served over HTTP, where "
+                "every request's signature is checked (Basic Information in your Slack app's settings)."
+            )
         if slack_token is not None and slack_app is None and slack_secret is None:
             raise ConfigError(
                 "SLACK_SIGNING_SECRET is needed to check that requests come from Slack (Basic Information in your "
@@ -98,9 +117,16 @@ class Settings:
             slack_bot_token=slack_token,
             slack_signing_secret=slack_secret,
             slack_app_token=slack_app,
+            slack_client_id=client_id,
+            slack_client_secret=client_secret,
             slack_api_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
             slack_port=3000 if port is None else port,
         )
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether Slack is configured: one workspace's bot token, or OAuth for many."""
+        return bool(self.slack_bot_token or self.slack_client_id)
 
     @property
     def log_level_number(self) -> int:

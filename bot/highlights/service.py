@@ -275,9 +275,9 @@ class HighlightService:
         self._changed(schedule_id)
         return info
 
-    async def guild_left(self, guild_id: int) -> builtins.list[int]:
+    async def guild_left(self, guild_id: int, reason: str = "the bot left this server") -> builtins.list[int]:
         """Switch off a server's schedules when the bot leaves it; an admin's resume starts them again."""
-        ids = await self.schedules.disable_guild(guild_id, "the bot left this server")
+        ids = await self.schedules.disable_guild(guild_id, reason)
         for schedule_id in ids:
             self._changed(schedule_id)
         return ids

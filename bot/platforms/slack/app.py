@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService, Result
@@ -28,6 +29,7 @@ from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.scheduler import Scheduler
 from bot.platforms.slack import blocks
 from bot.platforms.slack.highlights import SlackHighlights
+from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
 from bot.platforms.slack.posting import SlackPoster, build_client
 from bot.services.container import Services
 from bot.services.ids import SlackIds
@@ -38,6 +40,12 @@ PAGE_SIZE = 5
 MAX_RESULTS = 25  # five pages
 SIMILAR = 15
 SLACK_POSTS_PER_SECOND = 10
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+UNINSTALLED = "the app was uninstalled from this workspace"
+# What the app asks a workspace for (the manifest, slack-manifest.yml, asks for the same).
+BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:history",
+              "groups:history")  # fmt: skip
 ACK_BUDGET = 2.0  # seconds an answer may take to go in the acknowledgement itself (Slack waits 3)
 WORKING = "Working on it…"
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
@@ -172,13 +180,16 @@ class SlackCommands:
 
         return listener
 
-    async def _highlights(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _highlights(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         answer = self.schedules.answer(
             str(command.get("text") or ""),
             team=str(command.get("team_id", "")),
             channel=str(command.get("channel_id", "")),
             user=str(command.get("user_id", "")),
             request=str(command.get("trigger_id") or ""),
+            client=client,
         )
         await _answer_in_time(ack, respond, answer, "/highlights")
 
@@ -419,22 +430,54 @@ def _failure(error: BaseException, where: str) -> Message:
 
 
 class SlackBot:
-    """The Slack app with its listeners, its Web API client, and the scheduler of its channels' highlights."""
+    """The Slack app with its listeners, its Web API client, and the scheduler of its channels' highlights.
+
+    With `token`, it serves the one workspace that token belongs to. With `client_id` and `client_secret`
+    instead, it serves every workspace that installs it through OAuth (`/slack/install`, then
+    `/slack/oauth_redirect`): each workspace's bot token is kept in the database (`installs`), each request
+    is answered with its workspace's token, and each scheduled post is sent with it.
+    """
 
     def __init__(
-        self, services: Services, *, token: str, signing_secret: str | None, api_url: str | None = None
+        self,
+        services: Services,
+        *,
+        token: str | None,
+        signing_secret: str | None,
+        api_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> None:
         if services.db is None:
             raise RuntimeError("the Slack app needs the services' database gateway")
+        if not token and not (client_id and client_secret):
+            raise ValueError("a bot token, or an OAuth client id and secret, is needed")
         self.services = services
         self.client = build_client(token, api_url)
         self.ids = SlackIds(services.db)
-        self.poster = SlackPoster(self.client, services.catalogue, self.ids)
-        self.app = AsyncApp(signing_secret=signing_secret, client=self.client)
+        self.installations: SlackInstallations | None = None
+        if token:
+            self.poster = SlackPoster(self.client, services.catalogue, self.ids)
+            self.app = AsyncApp(signing_secret=signing_secret, client=self.client)
+        else:
+            self.installations = SlackInstallations(services.db)
+            oauth = AsyncOAuthSettings(
+                client_id=client_id,
+                client_secret=client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=self.installations,
+                state_store=SlackOAuthStates(services.db),
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+            )
+            self.poster = SlackPoster(self.client, services.catalogue, self.ids, tokens=self._token_of)
+            self.app = AsyncApp(signing_secret=signing_secret, client=self.client, oauth_settings=oauth)
         self.commands = SlackCommands(
             services, SlackHighlights(services.highlights, self.ids, self.client, self.poster)
         )
         self.commands.register(self.app)
+        self.app.event("app_uninstalled")(self._uninstalled)
+        self.app.event("tokens_revoked")(self._tokens_revoked)
         config = services.scheduler_config
         # Slack has no nonce; the poster reads the channel's history instead, so an unknown outcome may be
         # settled for as long as a late post may still go out. Slack limits posts per channel (about one a
@@ -446,6 +489,28 @@ class SlackBot:
             replace(config, nonce_window=config.grace, per_second=SLACK_POSTS_PER_SECOND),
         )
         services.highlights.on_change = self.scheduler.notify_changed
+
+    async def _token_of(self, team: str) -> str | None:
+        """The workspace's bot token, or None if the app is not installed there (any more)."""
+        assert self.installations is not None  # noqa: S101 - only with OAuth
+        found = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
+        return None if found is None else found.bot_token
+
+    async def _uninstalled(self, body: dict[str, Any]) -> None:
+        """The app was uninstalled from a workspace: forget its tokens and switch its schedules off."""
+        team = str(body.get("team_id") or "")
+        if not team:
+            return
+        if self.installations is not None:
+            await self.installations.async_delete_all(enterprise_id=body.get("enterprise_id"), team_id=team)
+        ids = await self.services.highlights.guild_left(await self.ids.number(team), UNINSTALLED)
+        log.info("Slack workspace %s uninstalled the app; %d schedules switched off", team, len(ids))
+
+    async def _tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """The workspace's bot token was revoked: forget it (its schedules fail, then pause, with the reason)."""
+        team = str(body.get("team_id") or "")
+        if self.installations is not None and team and (event.get("tokens") or {}).get("bot"):
+            await self.installations.async_delete_bot(enterprise_id=body.get("enterprise_id"), team_id=team)
 
     async def start(self) -> None:
         """Start posting scheduled highlights."""

@@ -67,14 +67,24 @@ def read_channel(text: str) -> str:
 class SlackHighlights:
     """The /highlights command over the highlight service, for one Slack app."""
 
-    def __init__(self, highlights: HighlightService, ids: SlackIds, client: AsyncWebClient, poster: Poster) -> None:
+    def __init__(
+        self, highlights: HighlightService, ids: SlackIds, client: AsyncWebClient | None, poster: Poster
+    ) -> None:
         self.highlights = highlights
         self.ids = ids
         self.client = client
         self.poster = poster
 
-    async def answer(self, text: str, *, team: str, channel: str, user: str, request: str) -> Message:
-        """The answer to `/highlights <text>`, typed by `user` in `channel`."""
+    async def answer(
+        self, text: str, *, team: str, channel: str, user: str, request: str, client: AsyncWebClient | None = None
+    ) -> Message:
+        """The answer to `/highlights <text>`, typed by `user` in `channel`.
+
+        `client` is the request's own: it carries the workspace's token when the app is installed in many.
+        """
+        client = client or self.client
+        if client is None:
+            raise RuntimeError("/highlights needs the request's Web API client")
         parts = split(text)
         words = parts.head.split(maxsplit=1)
         spec = SUBCOMMANDS.get(f"highlights {words[0]}") if words else None
@@ -83,7 +93,7 @@ class SlackHighlights:
                 "Say what to do with the highlights." if not words else f"No /highlights {words[0]}.", USAGE
             )
         options = spec.read(text.strip()[len(words[0]) :])
-        handlers: dict[str, Callable[[dict[str, str], int, str, str, str], Awaitable[Message]]] = {
+        handlers: dict[str, Callable[[dict[str, str], int, str, str, str, AsyncWebClient], Awaitable[Message]]] = {
             "setup": self._setup,
             "list": self._list,
             "status": self._status,
@@ -95,16 +105,18 @@ class SlackHighlights:
         }
         name = spec.name.split()[1]
         if name != "list" and name != "status" and name != "preview":
-            await self._check_admin(user)
+            await self._check_admin(user, client)
         guild = await self.ids.number(team)
-        return await handlers[name](options, guild, channel, user, request)
+        return await handlers[name](options, guild, channel, user, request, client)
 
     # -- subcommands -------------------------------------------------------------------------------------
 
-    async def _setup(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _setup(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         target = read_channel(options["channel"]) if "channel" in options else channel
-        await self._check_channel(target)
-        zone = options.get("timezone") or await self._zone_of(user)
+        await self._check_channel(target, client)
+        zone = options.get("timezone") or await self._zone_of(user, client)
         info = await self.highlights.setup(
             guild,
             await self.ids.number(target),
@@ -119,27 +131,39 @@ class SlackHighlights:
         )
         return blocks.schedule_message(info, await self._channels([info]), title=f"Scheduled: highlight #{info.id}")
 
-    async def _list(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _list(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         infos = await self.highlights.list(guild)
         return blocks.schedules_message(infos, await self._channels(infos))
 
-    async def _status(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _status(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         info = await self.highlights.status(guild, _number(options["schedule"]))
         return blocks.schedule_message(info, await self._channels([info]))
 
-    async def _pause(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _pause(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         info = await self.highlights.pause(guild, _number(options["schedule"]))
         return blocks.schedule_message(info, await self._channels([info]), title=f"Paused: highlight #{info.id}")
 
-    async def _resume(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _resume(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         info = await self.highlights.resume(guild, _number(options["schedule"]))
         return blocks.schedule_message(info, await self._channels([info]), title=f"Resumed: highlight #{info.id}")
 
-    async def _remove(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _remove(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         info = await self.highlights.remove(guild, _number(options["schedule"]))
         return blocks.schedule_message(info, await self._channels([info]), title=f"Removed: highlight #{info.id}")
 
-    async def _preview(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _preview(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         talk = await self.highlights.preview(guild, _number(options["schedule"]))
         message = blocks.talk_message(
             talk, usual_language=self.highlights.catalogue.usual_language(), more_value=talk.slug, share_value=None
@@ -147,7 +171,9 @@ class SlackHighlights:
         message["blocks"].insert(0, blocks.context_block("Preview: the talk this schedule would post next"))
         return message
 
-    async def _now(self, options: dict[str, str], guild: int, channel: str, user: str, request: str) -> Message:
+    async def _now(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
         post = await self.highlights.post_now(guild, _number(options["schedule"]), self.poster, request_key=request)
         where = await self.ids.slack_id(post.schedule.channel_id)
         place = f"<#{where}>" if where else "its channel"
@@ -155,17 +181,19 @@ class SlackHighlights:
 
     # -- Slack look-ups ----------------------------------------------------------------------------------
 
-    async def _check_admin(self, user: str) -> None:
+    @staticmethod
+    async def _check_admin(user: str, client: AsyncWebClient) -> None:
         try:
-            found = (await self.client.users_info(user=user)).get("user") or {}
+            found = (await client.users_info(user=user)).get("user") or {}
         except SlackApiError as error:
             raise UserFacingError(f"Slack would not say who you are ({error.response.get('error')}).") from error
         if not (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner")):
             raise NotAnAdmin("Only the workspace's admins and owners can change its highlight schedules.")
 
-    async def _zone_of(self, user: str) -> str:
+    @staticmethod
+    async def _zone_of(user: str, client: AsyncWebClient) -> str:
         try:
-            found = (await self.client.users_info(user=user)).get("user") or {}
+            found = (await client.users_info(user=user)).get("user") or {}
         except SlackApiError:
             found = {}
         zone = found.get("tz")
@@ -173,10 +201,11 @@ class SlackHighlights:
             raise UserFacingError("I could not read your time zone from Slack: add timezone:Europe/Berlin (yours).")
         return str(zone)
 
-    async def _check_channel(self, channel: str) -> None:
+    @staticmethod
+    async def _check_channel(channel: str, client: AsyncWebClient) -> None:
         """The app must be in the channel to post there; say so now rather than at the first post."""
         try:
-            found = (await self.client.conversations_info(channel=channel)).get("channel") or {}
+            found = (await client.conversations_info(channel=channel)).get("channel") or {}
         except SlackApiError as error:
             code = error.response.get("error")
             if code == "channel_not_found":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,7 @@ _UNCERTAIN = {"fatal_error", "internal_error"}  # Slack: "some aspect of the ope
 _TRANSIENT = {"service_unavailable", "request_timeout", "team_added_to_org"}
 
 
-def build_client(token: str, api_url: str | None = None) -> AsyncWebClient:
+def build_client(token: str | None, api_url: str | None = None) -> AsyncWebClient:
     """A Web API client that never retries on its own (see the module docstring)."""
     client = AsyncWebClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL, timeout=int(POST_TIMEOUT))
     client.retry_handlers.clear()
@@ -75,11 +76,18 @@ class SlackPoster:
     """Posts a schedule's highlight to its Slack channel (the schedule's ids are `SlackIds` numbers)."""
 
     def __init__(
-        self, client: AsyncWebClient, catalogue: CatalogueService, ids: SlackIds, *, timeout: float = POST_TIMEOUT
+        self,
+        client: AsyncWebClient,
+        catalogue: CatalogueService,
+        ids: SlackIds,
+        *,
+        timeout: float = POST_TIMEOUT,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.client = client
         self.catalogue = catalogue
         self.ids = ids
+        self.tokens = tokens  # a workspace's bot token, when the app is installed in many (else the client's)
         self.timeout = timeout  # seconds; a post that takes longer has an unknown outcome
 
     async def post(self, schedule: Schedule, talk: str, nonce: str) -> PostResult:
@@ -87,11 +95,18 @@ class SlackPoster:
         channel = await self.ids.slack_id(schedule.channel_id)
         if channel is None:
             raise ChannelGone()
+        token: dict[str, Any] = {}  # the workspace's own token, when the app is installed in many
+        if self.tokens is not None:
+            team = await self.ids.slack_id(schedule.guild_id)
+            bot_token = None if team is None else await self.tokens(team)
+            if bot_token is None:
+                raise PostFailure("the app is no longer installed in this workspace")
+            token = {"token": bot_token}
         found = await self.catalogue.talk_by_slug(talk)
         if found is None:
             raise TalkGone(talk)
         if schedule.attempt is not None and schedule.attempt.nonce == nonce:
-            earlier = await self._posted(channel, nonce, schedule.attempt.claimed_at)
+            earlier = await self._posted(channel, nonce, schedule.attempt.claimed_at, token)
             if earlier is not None:
                 log.info("schedule %s: its earlier send of slot %s went out; not sending again", schedule.id, nonce)
                 return PostResult(ts_number(earlier))
@@ -108,6 +123,7 @@ class SlackPoster:
                     metadata=metadata,
                     unfurl_links=False,
                     unfurl_media=False,
+                    **token,
                 ),
                 self.timeout,
             )
@@ -121,7 +137,7 @@ class SlackPoster:
             raise UnknownOutcome(f"the connection to Slack failed mid-request ({error.__class__.__name__})") from error
         return PostResult(ts_number(str(response["ts"])))
 
-    async def _posted(self, channel: str, nonce: str, since: datetime) -> str | None:
+    async def _posted(self, channel: str, nonce: str, since: datetime, token: dict[str, Any]) -> str | None:
         """The ts of a message in the channel carrying `nonce`, sent since `since`; None if there is none."""
         try:
             response = await asyncio.wait_for(
@@ -130,6 +146,7 @@ class SlackPoster:
                     oldest=f"{since.timestamp() - 60:.6f}",
                     limit=HISTORY_PAGE,
                     include_all_metadata=True,
+                    **token,
                 ),
                 self.timeout,
             )

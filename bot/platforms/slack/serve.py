@@ -22,10 +22,10 @@ EVENTS_PATH = "/slack/events"
 
 async def serve(settings: Settings) -> None:
     """Serve Slack until cancelled (Ctrl-C); the database must exist (the entry point prepares it)."""
-    if not settings.slack_bot_token:
+    if not settings.slack_enabled:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set: install the app in your workspace (see the README's Slack section) and "
-            "put its bot token in .env."
+            "put its bot token in .env (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install it in many)."
         )
     config = SchedulerConfig(
         grace=timedelta(minutes=settings.highlight_grace_minutes), max_failures=settings.highlight_max_failures
@@ -36,6 +36,8 @@ async def serve(settings: Settings) -> None:
             token=settings.slack_bot_token,
             signing_secret=settings.slack_signing_secret,
             api_url=settings.slack_api_url,
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
         )
         await bot.start()
         try:
