@@ -62,3 +62,31 @@ def test_without_a_home_folder_the_default_database_is_a_one_line_error(monkeypa
     with pytest.raises(ConfigError, match="set BOT_DATABASE"):
         Settings.from_env({})
     assert Settings.from_env({"BOT_DATABASE": "/srv/talks.db"}).database == Path("/srv/talks.db")
+
+
+def test_slack_settings_are_checked_and_name_what_is_wrong():
+    ok = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cret"})
+    assert ok.slack_enabled and ok.slack_api_url == "https://slack.com/api/"
+    assert "s3cret" not in repr(ok) and "xoxb" not in repr(ok)
+    socket = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert socket.slack_app_token == "xapp-1"
+    many = Settings.from_env(
+        {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s", "SLACK_PORT": "8080"}
+    )
+    assert many.slack_enabled and many.slack_bot_token is None and many.slack_port == 8080
+    managers = Settings.from_env(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_HIGHLIGHTS_MANAGERS": "U024BE7LH, W0123ABC"}
+    )
+    assert managers.slack_highlights_managers == ("U024BE7LH", "W0123ABC")
+    for env, named in (
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_PORT": "99999"}, "SLACK_PORT"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_HIGHLIGHTS_MANAGERS": "@ada"}, "MANAGERS"),
+    ):
+        with pytest.raises(ConfigError, match=named):
+            Settings.from_env(env)

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -447,6 +447,7 @@ class SlackBot:
         api_url: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
+        managers: Sequence[str] = (),
     ) -> None:
         if services.db is None:
             raise RuntimeError("the Slack app needs the services' database gateway")
@@ -473,7 +474,7 @@ class SlackBot:
             self.poster = SlackPoster(self.client, services.catalogue, self.ids, tokens=self._token_of)
             self.app = AsyncApp(signing_secret=signing_secret, client=self.client, oauth_settings=oauth)
         self.commands = SlackCommands(
-            services, SlackHighlights(services.highlights, self.ids, self.client, self.poster)
+            services, SlackHighlights(services.highlights, self.ids, self.client, self.poster, managers=managers)
         )
         self.commands.register(self.app)
         self.app.event("app_uninstalled")(self._uninstalled)

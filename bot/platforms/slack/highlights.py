@@ -10,7 +10,7 @@ numbers (`bot.services.ids.SlackIds`).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -43,6 +43,7 @@ SUBCOMMANDS = {
         ),
     )
 }
+READ_ONLY = frozenset({"list", "status", "preview"})  # anyone in the workspace may look
 USAGE = "/highlights setup | list | status <n> | pause <n> | resume <n> | remove <n> | preview <n> | now <n>"
 
 
@@ -68,8 +69,15 @@ class SlackHighlights:
     """The /highlights command over the highlight service, for one Slack app."""
 
     def __init__(
-        self, highlights: HighlightService, ids: SlackIds, client: AsyncWebClient | None, poster: Poster
+        self,
+        highlights: HighlightService,
+        ids: SlackIds,
+        client: AsyncWebClient | None,
+        poster: Poster,
+        *,
+        managers: Sequence[str] = (),
     ) -> None:
+        self.managers = frozenset(managers)  # members who may change schedules besides the admins and owners
         self.highlights = highlights
         self.ids = ids
         self.client = client
@@ -104,7 +112,7 @@ class SlackHighlights:
             "now": self._now,
         }
         name = spec.name.split()[1]
-        if name != "list" and name != "status" and name != "preview":
+        if name not in READ_ONLY and user not in self.managers:
             await self._check_admin(user, client)
         guild = await self.ids.number(team)
         return await handlers[name](options, guild, channel, user, request, client)
@@ -188,7 +196,10 @@ class SlackHighlights:
         except SlackApiError as error:
             raise UserFacingError(f"Slack would not say who you are ({error.response.get('error')}).") from error
         if not (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner")):
-            raise NotAnAdmin("Only the workspace's admins and owners can change its highlight schedules.")
+            raise NotAnAdmin(
+                "Only the workspace's admins and owners (and the members the bot's operator names) can change its "
+                "highlight schedules."
+            )
 
     @staticmethod
     async def _zone_of(user: str, client: AsyncWebClient) -> str:

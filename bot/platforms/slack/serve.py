@@ -38,6 +38,7 @@ async def serve(settings: Settings) -> None:
             api_url=settings.slack_api_url,
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
+            managers=settings.slack_highlights_managers,
         )
         await bot.start()
         try:

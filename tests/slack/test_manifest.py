@@ -1,0 +1,30 @@
+"""The app manifest in the repository creates the app the code serves: its commands, scopes and events."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.platforms.slack.app import BOT_SCOPES, COMMANDS, INSTALL_PATH, REDIRECT_PATH
+
+MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yml"
+
+
+def _listed(text: str, section: str) -> list[str]:
+    """The `- item` lines under `section:` (the manifest's indentation is fixed)."""
+    found = re.search(rf"^(\s*){section}:\n((?:\1\s+- .*\n)+)", text, re.MULTILINE)
+    assert found, f"no {section} in the manifest"
+    return [line.strip()[2:] for line in found.group(2).splitlines()]
+
+
+def test_the_manifest_declares_every_command_and_scope_the_app_has():
+    text = MANIFEST.read_text(encoding="utf-8")
+    commands = set(re.findall(r"^\s*- command: /(\S+)", text, re.MULTILINE))
+    assert commands == {*COMMANDS, "highlights"}
+    assert set(_listed(text, "bot")) == set(BOT_SCOPES)
+    assert set(_listed(text, "bot_events")) == {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+    assert REDIRECT_PATH in text and "/slack/events" in text and INSTALL_PATH.startswith("/slack/")
+    # /highlights reads channels as Slack escapes them (<#C123|general>); the others take words as typed.
+    entries = text.split("- command: /")[1:]
+    escaped = [entry.split()[0] for entry in entries if "should_escape: true" in entry.split("- command:")[0]]
+    assert escaped == ["highlights"]
