@@ -201,3 +201,30 @@ async def test_post_now_whose_answer_is_lost_is_settled_from_history_and_status_
     assert len(highlights(slack_emulator, "C2")) == 1  # found in the history, not posted again
     status = await slack_emulator.slash("/highlights", "status 1", user="U1")
     assert "nothing posted yet" not in markup(status.last)
+
+
+async def test_a_restart_after_a_lost_answer_at_the_due_minute_posts_no_duplicate(
+    bot, services, slack_emulator, clock
+):
+    await slack_emulator.slash("/highlights", "setup time:09:00 timezone:UTC", user="U2", channel="C2")
+    bot.poster.timeout = 0.5
+    slack_emulator.time_out_next("chat.postMessage", seconds=2)
+    first = scheduler_for(bot, services, clock)
+    await first.start()
+    await clock.settle()
+    await clock.advance_to(NINE)
+    await first.stop()  # the process goes down with the slot's outcome unknown
+    assert len(highlights(slack_emulator, "C2")) == 1
+    [pending] = await services.schedule_store.list_enabled()
+    assert pending.attempt is not None  # still "sending"
+
+    restarted = scheduler_for(bot, services, clock)  # a new process: only the database survives
+    await restarted.start()
+    try:
+        await clock.settle()
+        await clock.advance_to(NINE + timedelta(minutes=5))
+    finally:
+        await restarted.stop()
+    assert len(highlights(slack_emulator, "C2")) == 1
+    status = await slack_emulator.slash("/highlights", "status 1", user="U1")
+    assert "nothing posted yet" not in markup(status.last)
