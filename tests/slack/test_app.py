@@ -104,8 +104,8 @@ async def test_words_fill_the_first_option_and_key_values_the_others(slack):
     wrong = await slack.slash("/recommend", "mtls colour:red")
     shown = texts(wrong.last)
     assert "colour" in shown and "/recommend" in shown  # the command's usage
-    empty = await slack.slash("/talk", "")
-    assert "/talk" in texts(empty.last) and "needs title" in texts(empty.last)
+    spaces = await slack.slash("/talk", 'title:""')
+    assert "/talk" in texts(spaces.last) and "needs title" in texts(spaces.last)
 
 
 async def test_talk_shows_one_talk_and_more_like_this_answers_whoever_clicks(slack):
@@ -217,3 +217,17 @@ async def test_a_slow_answer_is_acknowledged_in_time_and_follows(slack, services
     assert reply.ack["text"] == "Working on it…"
     await reply.wait_for(2, within=2.0)
     assert "KubeCon" in texts(reply.last)
+
+
+async def test_a_command_without_its_words_offers_a_menu_that_suggests_as_one_types(slack, services):
+    for command, action_id in (("/recommend", "pick_topic"), ("/talk", "pick_talk"), ("/similar", "pick_similar"),
+                               ("/speaker", "pick_person")):  # fmt: skip
+        offered = (await slack.slash(command, "")).last
+        assert action_id in buttons(offered)
+    menu = (await slack.slash("/talk", "")).last
+    [first, *_] = await slack.suggest("pick_talk", "tap", message=menu)
+    picked = await slack.click(menu, "pick_talk", selected=first["value"])
+    assert "Tap Tap" in texts(picked.last)
+    person = (await slack.slash("/speaker", "")).last
+    [someone, *_] = await slack.suggest("pick_person", "morgan", message=person)
+    assert "Morgan" in texts((await slack.click(person, "pick_person", selected=someone["value"])).last)

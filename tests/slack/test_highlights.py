@@ -203,9 +203,7 @@ async def test_post_now_whose_answer_is_lost_is_settled_from_history_and_status_
     assert "nothing posted yet" not in markup(status.last)
 
 
-async def test_a_restart_after_a_lost_answer_at_the_due_minute_posts_no_duplicate(
-    bot, services, slack_emulator, clock
-):
+async def test_a_restart_after_a_lost_answer_at_the_due_minute_posts_no_duplicate(bot, services, slack_emulator, clock):
     await slack_emulator.slash("/highlights", "setup time:09:00 timezone:UTC", user="U2", channel="C2")
     bot.poster.timeout = 0.5
     slack_emulator.time_out_next("chat.postMessage", seconds=2)

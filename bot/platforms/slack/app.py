@@ -63,6 +63,13 @@ COMMANDS = {
     )
 }
 Message = dict[str, Any]
+# A command typed without its words offers a menu that suggests as one types (Discord's autocomplete).
+PICKERS = {
+    "recommend": ("Which topic? Type a few letters, or give any words after /recommend.", "pick_topic", "A topic"),
+    "talk": ("Which talk? Type part of its title.", "pick_talk", "A talk's title"),
+    "similar": ("Talks like which one? Type part of its title.", "pick_similar", "A talk's title"),
+    "speaker": ("Whose talks? Type part of a name.", "pick_person", "A speaker's name"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +130,10 @@ class SlackCommands:
         app.action("pick_speaker")(self._action(self._pick_speaker))
         app.action("pick_talk")(self._action(self._pick_talk))
         app.options("pick_talk")(self._suggest(self.catalogue.suggest_titles))
+        app.action("pick_similar")(self._action(self._pick_similar))
+        app.options("pick_similar")(self._suggest(self.catalogue.suggest_titles))
+        app.action("pick_person")(self._action(self._pick_person))
+        app.options("pick_person")(self._suggest(self.catalogue.suggest_speakers))
         app.options("pick_topic")(self._suggest(self.catalogue.suggest_topics))
         app.action("pick_topic")(self._action(self._pick_topic))
         app.event("app_home_opened")(self._home)
@@ -136,6 +147,9 @@ class SlackCommands:
     ) -> Callable[..., Awaitable[None]]:
         async def listener(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
             async def answer() -> Message:
+                text = str(command.get("text") or "").strip()
+                if not text and spec.name in PICKERS:
+                    return blocks.picker_message(*PICKERS[spec.name])
                 asked = Asked(
                     str(command.get("user_id", "")),
                     str(command.get("channel_id", "")),
@@ -263,6 +277,14 @@ class SlackCommands:
     async def _pick_talk(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         selected = action.get("selected_option") or {}
         return await self._talk_message(str(selected.get("value") or ""))
+
+    async def _pick_similar(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        return await self._results_page(_state("s", q=str(selected.get("value") or ""), p=1))
+
+    async def _pick_person(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        return await self._profile(str(selected.get("value") or ""))
 
     async def _pick_topic(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         selected = action.get("selected_option") or {}

@@ -771,3 +771,18 @@ def search_modal(
         "close": {"type": "plain_text", "text": "Close"},
         "blocks": blocks[:VIEW_BLOCKS_LIMIT],
     }
+
+
+# -- pickers: Slack's answer to autocomplete -------------------------------------------------------------------
+
+
+def picker_message(prompt: str, action_id: str, placeholder: str) -> dict[str, Any]:
+    """A command typed without its words: a menu that suggests as the member types (an external select)."""
+    select = {
+        "type": "external_select",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": plain(placeholder, PLACEHOLDER_LIMIT)},
+        "min_query_length": 1,
+    }
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(prompt, 300)}, "accessory": select}]
+    return {"text": mrkdwn(prompt, FALLBACK_LIMIT), "blocks": blocks}
