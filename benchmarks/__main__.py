@@ -2,8 +2,9 @@
 
 In order: search quality (`benchmarks.evaluate`), search speed and memory against three peers
 (`benchmarks.search_bench`), import speed (`benchmarks.import_bench`), interaction latency through the real
-client and the emulator (`benchmarks.interaction_bench`) and scheduled posting at scale
-(`benchmarks.scheduler_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
+client and the emulator (`benchmarks.interaction_bench`), scheduled posting at scale
+(`benchmarks.scheduler_bench`) and the Slack side: slash-command latency, a burst and scheduled posts to
+many channels (`benchmarks.slack_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import evaluate, import_bench, interaction_bench, scheduler_bench, search_bench
+from benchmarks import evaluate, import_bench, interaction_bench, scheduler_bench, search_bench, slack_bench
 
 
 def main(argv: list[str]) -> None:
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> None:
     interaction_bench.run(quick, echo=say)
     say("\n# Scheduled posts (python -m benchmarks.scheduler_bench)\n")
     scheduler_bench.run(quick, echo=say)
+    say("\n# Slack: slash commands and scheduled posts (python -m benchmarks.slack_bench)\n")
+    slack_bench.run(quick, echo=say)
     say(f"\nwhole run: {time.perf_counter() - started:.0f} s")
 
 

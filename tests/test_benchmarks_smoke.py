@@ -1,11 +1,11 @@
-"""The interaction and scheduler benchmarks, run at toy sizes so they keep working; correctness only, no timings."""
+"""The interaction, scheduler and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from benchmarks import interaction_bench, scheduler_bench
+from benchmarks import interaction_bench, scheduler_bench, slack_bench
 
 
 async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
@@ -52,3 +52,39 @@ async def test_scheduler_bench_posts_each_schedule_exactly_once(tmp_path: Path) 
     assert report.held_bytes > 0
     assert report.profile is not None and report.profile.own
     assert not any("DUPLICATES" in line for line in report.lines)
+
+
+async def test_slack_bench_acknowledges_every_command_and_posts_each_schedule_once(tmp_path: Path) -> None:
+    config = slack_bench.Config(
+        samples=3, warm_up=2, burst=8, large=300, channels=12, crowded_channels=2, crowded_per_channel=7
+    )
+    report = await slack_bench.measure(config, tmp_path, lambda _: None)
+
+    assert [run.talks for run in report.runs][1:] == [300]
+    for run in report.runs:
+        for kind in slack_bench.KINDS:
+            latencies = run.kinds[kind]
+            assert latencies.unanswered == 0
+            assert len(latencies.samples) == 3
+            assert all(seconds > 0 for seconds in latencies.samples)
+        assert run.kinds[slack_bench.RECOMMEND].outcomes["results"] > 0
+        assert "failed" not in run.kinds[slack_bench.RECOMMEND].outcomes
+        assert [(burst.kind, burst.size, burst.acknowledged) for burst in run.bursts] == [
+            (slack_bench.RECOMMEND, 8, 8),
+            (slack_bench.FLOOR, 8, 8),
+        ]
+        assert run.problems == []
+
+    posts, crowded = report.posts, report.crowded
+    assert posts is not None and crowded is not None
+    assert (posts.channels, posts.schedules, posts.posts) == (12, 12, 12)
+    assert (crowded.channels, crowded.schedules, crowded.posts) == (2, 14, 14)
+    for run in (posts, crowded):
+        assert run.duplicates == 0
+        assert run.missing == 0
+        assert run.sent_rows == run.schedules
+        assert run.not_sent == []
+    assert posts.fast_channels == 0
+    assert crowded.rate_limited > 0  # seven posts at once in a channel: over the emulator's burst of five
+    assert crowded.limited_posted == crowded.limited_channels == 2
+    assert not any(word in line for line in report.lines for word in ("NOT ACKNOWLEDGED", "TWICE", "MISSING"))
