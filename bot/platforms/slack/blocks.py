@@ -25,14 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
     Option,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 
@@ -253,46 +247,58 @@ def _plural(count: int, noun: str) -> str:
 # -- blocks --------------------------------------------------------------------------------------------------
 
 
-def _markdown(text: str) -> MarkdownTextObject:
+# The blocks below are written as the dicts slack-sdk's models produce, without building the models: building
+# and validating them was two thirds of a /recommend answer's time (0.9 of 1.1 ms, benchmarks/slack_bench.py
+# and a profile). Every text is clipped to its limit here already; tests/slack/test_blocks.py puts every
+# block of every message through slack-sdk's models, which must read it back unchanged.
+
+
+def _markdown(text: str) -> dict[str, Any]:
     # verbatim: Slack does not link bare addresses or channel names, nor read mentions, in the text itself
-    return MarkdownTextObject(text=text, verbatim=True)
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _section(text: str, *, fields: Sequence[str] = (), accessory: ButtonElement | None = None) -> dict[str, Any]:
-    block = SectionBlock(
-        text=_markdown(fit(text, SECTION_TEXT_LIMIT) or " "),
-        fields=[_markdown(fit(f, SECTION_FIELD_LIMIT)) for f in fields[:SECTION_FIELDS]] or None,
-        accessory=accessory,
-    )
-    return block.to_dict()
+def _plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _section(text: str, *, fields: Sequence[str] = (), accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": _markdown(fit(text, SECTION_TEXT_LIMIT) or " ")}
+    if fields:
+        block["fields"] = [_markdown(fit(f, SECTION_FIELD_LIMIT)) for f in fields[:SECTION_FIELDS]]
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
 
 
 def _context(*texts: str) -> dict[str, Any]:
     elements = [_markdown(fit(t, CONTEXT_TEXT_LIMIT)) for t in texts if t][:CONTEXT_ELEMENTS]
-    return ContextBlock(elements=elements or [_markdown(" ")]).to_dict()
+    return {"type": "context", "elements": elements or [_markdown(" ")]}
 
 
 def _header(text: str, fallback: str) -> dict[str, Any]:
-    return HeaderBlock(text=PlainTextObject(text=plain(text, HEADER_LIMIT, fallback))).to_dict()
+    return {"type": "header", "text": _plain_text(plain(text, HEADER_LIMIT, fallback))}
 
 
 def _divider() -> dict[str, Any]:
-    return DividerBlock().to_dict()
+    return {"type": "divider"}
 
 
-def _button(label: str, action_id: str, value: str | None, *, style: str | None = None) -> ButtonElement | None:
+def _button(label: str, action_id: str, value: str | None, *, style: str | None = None) -> dict[str, Any] | None:
     """A button, or None when its value would not fit (a cut value would do the wrong thing when pressed)."""
     if not value or units(value) > BUTTON_VALUE_LIMIT or len(action_id) > ACTION_ID_LIMIT:
         return None
-    return ButtonElement(
-        text=PlainTextObject(text=plain(label, BUTTON_TEXT_LIMIT)), action_id=action_id, value=value, style=style
-    )
+    button = {"type": "button", "text": _plain_text(plain(label, BUTTON_TEXT_LIMIT)), "action_id": action_id}
+    button["value"] = value
+    if style is not None:
+        button["style"] = style
+    return button
 
 
-def _actions(*buttons: ButtonElement | None) -> list[dict[str, Any]]:
+def _actions(*buttons: dict[str, Any] | None) -> list[dict[str, Any]]:
     """An actions block for the buttons there are; none when there are none (Slack refuses an empty one)."""
     elements = [b for b in buttons if b is not None]
-    return [ActionsBlock(elements=elements).to_dict()] if elements else []
+    return [{"type": "actions", "elements": elements}] if elements else []
 
 
 def _message(fallback: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -726,7 +732,7 @@ def home_view(
     blocks: list[dict[str, Any]] = [_header("Talk highlights", "Talk highlights")]
     summary = f"{_plural(talks, 'talk')} from {_plural(len(events), 'event')}. Search them, or try `/recommend mtls`."
     search = _button("Search talks", HOME_SEARCH, "search", style="primary")
-    blocks.append(SectionBlock(text=_markdown(summary), accessory=search).to_dict())
+    blocks.append(_section(summary, accessory=search))
     blocks += [_divider(), _section("*Latest highlights*")]
     if latest:
         for talk in latest[:5]:
