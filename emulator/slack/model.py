@@ -23,6 +23,30 @@ class Identity:
     app_id: str
 
 
+@dataclass(frozen=True)
+class Team:
+    """A workspace the app is (or may be) installed in; `name` is what auth.test and oauth.v2.access show."""
+
+    id: str
+    name: str
+    domain: str
+
+
+@dataclass
+class Grant:
+    """A token Slack issued and what it acts as.
+
+    `kind` is "bot" (a workspace's bot token), "user" (an installer's user token) or "app" (the app-level token,
+    good only for apps.connections.open); `user_id` is the bot user or the installer; `scope` is comma-separated.
+    """
+
+    token: str
+    team: Team
+    kind: str
+    user_id: str
+    scope: str = ""
+
+
 @dataclass
 class Revision:
     """What a message said before an edit."""

@@ -171,17 +171,8 @@ def block_suggestion(
     return payload
 
 
-def app_home_opened(identity: Identity, *, user: str, channel_id: str, view: JSON | None, view_id: str) -> JSON:
-    """The Events API envelope of a person opening the App Home's Home tab."""
-    event: JSON = {
-        "type": "app_home_opened",
-        "user": user,
-        "channel": channel_id,
-        "tab": "home",
-        "event_ts": now_ts(),
-    }
-    if view is not None:
-        event["view"] = {**view, "id": view_id, "team_id": identity.team_id, "app_id": identity.app_id}
+def event_callback(identity: Identity, event: JSON) -> JSON:
+    """The Events API envelope of one event in the workspace `identity` names."""
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": identity.team_id,
@@ -201,6 +192,25 @@ def app_home_opened(identity: Identity, *, user: str, channel_id: str, view: JSO
         ],
         "is_ext_shared_channel": False,
     }
+
+
+def app_home_opened(identity: Identity, *, user: str, channel_id: str, view: JSON | None, view_id: str) -> JSON:
+    """The Events API envelope of a person opening the App Home's Home tab."""
+    event: JSON = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel_id,
+        "tab": "home",
+        "event_ts": now_ts(),
+    }
+    if view is not None:
+        event["view"] = {**view, "id": view_id, "team_id": identity.team_id, "app_id": identity.app_id}
+    return event_callback(identity, event)
+
+
+def app_uninstalled(identity: Identity) -> JSON:
+    """The Events API envelope Slack sends when a workspace removes the app."""
+    return event_callback(identity, {"type": "app_uninstalled", "event_ts": now_ts()})
 
 
 # -- the element a click hits -------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""`SlackEmulator`: a local Slack that a real slack-bolt `AsyncApp` (HTTP mode) and slack-sdk client talk to."""
+"""`SlackEmulator`: a local Slack that a real slack-bolt `AsyncApp` (HTTP or Socket Mode) and slack-sdk talk to."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -14,34 +16,49 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+import emulator.slack.installs as installs
 import emulator.slack.limits as limits
 import emulator.slack.payloads as payloads
 import emulator.slack.responses as responses
 from emulator.slack.faults import Faults, RateLimiter
-from emulator.slack.model import JSON, Channel, Identity, Message, Reply, User
+from emulator.slack.installs import InstallResult, Installs
+from emulator.slack.model import JSON, Channel, Grant, Identity, Message, Reply, Team, User
 from emulator.slack.responses import ResponseUrl
 from emulator.slack.signing import signed_headers
+from emulator.slack.socket_mode import SocketMode
 from emulator.slack.webapi import SlackError, WebApi
 from emulator.slack.world import Workspace
 
 API_PREFIX = "/api/"
 FORM = "application/x-www-form-urlencoded"
 HANG_SECONDS = 30.0
+SOCKET_WAIT = 2.0  # how long a request waits for an app that is still connecting through Socket Mode
 _JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 _RATE_LIMITED = frozenset({"chat.postMessage"})
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 class SlackEmulator:
     """A fake Slack for tests and the sandbox; see `emulator/slack/__init__.py` for the overview.
 
     The app's Web API client goes to `api_url`; the emulator sends its requests to `app_url` (set it to the
-    app's request URL). `post_rate_per_channel` and `post_burst` shape chat.postMessage's per-channel limit.
-    `ack_deadline` is how long the app has to answer a request (Slack: 3 s); after the answer, a request's
-    replies are gathered until no call came for `settle_quiet` seconds (at most `settle_max`).
+    app's request URL) or, while `app_url` is None, through the app's Socket Mode connection (opened with
+    apps.connections.open and `app_token`). `post_rate_per_channel` and `post_burst` shape chat.postMessage's
+    per-channel limit. `ack_deadline` is how long the app has to answer a request (Slack: 3 s); after the
+    answer, a request's replies are gathered until no call came for `settle_quiet` seconds (at most
+    `settle_max`).
+
+    Workspaces: `team_id` has the app installed from the start, with `token`; `install()` plays a person
+    installing it in another (OAuth v2 with `client_id` and `client_secret`), `add_workspace` and `bot_token`
+    make one without OAuth, and `uninstall` removes the app from one. The workspaces share one world of users
+    and channels, and the app has the same bot user in each; every Web API call acts in its token's workspace
+    (auth.test answers it, `calls_by_team` records it) and the driving methods take `team=` to send as one.
 
     What the app did: `channels` (each with its visible `messages`), `ephemeral` (every ephemeral message,
     deleted ones marked), `homes` (user -> last published Home view), `views_opened` (the modal views),
-    `calls` (every Web API call: method and arguments, token left out, JSON strings decoded),
+    `calls` (every Web API call: method and arguments, token and client secret left out, JSON strings decoded),
+    `calls_by_team` ((team id, method) per call made with a good token), `envelopes` (every Socket Mode
+    envelope sent),
     `rate_limited` ((method, channel) per 429) and `problems` (what Slack would have refused silently:
     bad response_url bodies, acks or options answers; the pytest fixture fails a test that leaves any).
     """
@@ -56,6 +73,9 @@ class SlackEmulator:
         bot_id: str = "B0BOT",
         app_id: str = "A0EMULATOR",
         team_domain: str = "emulator",
+        app_token: str = "xapp-emulator",  # noqa: S107 - a made-up token
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",  # noqa: S107 - a made-up secret
         post_rate_per_channel: float = 1.0,
         post_burst: int = 5,
         ack_deadline: float | None = 3.0,
@@ -65,16 +85,22 @@ class SlackEmulator:
         port: int = 0,
     ) -> None:
         self.token = token
+        self.app_token = app_token
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.identity = Identity(team_id, team_domain, bot_user_id, bot_id, app_id)
         self.world = Workspace(self.identity)
+        self.installs = Installs(
+            self.identity, client_id=client_id, client_secret=client_secret, bot_token=token, app_token=app_token
+        )
+        self.oauth_redirect_url: str | None = None  # the app's configured Redirect URL (None: any)
         self.users: dict[str, User] = self.world.users
         self.channels: dict[str, Channel] = self.world.channels
         self.ephemeral: list[Message] = self.world.ephemeral
         self.homes: dict[str, JSON] = self.world.homes
         self.views_opened: list[JSON] = self.world.views_opened
         self.calls: list[tuple[str, JSON]] = []
+        self.calls_by_team: list[tuple[str, str]] = []
         self.rate_limited: list[tuple[str, str]] = []
         self.problems: list[str] = []
         self.app_url: str | None = None
@@ -82,8 +108,10 @@ class SlackEmulator:
         self.ack_deadline = ack_deadline
         self.settle_quiet = settle_quiet
         self.settle_max = settle_max
+        self.sockets = SocketMode(app_id, self.problems)
         self._limiter = RateLimiter(post_rate_per_channel, post_burst)
-        self._methods = WebApi(self.world).methods()
+        self._web = WebApi(self.world)
+        self._methods = self._web.methods()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._gathering: list[Reply] = []
         self.world.observers.append(self._gather)
@@ -101,6 +129,8 @@ class SlackEmulator:
         app = web.Application()
         app.router.add_route("*", API_PREFIX + "{method}", self._serve_api)
         app.router.add_post("/response/{request_id}", self._serve_response_url)
+        app.router.add_get("/socket", self.sockets.serve)
+        app.router.add_get(installs.AUTHORIZE_PATH, self._serve_authorize)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
@@ -108,8 +138,9 @@ class SlackEmulator:
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
-        """Release hanging calls, stop sending and stop listening."""
+        """Release hanging calls, close Socket Mode connections, stop sending and stop listening."""
         self._closing.set()
+        await self.sockets.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -136,6 +167,21 @@ class SlackEmulator:
         """The Web API base: pass it as `AsyncWebClient(base_url=...)`."""
         return self.base_url + API_PREFIX
 
+    @property
+    def authorize_url(self) -> str:
+        """Slack's authorize page, here: pass it as `AsyncOAuthSettings(authorization_url=...)` (optional)."""
+        return self.base_url + installs.AUTHORIZE_PATH
+
+    @property
+    def envelopes(self) -> list[JSON]:
+        """Every Socket Mode envelope sent to the app, oldest first."""
+        return self.sockets.envelopes
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections of the app take requests now."""
+        return self.sockets.connected
+
     # -- the world ------------------------------------------------------------------------------------
 
     def add_user(self, user_id: str, name: str, tz: str = "UTC", *, admin: bool = False) -> None:
@@ -145,6 +191,78 @@ class SlackEmulator:
     def add_channel(self, channel_id: str, name: str, *, member: bool = True, archived: bool = False) -> None:
         """Add a channel; `member` says whether the bot is in it."""
         self.world.add_channel(channel_id, name, member=member, archived=archived)
+
+    # -- workspaces and installs ----------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, name: str | None = None) -> Team:
+        """Add a workspace (or return the known one); the app is not installed there until `install` or `bot_token`."""
+        return self.installs.add_team(team_id, name)
+
+    def bot_token(self, team_id: str) -> str:
+        """The workspace's bot token, issued now if the app has none there (installed without OAuth)."""
+        team = self.installs.add_team(team_id)
+        return self.installs.bot_token(team.id) or self.installs.grant_bot(team)
+
+    async def install(
+        self,
+        install_url: str,
+        *,
+        team_id: str | None = None,
+        team_name: str | None = None,
+        user: str = "U1",
+        approve: bool = True,
+    ) -> InstallResult:
+        """Install the app as `user` of a workspace (new unless `team_id` names one; made if unknown).
+
+        Opens `install_url` (the app's install page: a redirect to Slack's authorize page or a page linking to
+        it) in a browser that keeps cookies, approves (or, with `approve=False`, cancels: the app gets
+        `error=access_denied`), and follows Slack's redirect to the app's redirect URI with a one-time code.
+        """
+        team = self.installs.add_team(team_id, team_name)
+        return await installs.follow_install(
+            self.installs, install_url, team=team, user=user, approve=approve, redirect_url=self.oauth_redirect_url
+        )
+
+    async def uninstall(self, team_id: str) -> None:
+        """The workspace removes the app: its tokens stop working (invalid_auth) and the app hears app_uninstalled.
+
+        The event goes to the app only if it can be reached (an `app_url` or a Socket Mode connection).
+        """
+        identity = self._identity(team_id)
+        self.installs.revoke_team(team_id)
+        if self.app_url is None and not self.sockets.connected:
+            return
+        reply = Reply(self.world.next_id("event"))
+        await self._send(reply, "events_api", payloads.app_uninstalled(identity))
+        if reply.status != 200:
+            self.problems.append(f"{reply.request_id}: the app answered {reply.status} ({reply.error})")
+        await self._settle()
+
+    async def _serve_authorize(self, request: web.Request) -> web.StreamResponse:
+        """Slack's authorize page, approved at once by U1 of the workspace `team` names (a new one if none)."""
+        query = dict(request.query)
+        team = self.installs.add_team(query.get("team") or None)
+        try:
+            location, _ = self.installs.authorize(
+                query, team=team, user="U1", approve=True, redirect_url=self.oauth_redirect_url
+            )
+        except SlackError as failure:
+            return web.Response(status=400, text=f"Slack could not install the app: {failure.error}")
+        raise web.HTTPFound(location)
+
+    # -- Socket Mode ----------------------------------------------------------------------------------
+
+    async def wait_for_socket(self, within: float = SOCKET_WAIT) -> None:
+        """Wait until the app's Socket Mode connection takes requests (TimeoutError if none does in time)."""
+        deadline = time.monotonic() + within
+        while not self.sockets.connected:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no Socket Mode connection within {within} s")
+            await asyncio.sleep(0.01)
+
+    async def refresh_socket(self, reason: str = "refresh_requested") -> None:
+        """Ask the app to reconnect (Slack's `disconnect` message); requests wait for its new connection."""
+        await self.sockets.disconnect(reason)
 
     # -- faults ---------------------------------------------------------------------------------------
 
@@ -171,8 +289,9 @@ class SlackEmulator:
             except SlackError as failure:
                 self.calls.append((method, {}))
                 return _failure(failure)
-            self.calls.append((method, args))
-            answer, hang = self._answer(method, args, token)
+            basic = installs.basic_credentials(request.headers.get("Authorization", ""))
+            self.calls.append((method, {key: value for key, value in args.items() if key != "client_secret"}))
+            answer, hang = self._answer(method, args, token, basic)
         finally:
             self._end()
         if hang is not None:
@@ -180,14 +299,26 @@ class SlackEmulator:
                 await asyncio.wait_for(self._closing.wait(), hang)
         return answer
 
-    def _answer(self, method: str, args: JSON, token: str | None) -> tuple[web.Response, float | None]:
+    def _answer(
+        self, method: str, args: JSON, token: str | None, basic: tuple[str, str] | None
+    ) -> tuple[web.Response, float | None]:
         """The answer to one call, and how long to hold it back (a `time_out_next` fault)."""
         hang: float | None = None
         try:
-            handler = self._methods.get(method)
-            if handler is None:
-                raise SlackError("unknown_method")
-            self._authenticate(token)
+            if method == "oauth.v2.access":  # the app's client id and secret, no token
+                grant: Grant | None = None
+                handler: Callable[[JSON], JSON] = functools.partial(self.installs.exchange, basic=basic)
+            elif method == "apps.connections.open":
+                handler = self._apps_connections_open
+                grant = self._authenticate(method, token)
+            else:
+                known = self._methods.get(method)
+                if known is None:
+                    raise SlackError("unknown_method")
+                handler = known
+                grant = self._authenticate(method, token)
+            if grant is not None:
+                self.calls_by_team.append((grant.team.id, method))
             hang = self.faults.take_hang(method)
             error = self.faults.take_error(method)
             if error == "ratelimited":
@@ -196,17 +327,27 @@ class SlackEmulator:
                 raise SlackError(error)
             if method in _RATE_LIMITED:
                 self._throttle(method, str(args.get("channel") or ""))
+            self._web.caller = grant
             return web.json_response({"ok": True, **handler(args)}), hang
         except SlackError as failure:
             return _failure(failure), hang
 
-    def _authenticate(self, token: str | None) -> None:
+    def _authenticate(self, method: str, token: str | None) -> Grant:
+        """The grant behind a call's token: an app-level token for apps.connections.open, else a bot or user one."""
         if self.faults.revoked:
             raise SlackError("token_revoked")
         if not token:
             raise SlackError("not_authed")
-        if token != self.token:
+        grant = self.installs.grants.get(token)
+        if grant is None:
             raise SlackError("invalid_auth")
+        if (grant.kind == "app") != (method in _APP_TOKEN_METHODS):
+            raise SlackError("not_allowed_token_type")
+        return grant
+
+    def _apps_connections_open(self, args: JSON) -> JSON:
+        """A one-time Socket Mode URL for the app."""
+        return {"url": self.sockets.open(f"ws://{self._host}:{self._port}")}
 
     def _throttle(self, method: str, channel: str) -> None:
         wait = self._limiter.take(channel)
@@ -240,12 +381,15 @@ class SlackEmulator:
 
     # -- driving the app ------------------------------------------------------------------------------
 
-    async def slash(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> Reply:
-        """Run a slash command as `user` in `channel`; the ack's text or blocks become a message."""
+    async def slash(
+        self, command: str, text: str, *, user: str = "U1", channel: str = "C1", team: str | None = None
+    ) -> Reply:
+        """Run a slash command as `user` in `channel` (from workspace `team`); an ack's text or blocks is a message."""
+        identity = self._identity(team)
         person, place = self._person(user), self._place(channel)
         reply = Reply(self.world.next_id("slash"), trigger_id=self.world.issue_trigger())
         form = payloads.slash_command(
-            self.identity,
+            identity,
             command=command,
             text=text,
             user=person,
@@ -253,7 +397,7 @@ class SlackEmulator:
             response_url=self._open_response_url(reply, person.id, place.id, None),
             trigger_id=reply.trigger_id or "",
         )
-        await self._drive(reply, urlencode(form).encode(), FORM, lambda: self._ack_message(reply, person, place))
+        await self._drive(reply, "slash_commands", dict(form), lambda: self._ack_message(reply, person, place))
         return reply
 
     async def click(
@@ -264,8 +408,10 @@ class SlackEmulator:
         user: str = "U1",
         value: str | None = None,
         selected: str | None = None,
+        team: str | None = None,
     ) -> Reply:
         """Press the element `action_id` of `message` (a button, or pick `selected` in a menu) as `user`."""
+        identity = self._identity(team)
         person = self._person(user)
         if message.deleted:
             raise LookupError(f"message {message.ts} was deleted")
@@ -274,7 +420,7 @@ class SlackEmulator:
         block_id, element = self._element(message.blocks, action_id, f"message {message.ts}")
         reply = Reply(self.world.next_id("click"), trigger_id=self.world.issue_trigger())
         payload = payloads.block_actions(
-            self.identity,
+            identity,
             user=person,
             channel=self.channels.get(message.channel),
             message=message,
@@ -282,13 +428,20 @@ class SlackEmulator:
             response_url=self._open_response_url(reply, person.id, message.channel, message),
             trigger_id=reply.trigger_id or "",
         )
-        await self._drive(reply, _form_payload(payload), FORM)
+        await self._drive(reply, "interactive", payload)
         return reply
 
     async def click_home(
-        self, action_id: str, *, user: str = "U1", value: str | None = None, selected: str | None = None
+        self,
+        action_id: str,
+        *,
+        user: str = "U1",
+        value: str | None = None,
+        selected: str | None = None,
+        team: str | None = None,
     ) -> Reply:
         """Press the element `action_id` in `user`'s App Home (Slack gives no response_url there)."""
+        identity = self._identity(team)
         person = self._person(user)
         view = self.homes.get(person.id)
         if view is None:
@@ -296,33 +449,36 @@ class SlackEmulator:
         block_id, element = self._element(list(view.get("blocks") or []), action_id, f"the home of {person.id}")
         reply = Reply(self.world.next_id("click"), trigger_id=self.world.issue_trigger())
         payload = payloads.home_block_actions(
-            self.identity,
+            identity,
             user=person,
             view=view,
             view_id=self.world.view_id(person.id),
             action=payloads.action(element, block_id, value=value, selected=selected),
             trigger_id=reply.trigger_id or "",
         )
-        await self._drive(reply, _form_payload(payload), FORM)
+        await self._drive(reply, "interactive", payload)
         return reply
 
-    async def submit_view(self, view: JSON, typed: dict[str, str], *, user: str = "U1") -> JSON | None:
+    async def submit_view(
+        self, view: JSON, typed: dict[str, str], *, user: str = "U1", team: str | None = None
+    ) -> JSON | None:
         """Submit a modal the app opened, with `typed` text per input block (its block id = its action id).
 
         Returns the app's answer (`{"response_action": "update", "view": ...}` or None for a plain close).
         """
+        identity = self._identity(team)
         person = self._person(user)
         values = {block_id: {block_id: {"type": "plain_text_input", "value": text}} for block_id, text in typed.items()}
         reply = Reply(self.world.next_id("submit"), trigger_id=self.world.issue_trigger())
         payload = payloads.view_submission(
-            self.identity,
+            identity,
             user=person,
             view=view,
             view_id=self.world.view_id(reply.request_id),
             values=values,
             trigger_id=reply.trigger_id or "",
         )
-        await self._send(reply, _form_payload(payload), FORM)
+        await self._send(reply, "interactive", payload)
         answer = reply.ack if isinstance(reply.ack, dict) else None
         if reply.status != 200:
             self.problems.append(f"{reply.request_id}: the app answered {reply.status} ({reply.error})")
@@ -341,13 +497,15 @@ class SlackEmulator:
         block_id: str = "b",
         channel: str = "C1",
         message: Message | None = None,
+        team: str | None = None,
     ) -> list[JSON]:
         """Type `value` into the external select `action_id`: the options (or option groups) the app answered."""
+        identity = self._identity(team)
         person = self._person(user)
         place = self.world.resolve(message.channel if message is not None else channel)
         reply = Reply(self.world.next_id("suggest"))
         payload = payloads.block_suggestion(
-            self.identity,
+            identity,
             user=person,
             action_id=action_id,
             block_id=block_id,
@@ -356,7 +514,7 @@ class SlackEmulator:
             channel_id=place.id if place is not None else channel,
             message=message,
         )
-        await self._send(reply, _form_payload(payload), FORM)
+        await self._send(reply, "interactive", payload)
         answer = reply.ack
         if reply.status != 200 or not isinstance(answer, dict):
             self.problems.append(f"{reply.request_id}: the app answered {reply.status} {answer!r} ({reply.error})")
@@ -366,19 +524,20 @@ class SlackEmulator:
             self.problems.append(f"{reply.request_id}: {problem}")
         return list(answer.get("options") or answer.get("option_groups") or [])
 
-    async def open_home(self, user: str = "U1") -> None:
+    async def open_home(self, user: str = "U1", *, team: str | None = None) -> None:
         """Send app_home_opened (Events API) for `user`; returns once the app published a home or all is quiet."""
+        identity = self._identity(team)
         person = self._person(user)
         before = self.homes.get(person.id)
         body = payloads.app_home_opened(
-            self.identity,
+            identity,
             user=person.id,
             channel_id=self.world.dm(person.id).id,
             view=before,
             view_id=self.world.view_id(person.id),
         )
         reply = Reply(self.world.next_id("event"))
-        await self._send(reply, json.dumps(body).encode(), "application/json")
+        await self._send(reply, "events_api", body)
         if reply.status != 200:
             self.problems.append(f"{reply.request_id}: the app answered {reply.status} ({reply.error})")
         deadline = time.monotonic() + self.settle_max
@@ -390,21 +549,32 @@ class SlackEmulator:
 
     # -- sending and gathering ------------------------------------------------------------------------
 
-    async def _drive(
-        self, reply: Reply, body: bytes, content_type: str, on_answer: Callable[[], None] | None = None
-    ) -> None:
+    async def _drive(self, reply: Reply, kind: str, payload: JSON, on_answer: Callable[[], None] | None = None) -> None:
         """Send a request and gather what comes of it until the app has been quiet for a moment."""
         self._gathering.append(reply)
         try:
-            await self._send(reply, body, content_type)
+            await self._send(reply, kind, payload)
             if on_answer is not None:
                 on_answer()
             await self._settle()
         finally:
             self._gathering.remove(reply)
 
-    async def _send(self, reply: Reply, body: bytes, content_type: str) -> None:
-        """POST a signed request to the app; its status and body go into `reply`."""
+    async def _send(self, reply: Reply, kind: str, payload: JSON) -> None:
+        """Send a request to the app; the status and body (or ack payload) of its answer go into `reply`.
+
+        `kind` is the Socket Mode envelope type ("slash_commands", "interactive" or "events_api"): over HTTP a
+        slash command is a form, an interaction a form with a JSON `payload` field, and an event a JSON body,
+        each signed with the signing secret; through Socket Mode, `payload` goes as it is in an envelope.
+        """
+        if self.app_url is not None:
+            await self._post(reply, *_http_body(kind, payload))
+        else:
+            await self._deliver(reply, kind, payload)
+        self._last_activity = time.monotonic()
+
+    async def _post(self, reply: Reply, body: bytes, content_type: str) -> None:
+        """POST a signed request to `app_url`."""
         if self.app_url is None or self._session is None:
             raise RuntimeError("start() the emulator and set app_url to the app's request URL first")
         headers = {"Content-Type": content_type, **signed_headers(self.signing_secret, body)}
@@ -417,7 +587,22 @@ class SlackEmulator:
             reply.error = "operation_timeout"
         except aiohttp.ClientError:
             reply.error = "dispatch_failed"
-        self._last_activity = time.monotonic()
+
+    async def _deliver(self, reply: Reply, kind: str, payload: JSON) -> None:
+        """Send an envelope through the app's Socket Mode connection; an ack counts as a 200 answer."""
+        if not await self.sockets.wait_connected(SOCKET_WAIT):
+            raise RuntimeError(
+                "set app_url to the app's request URL, or connect the app through Socket Mode, before driving it"
+            )
+        try:
+            ack = await self.sockets.deliver(kind, payload, deadline=self.ack_deadline)
+        except TimeoutError:
+            reply.error = "operation_timeout"
+        except ConnectionError:
+            reply.error = "dispatch_failed"
+        else:
+            reply.status = 200
+            reply.ack = ack
 
     def _ack_message(self, reply: Reply, person: User, place: Channel) -> None:
         """A slash command's answer body, shown as Slack shows it (ephemeral unless in_channel)."""
@@ -457,6 +642,15 @@ class SlackEmulator:
         self._last_activity = time.monotonic()
 
     # -- lookups --------------------------------------------------------------------------------------
+
+    def _identity(self, team: str | None) -> Identity:
+        """Who a request comes from: the emulator's own workspace, or another one the app knows."""
+        if team is None or team == self.identity.team_id:
+            return self.identity
+        found = self.installs.teams.get(team)
+        if found is None:
+            raise LookupError(f"unknown workspace {team!r}: add_workspace() or install() it first")
+        return dataclasses.replace(self.identity, team_id=found.id, team_domain=found.domain)
 
     def _person(self, user: str) -> User:
         person = self.users.get(user)
@@ -520,8 +714,13 @@ def _failure(failure: SlackError) -> web.Response:
     return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=failure.headers)
 
 
-def _form_payload(payload: JSON) -> bytes:
-    return urlencode({"payload": json.dumps(payload)}).encode()
+def _http_body(kind: str, payload: JSON) -> tuple[bytes, str]:
+    """A request as Slack POSTs it to a request URL: its body and content type."""
+    if kind == "slash_commands":
+        return urlencode({key: str(value) for key, value in payload.items()}).encode(), FORM
+    if kind == "interactive":
+        return urlencode({"payload": json.dumps(payload)}).encode(), FORM
+    return json.dumps(payload).encode(), "application/json"
 
 
 def _parsed(text: str) -> JSON | str | None:

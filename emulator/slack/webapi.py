@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import emulator.slack.limits as limits
-from emulator.slack.model import JSON, Channel, Message, parse_ts
+from emulator.slack.model import JSON, Channel, Grant, Message, Team, parse_ts
 from emulator.slack.world import Workspace
 
 Handler = Callable[[JSON], JSON]
@@ -54,10 +54,14 @@ def _check(error: str | None) -> None:
 
 
 class WebApi:
-    """The methods, over one workspace."""
+    """The methods, over one world of users and channels (shared by every workspace the app is installed in).
+
+    `caller` is the grant of the token the current call came with (the server sets it before each call).
+    """
 
     def __init__(self, world: Workspace) -> None:
         self.world = world
+        self.caller: Grant | None = None
 
     def methods(self) -> dict[str, Handler]:
         """Method name -> handler."""
@@ -112,13 +116,25 @@ class WebApi:
     # -- methods ---------------------------------------------------------------------------------------
 
     def auth_test(self, args: JSON) -> JSON:
-        """Who the token belongs to."""
+        """Who the token belongs to: the bot (or the installer, for a user token) in the token's workspace."""
         identity = self.world.identity
+        caller = self.caller
+        team = caller.team if caller is not None else Team(identity.team_id, identity.team_domain, identity.team_domain)
+        if caller is not None and caller.kind == "user":
+            person = self.world.users.get(caller.user_id)
+            return {
+                "url": f"https://{team.domain}.slack.com/",
+                "team": team.name,
+                "user": person.name if person is not None else caller.user_id,
+                "team_id": team.id,
+                "user_id": caller.user_id,
+                "is_enterprise_install": False,
+            }
         return {
-            "url": f"https://{identity.team_domain}.slack.com/",
-            "team": identity.team_domain,
+            "url": f"https://{team.domain}.slack.com/",
+            "team": team.name,
             "user": "emulator-bot",
-            "team_id": identity.team_id,
+            "team_id": team.id,
             "user_id": identity.bot_user_id,
             "bot_id": identity.bot_id,
             "app_id": identity.app_id,
