@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -43,7 +44,9 @@ async def serve(settings: Settings) -> None:
         await bot.start()
         try:
             if settings.slack_app_token:
-                handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
+                handler = AsyncSocketModeHandler(
+                    bot.app, settings.slack_app_token, web_client=AsyncWebClient(base_url=settings.slack_api_url)
+                )
                 log.info("Connecting to Slack over Socket Mode")
                 try:
                     await handler.start_async()  # type: ignore[no-untyped-call]
