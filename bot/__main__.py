@@ -387,9 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("sandbox", "start"):
             command, as_json = getattr(args, "command_line", None), getattr(args, "json", False)
             admin, platform = getattr(args, "admin", False), getattr(args, "platform", "discord")
-            return asyncio.run(
-                run_sandbox(settings, console, command, as_json=as_json, admin=admin, platform=platform)
-            )
+            return asyncio.run(run_sandbox(settings, console, command, as_json=as_json, admin=admin, platform=platform))
         if args.command == "tour":
             return run_tour(settings, console)
         return run_query(args, settings, console)

@@ -39,6 +39,7 @@ class Settings:
     slack_client_id: str | None = None  # OAuth: installs in many workspaces, with SLACK_CLIENT_SECRET
     slack_client_secret: str | None = field(default=None, repr=False)
     slack_highlights_managers: tuple[str, ...] = ()  # Slack user ids who may change schedules besides admins
+    slack_catalog_owners: tuple[str, ...] = ()  # Slack user ids who may import into the catalogue (/catalog)
     slack_api_url: str = SLACK_API_BASE_URL
     slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
 
@@ -105,13 +106,8 @@ class Settings:
                 "Slack app's settings), unless SLACK_APP_TOKEN selects Socket Mode."
             )
         slack_api = _url(get("SLACK_API_URL"), "SLACK_API_URL", ("http", "https"))
-        managers = tuple(part.strip() for part in (get("SLACK_HIGHLIGHTS_MANAGERS") or "").split(",") if part.strip())
-        for manager in managers:
-            if not re.fullmatch(r"[UW][A-Z0-9]{2,30}", manager):
-                raise ConfigError(
-                    f"SLACK_HIGHLIGHTS_MANAGERS lists {manager[:40]!r}, which is not a Slack member id (such as "
-                    "U024BE7LH: a member's profile, More, Copy member ID)."
-                )
+        managers = _member_ids(get("SLACK_HIGHLIGHTS_MANAGERS"), "SLACK_HIGHLIGHTS_MANAGERS")
+        owners = _member_ids(get("SLACK_CATALOG_OWNERS"), "SLACK_CATALOG_OWNERS")
         port = _whole(get("SLACK_PORT"), "SLACK_PORT", 1, 65535, "port")
         return cls(
             database=Path(db).expanduser() if db else default_database(env),
@@ -128,6 +124,7 @@ class Settings:
             slack_client_id=client_id,
             slack_client_secret=client_secret,
             slack_highlights_managers=managers,
+            slack_catalog_owners=owners,
             slack_api_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
             slack_port=3000 if port is None else port,
         )
@@ -164,6 +161,17 @@ def default_database(env: Mapping[str, str]) -> Path:
                 "There is no home folder to keep the database in: set BOT_DATABASE (or pass --db) to a file path."
             ) from exc
     return base / APP_NAME / DATABASE_NAME
+
+
+def _member_ids(value: str | None, key: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    for member in ids:
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,30}", member):
+            raise ConfigError(
+                f"{key} lists {member[:40]!r}, which is not a Slack member id (such as U024BE7LH: a member's "
+                "profile, More, Copy member ID)."
+            )
+    return ids
 
 
 def _whole(value: str | None, key: str, low: int, high: int, unit: str) -> int | None:

@@ -254,9 +254,7 @@ class CatalogueService:
         if people:
             reasons.append("speaker: " + ", ".join(people[:3]))
         orgs = list(
-            dict.fromkeys(
-                c.organization for c in talk.credits if c.organization and terms([c.organization]) & wanted
-            )
+            dict.fromkeys(c.organization for c in talk.credits if c.organization and terms([c.organization]) & wanted)
         )
         if orgs:
             reasons.append("organisation: " + ", ".join(orgs[:2]))

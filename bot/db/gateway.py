@@ -117,4 +117,3 @@ class Database:
                 raise RuntimeError("the database is closed")
             self._reader = connect_reader(self.path)
         return self._reader
-

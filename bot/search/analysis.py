@@ -205,9 +205,7 @@ class Analyzer:
             out.extend(terms)
         return out
 
-    def spans(
-        self, tokens: list[str], *, keep_stopwords: bool = False
-    ) -> list[tuple[tuple[str, ...], int, int]]:
+    def spans(self, tokens: list[str], *, keep_stopwords: bool = False) -> list[tuple[tuple[str, ...], int, int]]:
         """Each run of words with the terms it stands for: a phrase, a stemmed word, or () for a stop word."""
         out: list[tuple[tuple[str, ...], int, int]] = []
         starts = self._starts

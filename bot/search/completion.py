@@ -346,4 +346,3 @@ def _int_array(values: npt.NDArray[np.int64]) -> array[int]:
 
 def _utf8(text: str) -> npt.NDArray[np.uint8]:
     return np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-

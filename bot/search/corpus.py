@@ -117,9 +117,7 @@ def _ordinal(value: str | None) -> int:
 Saving = Callable[[sqlite3.Connection], None]
 
 
-def load_engine(
-    conn: sqlite3.Connection, *, analyzer: Analyzer | None = None, save: bool = True
-) -> SearchEngine:
+def load_engine(conn: sqlite3.Connection, *, analyzer: Analyzer | None = None, save: bool = True) -> SearchEngine:
     """The search engine for the catalogue as it is now; reuses the saved index when it is current.
 
     With `save`, an index it had to build is saved on the same connection for the next start.
@@ -201,9 +199,7 @@ def _read_people(conn: sqlite3.Connection) -> list[PersonEntry]:
     ]
 
 
-def _restore(
-    data: Unpacked, analyzer: Analyzer
-) -> tuple[SearchIndex, list[PersonEntry], Completer, Completer] | None:
+def _restore(data: Unpacked, analyzer: Analyzer) -> tuple[SearchIndex, list[PersonEntry], Completer, Completer] | None:
     try:
         if data.text_list("analysis") != [analyzer.fingerprint]:
             log.info("The vocabulary or the analysis changed since the search index was saved; rebuilding it")

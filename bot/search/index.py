@@ -560,9 +560,7 @@ class _Builder:
             dense={},
             surface={word: c for word, c in zip(words, used.tolist(), strict=True) if c},
             topic_docs=Groups.from_pairs(_view(self.topic_pairs[0], np.int64), _view(self.topic_pairs[1], np.int64)),
-            person_docs=Groups.from_pairs(
-                _view(self.person_pairs[0], np.int64), _view(self.person_pairs[1], np.int64)
-            ),
+            person_docs=Groups.from_pairs(_view(self.person_pairs[0], np.int64), _view(self.person_pairs[1], np.int64)),
         )
         index._make_dense()
         return index

@@ -121,6 +121,8 @@ class SlackEmulator:
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._files: dict[str, tuple[str, bytes]] = {}  # uploaded in modals: id -> (name, bytes)
+        self.files_fetched: list[str] = []  # the ids of files the app downloaded
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class SlackEmulator:
         app.router.add_post("/response/{request_id}", self._serve_response_url)
         app.router.add_get("/socket", self.sockets.serve)
         app.router.add_get(installs.AUTHORIZE_PATH, self._serve_authorize)
+        app.router.add_get("/files/{file_id}/{name}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
@@ -459,16 +462,61 @@ class SlackEmulator:
         await self._drive(reply, "interactive", payload)
         return reply
 
-    async def submit_view(
-        self, view: JSON, typed: dict[str, str], *, user: str = "U1", team: str | None = None
-    ) -> JSON | None:
-        """Submit a modal the app opened, with `typed` text per input block (its block id = its action id).
+    def upload(self, name: str, data: bytes, *, user: str = "U1") -> JSON:
+        """A file as a member uploads it in a modal's file input: its record, fetchable with a bot token."""
+        file_id = f"F{len(self._files) + 1:08d}"
+        self._files[file_id] = (name, data)
+        url = f"{self.base_url}/files/{file_id}/{name}"
+        return {
+            "id": file_id, "name": name, "title": name, "size": len(data), "user": user,
+            "filetype": name.rpartition(".")[2] or "text", "url_private": url,
+            "url_private_download": url + "?download",
+        }  # fmt: skip
 
-        Returns the app's answer (`{"response_action": "update", "view": ...}` or None for a plain close).
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        """A file's bytes, as Slack serves `url_private`: only with a bot token of the workspace."""
+        found = self._files.get(request.match_info["file_id"])
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        try:
+            self._authenticate("files.info", token)
+        except SlackError:
+            return web.Response(status=302, headers={"Location": self.base_url + "/?redir=login"})
+        if found is None or found[0] != request.match_info["name"]:
+            return web.Response(status=404)
+        self.files_fetched.append(request.match_info["file_id"])
+        return web.Response(body=found[1])
+
+    async def submit_view(
+        self,
+        view: JSON,
+        typed: dict[str, str],
+        *,
+        user: str = "U1",
+        team: str | None = None,
+        files: dict[str, list[JSON]] | None = None,
+        selected: dict[str, str] | None = None,
+        checked: dict[str, list[str]] | None = None,
+    ) -> JSON | None:
+        """Submit a modal the app opened, with what the member entered in its input blocks.
+
+        Each input's block id is its action id: `typed` text, `files` per file input (records from `upload`),
+        a `selected` option per select, `checked` boxes. Returns the app's answer (`{"response_action":
+        "update", "view": ...}`), or None for a plain close.
         """
         identity = self._identity(team)
         person = self._person(user)
-        values = {block_id: {block_id: {"type": "plain_text_input", "value": text}} for block_id, text in typed.items()}
+        values: JSON = {
+            block_id: {block_id: {"type": "plain_text_input", "value": text}} for block_id, text in typed.items()
+        }
+        for block_id, chosen in (files or {}).items():
+            values[block_id] = {block_id: {"type": "file_input", "files": chosen}}
+        for block_id, value in (selected or {}).items():
+            option = {"text": {"type": "plain_text", "text": value}, "value": value}
+            values[block_id] = {block_id: {"type": "static_select", "selected_option": option}}
+        for block_id, boxes in (checked or {}).items():
+            options = [{"text": {"type": "plain_text", "text": box}, "value": box} for box in boxes]
+            values[block_id] = {block_id: {"type": "checkboxes", "selected_options": options}}
         reply = Reply(self.world.next_id("submit"), trigger_id=self.world.issue_trigger())
         payload = payloads.view_submission(
             identity,

@@ -20,7 +20,7 @@ def _listed(text: str, section: str) -> list[str]:
 def test_the_manifest_declares_every_command_and_scope_the_app_has():
     text = MANIFEST.read_text(encoding="utf-8")
     commands = set(re.findall(r"^\s*- command: /(\S+)", text, re.MULTILINE))
-    assert commands == {*COMMANDS, "highlights"}
+    assert commands == {*COMMANDS, "highlights", "catalog"}
     assert set(_listed(text, "bot")) == set(BOT_SCOPES)
     assert set(_listed(text, "bot_events")) == {"app_home_opened", "app_uninstalled", "tokens_revoked"}
     assert REDIRECT_PATH in text and "/slack/events" in text and INSTALL_PATH.startswith("/slack/")

@@ -47,7 +47,7 @@ class ImportOptions:
     separator: str = ";"
     date_format: str | None = None
     allow_empty: bool = False
-    interface: Literal["cli", "discord"] = "cli"
+    interface: Literal["cli", "discord", "slack"] = "cli"
 
     def zone(self) -> ZoneInfo | None:
         """The `timezone` option as a zone, or None; a name that is no zone fails clearly."""
@@ -57,7 +57,7 @@ class ImportOptions:
 
     def option(self, field: str) -> str:
         """The option for `field` as the person typed it: `--track-group` on the command line, else `track_group`."""
-        if self.interface == "discord":
+        if self.interface in ("discord", "slack"):
             return _DISCORD_NAMES.get(field, field)
         return _CLI_NAMES.get(field, "--" + field.replace("_", "-"))
 

@@ -28,6 +28,9 @@ from bot.commands.text import CommandSpec, UsageError
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.scheduler import Scheduler
 from bot.platforms.slack import blocks
+from bot.platforms.slack.background import in_background
+from bot.platforms.slack.catalog import MODAL as CATALOG_MODAL
+from bot.platforms.slack.catalog import SlackCatalog
 from bot.platforms.slack.highlights import SlackHighlights
 from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
 from bot.platforms.slack.posting import SlackPoster, build_client
@@ -45,7 +48,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 UNINSTALLED = "the app was uninstalled from this workspace"
 # What the app asks a workspace for (the manifest, slack-manifest.yml, asks for the same).
 BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:history",
-              "groups:history")  # fmt: skip
+              "groups:history", "files:read")  # fmt: skip
 ACK_BUDGET = 2.0  # seconds an answer may take to go in the acknowledgement itself (Slack waits 3)
 WORKING = "Working on it…"
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
@@ -179,7 +182,7 @@ class SlackCommands:
                 await respond(response_type=shared, replace_original=replace and shared == "ephemeral", **message)
 
             await ack()
-            _in_background(answer(), "a button")
+            in_background(answer(), "a button")
 
         listener.__name__ = f"action_{handler.__name__.strip('_')}"
         return listener
@@ -437,29 +440,7 @@ async def _answer_in_time(ack: AsyncAck, respond: AsyncRespond, answer: Awaitabl
     async def follow() -> None:
         await respond(response_type="ephemeral", **await task)
 
-    _in_background(follow(), where)
-
-
-_RUNNING: set[asyncio.Task[None]] = set()  # work that goes on after Slack has its answer, kept until it ends
-
-
-def _in_background(work: Awaitable[None], where: str) -> None:
-    """Go on with `work` after the listener returns, so the HTTP answer (the acknowledgement) leaves now.
-
-    The app runs with `process_before_response`: slack-bolt then answers Slack as soon as a listener returns,
-    instead of polling every 10 ms for its `ack` (measured by benchmarks/slack_bench.py: 12 ms per command
-    against 1.5 ms).
-    """
-
-    async def run() -> None:
-        try:
-            await work
-        except Exception:
-            log.exception("%s: the answer after the acknowledgement failed", where)
-
-    task = asyncio.ensure_future(run())
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    in_background(follow(), where)
 
 
 async def _kindly(answer: Awaitable[Message], where: str) -> Message:
@@ -499,6 +480,7 @@ class SlackBot:
         client_id: str | None = None,
         client_secret: str | None = None,
         managers: Sequence[str] = (),
+        catalog_owners: Sequence[str] = (),
     ) -> None:
         if services.db is None:
             raise RuntimeError("the Slack app needs the services' database gateway")
@@ -530,6 +512,9 @@ class SlackBot:
             services, SlackHighlights(services.highlights, self.ids, self.client, self.poster, managers=managers)
         )
         self.commands.register(self.app)
+        self.catalog = SlackCatalog(services.catalogue, catalog_owners)
+        self.app.command("/catalog")(self.catalog.command)
+        self.app.view(CATALOG_MODAL)(self.catalog.submitted)
         self.app.event("app_uninstalled")(self._uninstalled)
         self.app.event("tokens_revoked")(self._tokens_revoked)
         config = services.scheduler_config

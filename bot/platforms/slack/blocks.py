@@ -792,3 +792,8 @@ def picker_message(prompt: str, action_id: str, placeholder: str) -> dict[str, A
     }
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(prompt, 300)}, "accessory": select}]
     return {"text": mrkdwn(prompt, FALLBACK_LIMIT), "blocks": blocks}
+
+
+def code_section(text: str) -> dict[str, Any]:
+    """Text shown as it is, in a code block (an import's report)."""
+    return _section(_code_block(text, SECTION_TEXT_LIMIT - 10))

@@ -40,6 +40,7 @@ async def serve(settings: Settings) -> None:
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             managers=settings.slack_highlights_managers,
+            catalog_owners=settings.slack_catalog_owners,
         )
         await bot.start()
         try:
