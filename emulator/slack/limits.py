@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 TEXT_MAX = 40_000
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
@@ -29,6 +32,16 @@ def blocks_error(blocks: object, limit: int = MESSAGE_BLOCKS_MAX) -> str | None:
         return "invalid_blocks"
     if not all(isinstance(block, dict) and isinstance(block.get("type"), str) for block in blocks):
         return "invalid_blocks"
+    for block in blocks:
+        # Slack's own API description is loose about blocks; slack-sdk's models check the documented limits
+        # (section text 3,000, button text 75, option value 150, elements per block...).
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                return "invalid_blocks"
+            parsed.to_dict()
+        except (SlackObjectFormationError, TypeError, ValueError, KeyError):
+            return "invalid_blocks"
     return None
 
 

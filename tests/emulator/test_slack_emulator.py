@@ -370,3 +370,19 @@ async def test_a_response_url_deletes_the_original_takes_five_messages_and_repor
     [problem] = emulator.problems
     assert "used_url" in problem
     emulator.problems.clear()
+
+
+async def test_blocks_beyond_slacks_documented_limits_are_refused(slack_emulator):
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=slack_emulator.token, base_url=slack_emulator.api_url)
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    wide_button = [{"type": "actions", "elements": [
+        {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "y" * 76}}]}]  # fmt: skip
+    for blocks in (too_long, wide_button):
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_postMessage(channel="C1", text="t", blocks=blocks)
+        assert refused.value.response["error"] == "invalid_blocks"
+    fine = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}]
+    assert (await client.chat_postMessage(channel="C1", text="t", blocks=fine))["ok"]

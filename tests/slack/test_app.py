@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.catalogue.formats.options import ImportOptions
 from bot.highlights.ports import PostResult
 from bot.platforms.slack.app import SlackBot
 from bot.services.container import Services, open_services
@@ -231,3 +232,21 @@ async def test_a_command_without_its_words_offers_a_menu_that_suggests_as_one_ty
     person = (await slack.slash("/speaker", "")).last
     [someone, *_] = await slack.suggest("pick_person", "morgan", message=person)
     assert "Morgan" in texts((await slack.click(person, "pick_person", selected=someone["value"])).last)
+
+
+HOSTILE = "<!channel> <@U2> &amp; *bold* `code` @everyone ‮evil‭ 🎤 عنوان "
+
+
+async def test_a_hostile_catalogue_is_shown_as_text_within_slack_limits(slack, services):
+    title = (HOSTILE * 40)[:1000]  # the longest title an import takes
+    summary = (HOSTILE * 200)[:6000]
+    table = f'title,speakers,organization,summary\n"{title}","Ada <!here>","ACME &amp; <@U2>","{summary}"\n'
+    await services.catalogue.import_data(table.encode(), "hostile.csv", ImportOptions(event="Hostile Conf 2026"))
+    for command, text in (("/talk", "channel bold code"), ("/recommend", "everyone evil"), ("/speaker", "ada")):
+        reply = await slack.slash(command, text)
+        shown = markup(reply.last)
+        for ping in ("<!channel>", "<!here>", "<@U2>", "@everyone"):
+            assert ping not in shown, (command, ping)
+        assert "‮" not in shown  # no direction override survives
+        assert "ACME" in shown, command  # the hostile talk (or its speaker) is what was shown
+    # The emulator checked every block against Slack's limits (slack-sdk's models); any breach fails the test.
