@@ -167,9 +167,15 @@ def _head(text: str, limit: int) -> str:
     return text[: limit + 1]
 
 
+_PLAIN_ENOUGH = re.compile(r"[&<>*_~`@|\uff0a\uff1e\uff3f\uff40]")  # what `_pieces` might rewrite
+
+
 def mrkdwn(text: str, limit: int) -> str:
     """Catalogue or member text, on one line, made inert for mrkdwn and clipped to `limit`."""
-    return _clip_pieces(_pieces(_head(flat(text), limit), _TEXT), limit)
+    line = flat(text)
+    if units(line) <= limit and not _PLAIN_ENOUGH.search(line):
+        return line  # most names and titles: nothing to rewrite, nothing to clip (a third of an answer's time)
+    return _clip_pieces(_pieces(_head(line, limit), _TEXT), limit)
 
 
 def plain(text: str, limit: int, fallback: str = "—") -> str:
