@@ -376,22 +376,23 @@ class SlackCommands:
             source, results = await self.catalogue.similar(query, limit=SIMILAR)
             if not results:
                 raise NotFoundError(f"No other talk is like “{source.title}” yet.")
-            heading, note = f"More like “{source.title}”", ""
+            heading, note, total = f"More like “{source.title}”", "", len(results)
             query = source.slug
         elif state["k"] == "r":
+            # Only the pages up to this one are read and explained; the rest are counted (up to five pages).
             found = await self.catalogue.recommend(
-                query, event=state.get("e"), language=state.get("l"), limit=MAX_RESULTS
+                query, event=state.get("e"), language=state.get("l"), limit=MAX_RESULTS, read=page * PAGE_SIZE
             )
             if not found.results:
                 suggestions = ", ".join(found.suggestions) if found.suggestions else "a broader word"
                 raise NotFoundError(f"No talk matches “{query}”. Try {suggestions}.")
             results, heading = list(found.results), f"Talks for “{query}”"
-            note = ""
+            total, note = len(results) + len(found.pending), ""
             if found.corrected:
                 note = "Read as: " + ", ".join(f"{typed} → {used}" for typed, used in found.corrected.items())
         else:
             raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
-        return self._page_message(state, query, heading, note, results, page, shared=shared)
+        return self._page_message(state, query, heading, note, results, total, page, shared=shared)
 
     def _page_message(
         self,
@@ -400,12 +401,13 @@ class SlackCommands:
         heading: str,
         note: str,
         results: list[Result],
+        total: int,
         page: int,
         *,
         shared: bool,
     ) -> Message:
-        pages = max(1, math.ceil(len(results) / PAGE_SIZE))
-        page = min(page, pages)
+        pages = max(1, math.ceil(total / PAGE_SIZE), math.ceil(len(results) / PAGE_SIZE))
+        page = min(page, max(1, math.ceil(len(results) / PAGE_SIZE)))
         shown = results[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
         def at(number: int) -> str:
