@@ -1,7 +1,8 @@
 """The services a platform adapter is handed, built once when it starts; each extension takes only what it needs.
 
 `open_services` is the one place they are wired together, for every platform: the database gateway, the
-catalogue, the highlights and the scheduler's store, sharing one cache of highlight pools.
+catalogue, the highlights and the scheduler's store (sharing one cache of highlight pools), and members'
+watch lists.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore
+from bot.watchlist.service import WatchlistService
+from bot.watchlist.store import WatchlistStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,7 @@ class Services:
 
     catalogue: CatalogueService
     highlights: HighlightService
+    watchlist: WatchlistService
     schedule_store: SqliteScheduleStore
     clock: Clock
     scheduler_config: SchedulerConfig
@@ -54,6 +58,7 @@ async def open_services(
         yield Services(
             catalogue=catalogue,
             highlights=HighlightService(catalogue, ScheduleRepository(db, pool, platform=platform), clock=clock),
+            watchlist=WatchlistService(catalogue, WatchlistStore(db), clock),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

@@ -1,0 +1,1 @@
+"""Members' watch lists: talks saved to watch later, marked watched, exported as a calendar, and more like them."""
