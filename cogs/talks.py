@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -11,7 +11,9 @@ from discord.ext import commands
 from bot.catalogue.service import CatalogueService
 from bot.errors import NotFoundError
 from bot.platforms.discord import embeds
-from bot.platforms.discord.views import PAGE_SIZE, MoreLikeThis, TalkPager
+from bot.platforms.discord.posting import highlight_view, member_key
+from bot.platforms.discord.views import PAGE_SIZE, TalkPager
+from bot.watchlist.service import WatchlistService
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
 
 if TYPE_CHECKING:
@@ -25,8 +27,9 @@ def _choices(suggestions: list[tuple[str, str]]) -> list[app_commands.Choice[str
 class TalksCog(commands.Cog):
     """Recommendations, one talk in full, and talks like another."""
 
-    def __init__(self, catalogue: CatalogueService, *, view_timeout: float) -> None:
+    def __init__(self, catalogue: CatalogueService, watchlist: WatchlistService, *, view_timeout: float) -> None:
         self.catalogue = catalogue
+        self.watchlist = watchlist
         self.view_timeout = view_timeout
 
     @app_commands.command(name="recommend")
@@ -34,18 +37,24 @@ class TalksCog(commands.Cog):
         topic="A topic (pick a suggestion) or any words, such as 'mtls' or 'debugging in production'",
         event="Only talks at this event (and its co-located events)",
         language="Only talks given in this language, such as de or German",
+        for_me="me: talks like the ones you saved, never one you watched (also without a topic)",
     )
+    @app_commands.rename(for_me="for")
     @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
     @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
     async def recommend(
         self,
         interaction: discord.Interaction,
-        topic: app_commands.Range[str, 1, 200],
+        topic: app_commands.Range[str, 1, 200] | None = None,
         event: str | None = None,
         language: app_commands.Range[str, 1, 40] | None = None,
+        for_me: Literal["me"] | None = None,
     ) -> None:
-        """Recommend talks on a topic or for any words."""
+        """Recommend talks on a topic or for any words, or (without a topic) like the ones you saved."""
         await defer_if_reloading(interaction, self.catalogue)
+        if topic is None or for_me == "me":
+            await self._for_me(interaction)
+            return
         page = await self.catalogue.recommend(topic, event=event, language=language, read=PAGE_SIZE)
         if not page.results:
             suggestions = ", ".join(page.suggestions) if page.suggestions else "a broader word"
@@ -60,6 +69,19 @@ class TalksCog(commands.Cog):
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 
+    async def _for_me(self, interaction: discord.Interaction) -> None:
+        """Talks like the member's saved ones, privately: a list says what its member saved."""
+        results = await self.watchlist.recommend_for(member_key(interaction.user), limit=25)
+        if not results:
+            raise NotFoundError(
+                "Save a few talks first (🔖 Save under a talk, or /save): then /recommend suggests talks like them."
+            )
+        view = TalkPager(
+            interaction.user.id, "Talks for you, like the ones you saved", results, self.show_similar,
+            timeout=self.view_timeout, usual_language=self.catalogue.usual_language(),
+        )  # fmt: skip
+        await send(interaction, embed=view.embed(), view=view, ephemeral=True)
+
     @app_commands.command(name="talk")
     @app_commands.describe(title="A talk's title: pick a suggestion or type part of it")
     @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
@@ -68,9 +90,8 @@ class TalksCog(commands.Cog):
         """Show one talk in full."""
         await defer_if_reloading(interaction, self.catalogue)
         found = await self.catalogue.talk(title)
-        view = MoreLikeThis(interaction.user.id, found.slug, self.show_similar, timeout=self.view_timeout)
         embed = embeds.talk_embed(found, usual_language=self.catalogue.usual_language())
-        await send(interaction, embed=embed, view=view)
+        await send(interaction, embed=embed, view=highlight_view(found.slug))
 
     @app_commands.command(name="similar")
     @app_commands.describe(title="The talk to find others like: pick a suggestion or type part of its title")
@@ -116,4 +137,5 @@ class TalksCog(commands.Cog):
 
 async def setup(bot: HighlightsBot) -> None:
     """Add the cog with the services it needs."""
-    await bot.add_cog(TalksCog(bot.services.catalogue, view_timeout=bot.services.view_timeout))
+    services = bot.services
+    await bot.add_cog(TalksCog(services.catalogue, services.watchlist, view_timeout=services.view_timeout))

@@ -68,6 +68,7 @@ class FilePart:
     filename: str
     content_type: str | None
     size: int
+    data: bytes = b""
 
 
 @dataclass
@@ -308,7 +309,7 @@ class RestApi:
                 body = json.loads(data)
             elif name.startswith("files[") and name.endswith("]") and name[6:-1].isdigit():
                 content_type = part.headers.get("Content-Type")
-                files.append(FilePart(int(name[6:-1]), part.filename or "file", content_type, len(data)))
+                files.append(FilePart(int(name[6:-1]), part.filename or "file", content_type, len(data), bytes(data)))
         return body, files
 
     def _violation(self, kind: str, method: str, route: str, problems: list[Problem], body: Any) -> None:
@@ -371,6 +372,7 @@ class RestApi:
                 part = uploads[int(key)]
                 filename = item.get("filename") or part.filename
                 attachment_id = self._world.snowflakes.next()
+                self._world.files[attachment_id] = part.data  # what the pretend CDN would serve
                 result.append(payloads.attachment(attachment_id, filename, part.size, part.content_type))
         return result
 

@@ -41,6 +41,7 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.private_channels: dict[int, Channel] = {}
         self.messages: dict[int, StoredMessage] = {}
+        self.files: dict[int, bytes] = {}  # attachment id -> the uploaded bytes
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.command_syncs: list[CommandSync] = []

@@ -160,7 +160,7 @@ async def test_tab_lists_the_bots_suggestions_by_name_and_inserts_a_value_it_acc
         assert reply.payload["embeds"][0]["title"] == "Jason Morgan"
         assert await asyncio.to_thread(completion.candidates, "/spe") == ["/speaker "]
         assert await asyncio.to_thread(completion.candidates, "/recommend topic:rust ") == [
-            "/recommend topic:rust event:", "/recommend topic:rust language:"
+            "/recommend topic:rust event:", "/recommend topic:rust language:", "/recommend topic:rust for:"
         ]
 
 

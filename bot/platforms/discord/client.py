@@ -19,12 +19,12 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.platforms.discord import embeds
 from bot.platforms.discord.internals import sweep_buckets_sparingly
-from bot.platforms.discord.posting import MoreLikeThisButton
+from bot.platforms.discord.posting import MoreLikeThisButton, SaveButton
 from bot.services.container import Services, open_services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog")
+EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog", "cogs.watchlist")
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
 
@@ -78,7 +78,7 @@ class HighlightsBot(commands.Bot):
                 view_timeout=self.view_timeout,
             )
         )
-        self.add_dynamic_items(MoreLikeThisButton)
+        self.add_dynamic_items(MoreLikeThisButton, SaveButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.dev_guild_id:

@@ -16,6 +16,7 @@ from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
 from bot.highlights.service import ScheduleInfo
+from bot.watchlist.service import Forgotten, WatchPage
 
 # Discord's documented limits.
 CONTENT_LIMIT = 2000
@@ -303,3 +304,48 @@ def schedule_status_embed(info: ScheduleInfo) -> discord.Embed:
         failure = f"{safe(info.last_failure, 600)}\n{_when(info.last_failure_at, info.rule.zone)}"
         embed.add_field(name="Last failure", value=clip(failure, FIELD_VALUE_LIMIT), inline=False)
     return fit(embed)
+
+
+_WATCH_FILTERS = {"all": "", "unwatched": " to watch", "watched": " watched"}
+
+
+def watchlist_embed(page: WatchPage) -> discord.Embed:
+    """A page of a member's watch list: each talk linked to its recording, its event, and how it stands."""
+    title = f"Your watch list{_WATCH_FILTERS.get(page.state, '')}"
+    embed = discord.Embed(title=title, colour=COLOUR)
+    if not page.items:
+        embed.description = (
+            "Nothing here yet. Press 🔖 Save under a talk, or use `/save`."
+            if page.state == "all"
+            else "No talks here. `/watchlist show` lists every saved talk."
+        )
+        return embed
+    lines = []
+    for number, item in enumerate(page.items, start=page.offset + 1):
+        talk = item.talk
+        url = talk.recording_url if talk is not None else item.recording_url
+        name = _link(talk.title if talk is not None else item.title, url, 200)
+        marks = []
+        if item.watched:
+            marks.append("✓ watched")
+        if item.gone:
+            marks.append("no longer in the catalogue")
+        event = safe(talk.event.name if talk is not None else item.event_name, 120)
+        suffix = f" · {' · '.join(marks)}" if marks else ""
+        lines.append(f"**{number}.** {name}\n{event}{suffix}")
+    embed.description = clip("\n\n".join(lines), DESCRIPTION_LIMIT)
+    shown = f"{page.offset + 1}–{page.offset + len(page.items)} of {page.total}"
+    embed.set_footer(text=f"{shown} · /watchlist export gives a calendar file")
+    return fit(embed)
+
+
+def forgotten_text(forgotten: Forgotten) -> str:
+    """What /forget-me deleted, in a sentence."""
+    if not forgotten.anything:
+        return "The bot kept nothing about you: there was nothing to delete."
+    parts = []
+    if forgotten.saved:
+        parts.append(f"{forgotten.saved} saved talk{'s' * (forgotten.saved != 1)}")
+    if forgotten.settings:
+        parts.append("your settings (time zone, calendar key)")
+    return "Deleted " + " and ".join(parts) + ". The bot keeps nothing else about you."

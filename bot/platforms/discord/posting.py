@@ -97,11 +97,49 @@ class MoreLikeThisButton(
             await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
 
 
+def member_key(user: discord.abc.User) -> str:
+    """The member a Discord user is, to the watch lists (the same in every server, in DMs and user installs)."""
+    return f"discord:{user.id}"
+
+
+class SaveButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=rf"save:(?P<slug>{_SLUG})"):
+    """A "Save" button: puts the talk on the clicker's own watch list, answered privately; works after restarts."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="Save", emoji="🔖", style=discord.ButtonStyle.secondary, custom_id=f"save:{slug}")
+        )
+        self.slug = slug
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[discord.ui.View], match: re.Match[str], /
+    ) -> SaveButton:
+        """Rebuild the button from a click."""
+        return cls(match["slug"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Save the talk for whoever clicked, and say so to them alone."""
+        client: _WithServices = interaction.client  # type: ignore[assignment]
+        saved, newly = await client.services.watchlist.save(member_key(interaction.user), self.slug)
+        title = embeds.safe(saved.title, 200)
+        text = (
+            f"Saved “{title}” to your watch list (`/watchlist show`)."
+            if newly
+            else f"“{title}” is already on your watch list."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+
 def highlight_view(slug: str) -> discord.ui.View:
-    """The controls under a posted highlight (none for an id too long for a button's custom id)."""
+    """A talk's lasting controls, under a highlight or a /talk card: "More like this" and "Save".
+
+    Each is answered privately to whoever clicks; none is added for an id too long for a button's custom id.
+    """
     view = discord.ui.View(timeout=None)
     if _BUTTON_SLUG.fullmatch(slug):
         view.add_item(MoreLikeThisButton(slug))
+        view.add_item(SaveButton(slug))
     else:  # Discord would refuse the whole message over one custom id longer than 100 characters
         log.warning("talk %r: its id does not fit a button; posting its highlight without 'More like this'", slug)
     return view

@@ -206,22 +206,6 @@ class PagedList(Pages):
         return self.render(self.page + 1)
 
 
-class MoreLikeThis(OwnedView):
-    """A single "More like this" button under one talk."""
-
-    def __init__(
-        self, owner_id: int, slug: str, on_pick: OnTalkPicked, *, timeout: float | None = DEFAULT_TIMEOUT
-    ) -> None:
-        super().__init__(owner_id, timeout=timeout)
-        self.slug = slug
-        self.on_pick = on_pick
-
-    @discord.ui.button(label="More like this", style=discord.ButtonStyle.primary)
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button[MoreLikeThis]) -> None:
-        """Talks like this one."""
-        await self.on_pick(interaction, self.slug)
-
-
 class PersonPicker(OwnedView):
     """Several people matched a name: a menu to pick one."""
 
