@@ -23,6 +23,8 @@ def test_the_manifest_declares_every_command_and_scope_the_app_has():
     assert commands == {*COMMANDS, "highlights", "catalog"}
     assert set(_listed(text, "bot")) == set(BOT_SCOPES)
     assert set(_listed(text, "bot_events")) == {"app_home_opened", "app_uninstalled", "tokens_revoked"}
+    # /watchlist export sends the calendar in the member's direct messages with the app: its Messages tab.
+    assert re.search(r"^\s*messages_tab_enabled: true\b", text, re.MULTILINE)
     assert REDIRECT_PATH in text and "/slack/events" in text and INSTALL_PATH.startswith("/slack/")
     # /highlights reads channels as Slack escapes them (<#C123|general>); the others take words as typed.
     entries = text.split("- command: /")[1:]

@@ -7,6 +7,10 @@ the first option, `key:value` and `key:"two words"` the others). Every answer go
 Buttons carry what they need in their value (the command, its options and the page), so a click works the
 same after a restart and needs no state kept in memory. Results are ephemeral: only the asker sees them, so
 only the asker can turn their pages.
+
+Watch lists (`/save`, `/watchlist`, `/recommend for:me`, `/settings`, `/forget-me`, and "Save" under every
+talk) belong to a member of a workspace, keyed by `member_key`; every answer about them is ephemeral, and a
+button acts for whoever presses it (its value names a talk or a page, never a member).
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService, Result
 from bot.commands.text import CommandSpec, UsageError
+from bot.domain.models import Talk
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.scheduler import Scheduler
 from bot.platforms.slack import blocks
@@ -36,6 +43,9 @@ from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
 from bot.platforms.slack.posting import SlackPoster, build_client
 from bot.services.container import Services
 from bot.services.ids import SlackIds
+from bot.watchlist.service import PAGE_SIZE as WATCHLIST_PAGE
+from bot.watchlist.service import WatchPage
+from bot.watchlist.store import MAX_SAVED, STATES, State
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +66,26 @@ GENERIC_ERROR = "Something went wrong on our side while answering that. It has b
 COMMANDS = {
     spec.name: spec
     for spec in (
-        CommandSpec("recommend", ("topic", "event", "language"), ("topic",), "/recommend mtls event:kubecon"),
+        CommandSpec("recommend", ("topic", "event", "language", "for"), (), "/recommend mtls event:kubecon"),
         CommandSpec("talk", ("title",), ("title",), "/talk linkerd at scale"),
         CommandSpec("similar", ("title",), ("title",), "/similar linkerd at scale"),
         CommandSpec("speaker", ("name",), ("name",), "/speaker morgan"),
         CommandSpec("topics", ("tree",), (), "/topics tree:yes"),
         CommandSpec("events", (), (), "/events"),
         CommandSpec("highlight", ("topic", "event", "language"), (), "/highlight security"),
+        CommandSpec("save", ("title",), ("title",), "/save tap tap"),
+        CommandSpec("watchlist", ("show",), (), "/watchlist unwatched"),
+        CommandSpec("settings", ("timezone",), (), "/settings timezone:Europe/Berlin"),
+        CommandSpec("forget-me", (), (), "/forget-me"),
     )
 }
+FOR_ME = "me"  # /recommend for:me
+EXPORT = "export"  # /watchlist export
+DM_RETRY_BUDGET = 30.0  # seconds a direct message may wait out Slack's rate limit in all
+NOTHING_SAVED = (
+    "Your watch list is empty, so there is nothing to go on yet. Save a few talks first (the Save button "
+    "under a talk, or `/save` and a title), then try `/recommend for:me` again."
+)
 Message = dict[str, Any]
 # A command typed without its words offers a menu that suggests as one types (Discord's autocomplete).
 PICKERS = {
@@ -72,6 +93,7 @@ PICKERS = {
     "talk": ("Which talk? Type part of its title.", "pick_talk", "A talk's title"),
     "similar": ("Talks like which one? Type part of its title.", "pick_similar", "A talk's title"),
     "speaker": ("Whose talks? Type part of a name.", "pick_person", "A speaker's name"),
+    "save": ("Save which talk to your watch list? Type part of its title.", blocks.PICK_SAVE, "A talk's title"),
 }
 
 
@@ -83,6 +105,26 @@ class Asked:
     channel: str
     team: str
     options: dict[str, str]
+    client: AsyncWebClient | None = None  # the workspace's Web API client (for a direct message)
+
+    @property
+    def member(self) -> str:
+        """The asker's watch list key."""
+        return member_key(self.team, self.user)
+
+
+def member_key(team: str, user: str) -> str:
+    """A Slack member's key for their watch list and settings: one person in one workspace."""
+    if not team or not user:
+        raise UserFacingError("Slack did not say who asked. Please try again.")
+    return f"slack:{team}:{user}"
+
+
+def _member_of(body: dict[str, Any]) -> str:
+    """The key of whoever pressed a button or picked in a menu."""
+    user = body.get("user") or {}
+    team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
+    return member_key(team, str(user.get("id") or ""))
 
 
 def _state(kind: str, **values: object) -> str:
@@ -98,6 +140,58 @@ def _read_state(value: str | None) -> dict[str, Any]:
     if not isinstance(state, dict) or "k" not in state:
         raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
     return state
+
+
+def _talk_id(value: object) -> str:
+    """A talk's id from a button's value or a menu's pick."""
+    slug = str(value or "").strip()
+    if not slug:
+        raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
+    return slug
+
+
+def _watchlist_state(value: str | None) -> tuple[State, int, dict[str, Any]]:
+    """A watch list control's value: the state shown, the page's offset, and the rest (`s`: a talk's id)."""
+    read = _read_state(value)
+    state, offset = read.get("f", "all"), read.get("o", 0)
+    if read["k"] != "w" or state not in STATES or not isinstance(offset, int) or not 0 <= offset <= MAX_SAVED:
+        raise UserFacingError("These controls are out of date. Run /watchlist again to get fresh ones.")
+    return state, offset, read
+
+
+def _watchlist_message(page: WatchPage) -> Message:
+    """A page of a watch list with its controls, each value naming the page (and the talk), never the member."""
+    state, offset = page.state, page.offset
+
+    def at(where: int, shown: State = state) -> str:
+        return _state("w", f=shown, o=where)
+
+    return blocks.watchlist_message(
+        page,
+        mark_value=lambda item: _state("w", f=state, o=offset, s=item.slug, w=0 if item.watched else 1),
+        remove_value=lambda item: _state("w", f=state, o=offset, s=item.slug),
+        prev_value=at(max(0, offset - WATCHLIST_PAGE)) if offset else None,
+        next_value=at(offset + len(page.items)) if page.has_more else None,
+        show_values={other: at(0, other) for other in STATES if other != state},
+    )
+
+
+async def _post_dm(client: AsyncWebClient, user: str, deadline: float, **message: Any) -> None:
+    """Post a message to the member's direct messages with the app, waiting out Slack's rate limit if need be."""
+    while True:
+        try:
+            await client.chat_postMessage(channel=user, unfurl_links=False, unfurl_media=False, **message)
+            return
+        except SlackApiError as error:
+            if error.response.status_code != 429:
+                raise
+            try:
+                wait = float(error.response.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1.0
+            if time.monotonic() + wait > deadline:
+                raise
+            await asyncio.sleep(max(wait, 0.1))
 
 
 def _truthy(text: str | None) -> bool:
@@ -122,6 +216,10 @@ class SlackCommands:
             "topics": self.topics,
             "events": self.events,
             "highlight": self.highlight,
+            "save": self.save,
+            "watchlist": self.watchlist,
+            "settings": self.settings,
+            "forget-me": self.forget_me,
         }
         for name, handler in handlers.items():
             app.command(f"/{name}")(self._command(COMMANDS[name], handler))
@@ -139,6 +237,14 @@ class SlackCommands:
         app.options("pick_person")(self._suggest(self.catalogue.suggest_speakers))
         app.options("pick_topic")(self._suggest(self.catalogue.suggest_topics))
         app.action("pick_topic")(self._action(self._pick_topic))
+        app.action(blocks.SAVE)(self._action(self._save, replace=False))
+        app.action(blocks.PICK_SAVE)(self._action(self._pick_save, replace=False))
+        app.options(blocks.PICK_SAVE)(self._suggest(self.catalogue.suggest_titles))
+        for action_id in (blocks.WATCHLIST_PREV, blocks.WATCHLIST_NEXT, *blocks.WATCHLIST_SHOW.values()):
+            app.action(action_id)(self._action(self._watchlist_turn))
+        app.action(blocks.WATCHLIST_MARK)(self._action(self._watchlist_mark))
+        app.action(blocks.WATCHLIST_REMOVE)(self._action(self._watchlist_remove))
+        app.action(blocks.FORGET_ME)(self._action(self._forget_confirmed))
         app.event("app_home_opened")(self._home)
         app.action(blocks.HOME_SEARCH)(self._open_search)
         app.view(blocks.SEARCH_MODAL)(self._search_submitted)
@@ -148,7 +254,9 @@ class SlackCommands:
     def _command(
         self, spec: CommandSpec, handler: Callable[[Asked], Awaitable[Message]]
     ) -> Callable[..., Awaitable[None]]:
-        async def listener(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        async def listener(
+            ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ) -> None:
             async def answer() -> Message:
                 text = str(command.get("text") or "").strip()
                 if not text and spec.name in PICKERS:
@@ -158,6 +266,7 @@ class SlackCommands:
                     str(command.get("channel_id", "")),
                     str(command.get("team_id", "")),
                     spec.read(str(command.get("text") or "")),
+                    client,
                 )
                 return await handler(asked)
 
@@ -216,8 +325,17 @@ class SlackCommands:
     # -- commands ----------------------------------------------------------------------------------------
 
     async def recommend(self, asked: Asked) -> Message:
-        """/recommend: a first page of talks on a topic or for any words."""
+        """/recommend: a first page of talks on a topic or for any words; with for:me, like the asker's saved talks."""
         o = asked.options
+        spec = COMMANDS["recommend"]
+        if "for" in o:
+            if o["for"].strip().lower() != FOR_ME:
+                raise UsageError(f"for: takes only `{FOR_ME}` (talks like the ones you saved).", spec.usage)
+            if len(o) > 1:
+                raise UsageError("for:me goes alone: it recommends from your watch list.", spec.usage)
+            return await self._results_page(_state("m", p=1), member=asked.member)
+        if "topic" not in o:
+            raise UsageError("/recommend needs topic (or for:me).", spec.usage)
         return await self._results_page(_state("r", q=o["topic"], e=o.get("event"), l=o.get("language"), p=1))
 
     async def talk(self, asked: Asked) -> Message:
@@ -250,17 +368,42 @@ class SlackCommands:
         o = asked.options
         scope = f"slack:{asked.team}:{asked.channel}"
         talk = await self.services.highlights.adhoc(scope, o.get("topic"), o.get("event"), language=o.get("language"))
-        return self._with_share(
-            blocks.talk_message(
-                talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
-            ),
-            _state("t", q=talk.slug),
-        )
+        return self._with_share(self._talk_card(talk), _state("t", q=talk.slug))
+
+    async def save(self, asked: Asked) -> Message:
+        """/save: put a talk (by (part of) its title, or its id) on the asker's watch list."""
+        saved, newly = await self.services.watchlist.save(asked.member, asked.options["title"])
+        return blocks.saved_message(saved.title, newly)
+
+    async def watchlist(self, asked: Asked) -> Message:
+        """/watchlist [all|unwatched|watched] [export]: a page of the asker's list, or it as a calendar."""
+        words = asked.options.get("show", "").lower().split()
+        spec = COMMANDS["watchlist"]
+        unknown = [word for word in words if word not in (*STATES, EXPORT)]
+        if unknown or len([word for word in words if word in STATES]) > 1 or words.count(EXPORT) > 1:
+            raise UsageError("Show `all`, `unwatched` or `watched` talks, and add `export` for a calendar.", spec.usage)
+        if EXPORT in words:
+            return await self._export(asked)
+        state: State = next((word for word in STATES if word in words), "all")
+        return await self._watchlist_page(asked.member, state, 0)
+
+    async def settings(self, asked: Asked) -> Message:
+        """/settings: the asker's time zone, or (timezone:…) setting it."""
+        if "timezone" in asked.options:
+            zone = await self.services.watchlist.set_timezone(asked.member, asked.options["timezone"])
+            return blocks.settings_message(zone, changed=True)
+        return blocks.settings_message(await self.services.watchlist.timezone(asked.member))
+
+    async def forget_me(self, asked: Asked) -> Message:
+        """/forget-me: asks to confirm, with a button, deleting everything kept about the asker."""
+        return blocks.forget_confirm_message(_state("f"))
 
     # -- buttons and selects -----------------------------------------------------------------------------
 
     async def _page(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
-        return await self._results_page(str(action.get("value") or ""))
+        value = str(action.get("value") or "")
+        mine = _read_state(value)["k"] == "m"
+        return await self._results_page(value, member=_member_of(body) if mine else None)
 
     async def _more_like_this(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         return await self._results_page(_state("s", q=str(action.get("value") or ""), p=1))
@@ -268,10 +411,9 @@ class SlackCommands:
     async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         state = _read_state(action.get("value"))
         if state["k"] == "t":
-            talk = await self.catalogue.talk(str(state["q"]))
-            message = blocks.talk_message(
-                talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
-            )
+            message = self._talk_card(await self.catalogue.talk(str(state["q"])))
+        elif state["k"] == "m":
+            raise UserFacingError("Recommendations from your watch list stay yours: they cannot be shared.")
         else:
             message = await self._results_page(json.dumps(state), shared=True)
         return {**message, "response_type": "in_channel"}
@@ -295,6 +437,42 @@ class SlackCommands:
     async def _pick_topic(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         selected = action.get("selected_option") or {}
         return await self._results_page(_state("r", q=str(selected.get("value") or ""), p=1))
+
+    # -- watch lists: buttons and menus --------------------------------------------------------------------
+
+    async def _save(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """The "Save" button under a talk: on the list of whoever pressed it (answered to them alone)."""
+        saved, newly = await self.services.watchlist.save(_member_of(body), _talk_id(action.get("value")))
+        return blocks.saved_message(saved.title, newly)
+
+    async def _pick_save(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        selected = action.get("selected_option") or {}
+        saved, newly = await self.services.watchlist.save(_member_of(body), _talk_id(selected.get("value")))
+        return blocks.saved_message(saved.title, newly)
+
+    async def _watchlist_turn(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """Previous, Next, or another state of the list: that page, in place."""
+        state, offset, _ = _watchlist_state(action.get("value"))
+        return await self._watchlist_page(_member_of(body), state, offset)
+
+    async def _watchlist_mark(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """Mark a talk watched (or not watched again); the page shown again, in place, as the state now reads."""
+        state, offset, value = _watchlist_state(action.get("value"))
+        member = _member_of(body)
+        await self.services.watchlist.mark_watched(member, _talk_id(value.get("s")), bool(value.get("w", 1)))
+        return await self._watchlist_page(member, state, offset)
+
+    async def _watchlist_remove(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """Take a talk off the list; the page shown again, in place."""
+        state, offset, value = _watchlist_state(action.get("value"))
+        member = _member_of(body)
+        await self.services.watchlist.remove(member, _talk_id(value.get("s")))
+        return await self._watchlist_page(member, state, offset)
+
+    async def _forget_confirmed(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """The /forget-me button: delete everything kept about whoever pressed it, and say what."""
+        _read_state(action.get("value"))
+        return blocks.forgotten_message(await self.services.watchlist.forget(_member_of(body)))
 
     # -- App Home and the search modal ---------------------------------------------------------------------
 
@@ -341,10 +519,59 @@ class SlackCommands:
 
     async def _talk_message(self, ident: str) -> Message:
         talk = await self.catalogue.talk(ident)
-        message = blocks.talk_message(
-            talk, usual_language=self.catalogue.usual_language(), more_value=talk.slug, share_value=None
+        return self._with_share(self._talk_card(talk), _state("t", q=talk.slug))
+
+    def _talk_card(self, talk: Talk) -> Message:
+        """One talk in full with "More like this" and "Save" (the caller adds "Share in channel" if it may)."""
+        return blocks.talk_message(
+            talk,
+            usual_language=self.catalogue.usual_language(),
+            more_value=talk.slug,
+            share_value=None,
+            save_value=talk.slug,
         )
-        return self._with_share(message, _state("t", q=talk.slug))
+
+    async def _watchlist_page(self, member: str, state: State, offset: int) -> Message:
+        """A page of the member's watch list, with its controls; the last page if `offset` is past the end."""
+        watchlist = self.services.watchlist
+        page = await watchlist.list(member, state=state, offset=offset, limit=WATCHLIST_PAGE)
+        if not page.items and page.offset and page.total:  # the last talks of the last page were removed
+            last = (page.total - 1) // WATCHLIST_PAGE * WATCHLIST_PAGE
+            page = await watchlist.list(member, state=state, offset=last, limit=WATCHLIST_PAGE)
+        return _watchlist_message(page)
+
+    async def _export(self, asked: Asked) -> Message:
+        """/watchlist export: the list as an iCalendar file, sent to the asker in a direct message.
+
+        The emulator has no file upload (files.getUploadURLExternal, files.completeUploadExternal), so the
+        calendar goes as text: code blocks, cut between lines, that pasted together make the file.
+        """
+        watchlist = self.services.watchlist
+        total = (await watchlist.list(asked.member, limit=1)).total
+        if not total:
+            return blocks.notice_message("Your watch list is empty: nothing to export. Save a few talks first.")
+        if asked.client is None:
+            raise UserFacingError("A direct message cannot be sent from here.")
+        calendar, undated = await watchlist.export_ics(asked.member)
+        dated = total - len(undated)
+        parts = blocks.calendar_parts(calendar) if dated else []
+        intro = blocks.calendar_message(dated, undated, len(parts))
+        deadline = time.monotonic() + DM_RETRY_BUDGET
+        try:
+            await _post_dm(asked.client, asked.user, deadline, **intro)
+            for part in parts:
+                await _post_dm(asked.client, asked.user, deadline, text=part)
+        except SlackApiError as error:
+            log.warning("a watch list export could not be sent: %s", error.response.get("error"))
+            raise UserFacingError(
+                "I could not send you a direct message. Open the app's Messages tab once, then try again."
+            ) from error
+        sent = f"{dated} dated talk{'' if dated == 1 else 's'}"
+        if undated:
+            sent += f"; {len(undated)} without a date {'is' if len(undated) == 1 else 'are'} listed with it"
+        return blocks.notice_message(
+            f":calendar: I sent you your watch list as a calendar ({sent}) in a direct message."
+        )
 
     @staticmethod
     def _with_share(message: Message, share: str) -> Message:
@@ -368,11 +595,18 @@ class SlackCommands:
             raise NotFoundError("That speaker is no longer in the catalogue.")
         return blocks.profiles_message(profiles[:1], profiles[0].name)
 
-    async def _results_page(self, value: str, *, shared: bool = False) -> Message:
-        """The page a state names: recommendations (`r`) or talks like one (`s`)."""
+    async def _results_page(self, value: str, *, shared: bool = False, member: str | None = None) -> Message:
+        """The page a state names: recommendations (`r`), talks like one (`s`), or like `member`'s saved ones (`m`)."""
         state = _read_state(value)
         query, page = str(state.get("q", "")), max(1, int(state.get("p", 1)))
-        if state["k"] == "s":
+        if state["k"] == "m" and member is not None:
+            results = await self.services.watchlist.recommend_for(member, limit=MAX_RESULTS)
+            if not results:
+                if not (await self.services.watchlist.list(member, limit=1)).total:
+                    raise UserFacingError(NOTHING_SAVED)
+                raise NotFoundError("No other talk is like the ones on your watch list yet.")
+            heading, note, total = "Recommended for you", "Like the talks on your watch list", len(results)
+        elif state["k"] == "s":
             source, results = await self.catalogue.similar(query, limit=SIMILAR)
             if not results:
                 raise NotFoundError(f"No other talk is like “{source.title}” yet.")
@@ -406,6 +640,7 @@ class SlackCommands:
         *,
         shared: bool,
     ) -> Message:
+        private = state["k"] == "m"  # recommendations from the member's watch list are not shared
         pages = max(1, math.ceil(total / PAGE_SIZE), math.ceil(len(results) / PAGE_SIZE))
         page = min(page, max(1, math.ceil(len(results) / PAGE_SIZE)))
         shown = results[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -422,7 +657,8 @@ class SlackCommands:
             pages=pages,
             prev_value=None if shared or page == 1 else at(page - 1),
             next_value=None if shared or page == pages else at(page + 1),
-            share_value=None if shared else at(page),
+            share_value=None if shared or private else at(page),
+            save=True,
         )
 
 

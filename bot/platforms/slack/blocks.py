@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.domain.dates import event_dates, talk_dates
+from bot.domain.dates import day_label, event_dates, talk_dates
 from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import fit_id, inert
@@ -38,6 +38,7 @@ from bot.domain.text import fit_id, inert
 if TYPE_CHECKING:
     from bot.catalogue.service import Result
     from bot.highlights.service import ScheduleInfo
+    from bot.watchlist.service import Forgotten, SavedTalk, WatchPage
 
 # Slack's documented Block Kit limits.
 SECTION_TEXT_LIMIT = 3000
@@ -63,6 +64,14 @@ SHARE = "share"
 PAGE_PREV = "page_prev"
 PAGE_NEXT = "page_next"
 PICK_SPEAKER = "pick_speaker"
+SAVE = "save"  # a talk card's "Save" button: its value is the talk's id
+PICK_SAVE = "pick_save"  # a menu whose picked option (a talk's id) is saved: /save's picker, a results page's
+WATCHLIST_PREV = "watchlist_prev"
+WATCHLIST_NEXT = "watchlist_next"
+WATCHLIST_SHOW = {"all": "watchlist_all", "unwatched": "watchlist_unwatched", "watched": "watchlist_watched"}
+WATCHLIST_MARK = "watchlist_mark"  # watched, or not watched again
+WATCHLIST_REMOVE = "watchlist_remove"
+FORGET_ME = "forget_me"
 
 SUMMARY_IN_CARD = 1500
 REASONS_IN_CARD = 1000
@@ -420,11 +429,22 @@ def talk_card(
     return blocks
 
 
-def talk_message(talk: Talk, *, usual_language: str | None, more_value: str, share_value: str | None) -> dict[str, Any]:
-    """One talk in full, with "More like this" and, when it can be shared, "Share in channel"."""
+def talk_message(
+    talk: Talk,
+    *,
+    usual_language: str | None,
+    more_value: str,
+    share_value: str | None,
+    save_value: str | None = None,
+) -> dict[str, Any]:
+    """One talk in full, with "More like this", "Save" and, when it can be shared, "Share in channel".
+
+    "Save" comes with `save_value` (the talk's id): whoever presses it saves the talk to their watch list.
+    """
     blocks = talk_card(talk, usual_language=usual_language)
     blocks += _actions(
         _button("More like this", MORE_LIKE_THIS, more_value),
+        _button("Save", SAVE, save_value),
         _button("Share in channel", SHARE, share_value),
     )
     return _message(_talk_fallback(talk), blocks)
@@ -450,17 +470,21 @@ def results_message(
     prev_value: str | None,
     next_value: str | None,
     share_value: str | None,
+    save: bool = False,
 ) -> dict[str, Any]:
     """A page of results: each talk compact, with why it was picked and "More like this"; then paging buttons.
 
-    At most `RESULTS_SHOWN` results fit in Slack's 50 blocks; any beyond them are left out.
+    With `save`, a menu of the page's talks follows, to save one to the member's watch list (`PICK_SAVE`): after
+    the paging buttons, so each result keeps one button and the page stays within Slack's blocks. At most
+    `RESULTS_SHOWN` results (one fewer with `save`) fit in Slack's 50 blocks; any beyond them are left out.
     """
     blocks = [_header(heading, "Talks")]
     if note and flat(note):
         blocks.append(_context(mrkdwn(note, CONTEXT_TEXT_LIMIT)))
     if not results:
         blocks.append(_section("No talks to show."))
-    for result in results[:RESULTS_SHOWN]:
+    shown = results[: RESULTS_SHOWN - 1 if save else RESULTS_SHOWN]
+    for result in shown:
         more = _button("More like this", MORE_LIKE_THIS, result.talk.slug)
         blocks.append(_section(_compact_text(result.talk, usual_language, result.reasons), accessory=more))
         blocks.append(_divider())
@@ -470,7 +494,25 @@ def results_message(
         _button("Share in channel", SHARE, share_value),
     )
     blocks.append(_context(f"Page {page} of {pages}" if pages is not None else f"Page {page}"))
+    if save and shown:
+        blocks.append(save_menu([result.talk for result in shown]))
     return _message(heading or "Talks", blocks)
+
+
+def save_menu(talks: Sequence[Talk]) -> dict[str, Any]:
+    """A section offering to save one of `talks` to the member's watch list (a menu of their titles)."""
+    options: list[dict[str, Any]] = []
+    for talk in talks:
+        choice = option(talk.slug, flat(talk.title) or "Untitled talk")
+        if all(choice["value"] != known["value"] for known in options) and len(options) < OPTIONS_LIMIT:
+            options.append(choice)
+    menu = {
+        "type": "static_select",
+        "action_id": PICK_SAVE,
+        "placeholder": _plain_text("Pick a talk"),
+        "options": options,
+    }
+    return _section(":bookmark: Save one for later, on your watch list:", accessory=menu)
 
 
 # -- people --------------------------------------------------------------------------------------------------
@@ -803,3 +845,190 @@ def picker_message(prompt: str, action_id: str, placeholder: str) -> dict[str, A
 def code_section(text: str) -> dict[str, Any]:
     """Text shown as it is, in a code block (an import's report)."""
     return _section(_code_block(text, SECTION_TEXT_LIMIT - 10))
+
+
+# -- watch lists ---------------------------------------------------------------------------------------------
+
+GONE_NOTE = "no longer in the catalogue"
+CALENDAR_PART_LIMIT = 35_000  # characters of calendar in one message (Slack's text takes 40,000)
+_STATE_NAMES = {"all": "All", "unwatched": "Unwatched", "watched": "Watched"}
+
+
+def saved_message(title: str, newly: bool) -> dict[str, Any]:
+    """What pressing "Save" answers the member: saved, or on their list already."""
+    quoted = f"“{mrkdwn(title, 200) or 'Untitled talk'}”"
+    if newly:
+        return notice_message(f":bookmark: Saved {quoted} to your watch list (`/watchlist`).")
+    return notice_message(f":bookmark: {quoted} is already on your watch list (`/watchlist`).")
+
+
+def _slack_date(instant: datetime, prefix: str) -> str:
+    """`prefix` and a day, in each reader's own zone (Slack's date formatting), with a fallback in UTC."""
+    fallback = f"{prefix} {day_label(instant.date())}"
+    return f"<!date^{int(instant.timestamp())}^{prefix} {{date_short_pretty}}|{fallback}>"
+
+
+def _saved_day(item: SavedTalk) -> str:
+    talk = item.talk
+    if talk is not None:
+        return talk_dates(talk)
+    return day_label(item.date) if item.date else ""
+
+
+def watchlist_item_text(item: SavedTalk) -> str:
+    """One saved talk: its title linked to the recording, its event and date, and when it was saved or watched."""
+    talk = item.talk
+    title = flat(talk.title if talk is not None else item.title) or "Untitled talk"
+    recording = talk.recording_url if talk is not None else item.recording_url
+    event = flat(talk.event.name if talk is not None else item.event_name)
+    lines = [_bold(link(title, recording, 250))]
+    where = " · ".join(part for part in (mrkdwn(event, 200), _saved_day(item)) if part)
+    if where:
+        lines.append(f"_{where}_")
+    status = [
+        f":white_check_mark: {_slack_date(item.watched_at, 'Watched')}"
+        if item.watched_at is not None
+        else _slack_date(item.saved_at, "Saved")
+    ]
+    if item.gone:
+        status.append(f":warning: _{GONE_NOTE}_")
+    lines.append(" · ".join(status))
+    return "\n".join(lines)
+
+
+def watchlist_message(
+    page: WatchPage,
+    *,
+    mark_value: Callable[[SavedTalk], str],
+    remove_value: Callable[[SavedTalk], str],
+    prev_value: str | None,
+    next_value: str | None,
+    show_values: dict[str, str],
+) -> dict[str, Any]:
+    """A page of the member's watch list, newest saved first, each talk with "Mark watched" and "Remove".
+
+    A talk marked watched has "Not watched" instead. Previous and Next follow, and buttons that show the list's
+    other states (`show_values`: state -> value).
+    """
+    state = page.state
+    heading = "Your watch list" if state == "all" else f"Your watch list: {state}"
+    blocks = [_header(heading, "Your watch list")]
+    if not page.items:
+        if page.total:
+            empty = "Nothing on this page: go back a page."
+        elif state == "all":
+            empty = "Nothing saved yet. Press *Save* under a talk, or type `/save` and a talk's title."
+        else:
+            empty = f"No {state} talks on your watch list."
+        blocks.append(_section(empty))
+    for item in page.items[: (BLOCKS_LIMIT - 5) // 3]:
+        blocks.append(_section(watchlist_item_text(item)))
+        quoted = plain(item.title, 200, "this talk")
+        remove = _button("Remove", WATCHLIST_REMOVE, remove_value(item), style="danger")
+        if remove is not None:
+            remove["confirm"] = {
+                "title": _plain_text("Remove this talk?"),
+                "text": _plain_text(plain(f"“{quoted}” comes off your watch list.", 300)),
+                "confirm": _plain_text("Remove"),
+                "deny": _plain_text("Keep it"),
+                "style": "danger",
+            }
+        blocks += _actions(
+            _button("Not watched" if item.watched else "Mark watched", WATCHLIST_MARK, mark_value(item)), remove
+        )
+        blocks.append(_divider())
+    blocks += _actions(
+        _button("Previous", WATCHLIST_PREV, prev_value),
+        _button("Next", WATCHLIST_NEXT, next_value),
+        *(_button(f"Show {_STATE_NAMES[s].lower()}", WATCHLIST_SHOW[s], v) for s, v in show_values.items()),
+    )
+    if page.items:
+        first = page.offset + 1
+        counted = f"{first}–{page.offset + len(page.items)} of {page.total}"
+        shown = f"{_plural(page.total, 'talk')}" if page.total <= len(page.items) and not page.offset else counted
+        blocks.append(_context(f"{shown} · `/watchlist export` for a calendar of them"))
+    return _message(heading, blocks)
+
+
+def settings_message(zone: str | None, *, changed: bool = False) -> dict[str, Any]:
+    """The member's settings: their time zone."""
+    if changed and zone:
+        return notice_message(f":white_check_mark: Your time zone is now *{mrkdwn(zone, 100)}*.")
+    if zone:
+        text = f"Your time zone is *{mrkdwn(zone, 100)}*. Change it with `/settings timezone:Europe/Berlin`."
+    else:
+        text = "You have not set a time zone. Set one with `/settings timezone:Europe/Berlin` (or a city)."
+    return notice_message(text)
+
+
+def forget_confirm_message(value: str) -> dict[str, Any]:
+    """Asks the member to confirm deleting everything the bot keeps about them."""
+    text = "This deletes your watch list (every saved talk, watched or not) and your settings, for good."
+    blocks = [_section(f":warning: {text}")]
+    blocks += _actions(_button("Delete everything the bot keeps about me", FORGET_ME, value, style="danger"))
+    return _message("Delete everything the bot keeps about you?", blocks)
+
+
+def forgotten_message(forgotten: Forgotten) -> dict[str, Any]:
+    """What forgetting the member deleted."""
+    if not forgotten.anything:
+        return notice_message("The bot kept nothing about you: there was nothing to delete.")
+    parts = []
+    if forgotten.saved:
+        parts.append(f"your watch list ({_plural(forgotten.saved, 'saved talk')})")
+    if forgotten.settings:
+        parts.append("your settings")
+    return notice_message(f":wastebasket: Deleted {' and '.join(parts)}.")
+
+
+def calendar_message(dated: int, undated: Sequence[SavedTalk], parts: int) -> dict[str, Any]:
+    """The direct message before an exported calendar: how to use it, and the saved talks left out of it."""
+    blocks = [_header("Your watch list as a calendar", "Your watch list as a calendar")]
+    if dated:
+        where = "the message below" if parts == 1 else f"the {parts} messages below, one after another,"
+        blocks.append(
+            _section(
+                f"The calendar holds {_plural(dated, 'talk')}, one all-day event per talk on its day. Copy {where} "
+                "into a file named `watchlist.ics` and import it into your calendar. Exporting again updates "
+                "those events."
+            )
+        )
+    else:
+        blocks.append(_section("None of your saved talks has a date, so the calendar holds no events."))
+    if undated:
+        lines = [f"*Not in the calendar (no date): {len(undated)}*"]
+        for item in undated:
+            event = mrkdwn(item.talk.event.name if item.talk is not None else item.event_name, 150)
+            title = item.talk.title if item.talk is not None else item.title
+            url = item.talk.recording_url if item.talk is not None else item.recording_url
+            lines.append(f"• {link(flat(title) or 'Untitled talk', url, 150)} — {event or '—'}")
+        sections, left = _line_sections(lines, BLOCKS_LIMIT - 3)
+        blocks += sections
+        if left:
+            blocks.append(_context(f"…and {left} more"))
+    return _message("Your watch list as a calendar", blocks)
+
+
+def calendar_parts(calendar: bytes, limit: int | None = None) -> list[str]:
+    """An iCalendar file as message texts, each a code block, cut between lines (pasted together, the file).
+
+    Each holds at most `limit` characters of the file (`CALENDAR_PART_LIMIT` unless given).
+
+    Only `&`, `<` and `>` are escaped (Slack shows them as they were) and backquotes replaced, so a fence cannot
+    close early; the file's folded lines keep their leading space, which a code block shows as it is.
+    """
+    limit = limit or CALENDAR_PART_LIMIT
+    lines = [inert(line) for line in calendar.decode("utf-8").splitlines()]
+    texts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        written = "".join(_CODE.get(char, char) for char in line)
+        if current and size + len(written) + 1 > limit:
+            texts.append("\n".join(current))
+            current, size = [], 0
+        current.append(written)
+        size += len(written) + 1
+    if current:
+        texts.append("\n".join(current))
+    return [f"```\n{text}\n```" for text in texts]

@@ -174,7 +174,11 @@ class SlackHighlights:
     ) -> Message:
         talk = await self.highlights.preview(guild, _number(options["schedule"]))
         message = blocks.talk_message(
-            talk, usual_language=self.highlights.catalogue.usual_language(), more_value=talk.slug, share_value=None
+            talk,
+            usual_language=self.highlights.catalogue.usual_language(),
+            more_value=talk.slug,
+            share_value=None,
+            save_value=talk.slug,
         )
         message["blocks"].insert(0, blocks.context_block("Preview: the talk this schedule would post next"))
         return message

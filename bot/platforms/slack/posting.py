@@ -111,7 +111,11 @@ class SlackPoster:
                 log.info("schedule %s: its earlier send of slot %s went out; not sending again", schedule.id, nonce)
                 return PostResult(ts_number(earlier))
         message = blocks.talk_message(
-            found, usual_language=self.catalogue.usual_language(), more_value=found.slug, share_value=None
+            found,
+            usual_language=self.catalogue.usual_language(),
+            more_value=found.slug,
+            share_value=None,
+            save_value=found.slug,  # whoever sees the post may save it to their own list
         )
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"nonce": nonce, "schedule": schedule.id}}
         try:
