@@ -368,7 +368,7 @@ class SlackCommands:
         o = asked.options
         scope = f"slack:{asked.team}:{asked.channel}"
         talk = await self.services.highlights.adhoc(scope, o.get("topic"), o.get("event"), language=o.get("language"))
-        return self._with_share(self._talk_card(talk), _state("t", q=talk.slug))
+        return self._talk_card(talk, share=_state("t", q=talk.slug))
 
     async def save(self, asked: Asked) -> Message:
         """/save: put a talk (by (part of) its title, or its id) on the asker's watch list."""
@@ -519,15 +519,15 @@ class SlackCommands:
 
     async def _talk_message(self, ident: str) -> Message:
         talk = await self.catalogue.talk(ident)
-        return self._with_share(self._talk_card(talk), _state("t", q=talk.slug))
+        return self._talk_card(talk, share=_state("t", q=talk.slug))
 
-    def _talk_card(self, talk: Talk) -> Message:
-        """One talk in full with "More like this" and "Save" (the caller adds "Share in channel" if it may)."""
+    def _talk_card(self, talk: Talk, *, share: str | None = None) -> Message:
+        """One talk in full with "More like this", "Save" and, given the button's value, "Share in channel"."""
         return blocks.talk_message(
             talk,
             usual_language=self.catalogue.usual_language(),
             more_value=talk.slug,
-            share_value=None,
+            share_value=share,
             save_value=talk.slug,
         )
 
@@ -572,22 +572,6 @@ class SlackCommands:
         return blocks.notice_message(
             f":calendar: I sent you your watch list as a calendar ({sent}) in a direct message."
         )
-
-    @staticmethod
-    def _with_share(message: Message, share: str) -> Message:
-        """The message with a "Share in channel" button after its other controls."""
-        button = {
-            "type": "button",
-            "action_id": "share",
-            "text": {"type": "plain_text", "text": "Share in channel"},
-            "value": share,
-        }
-        for block in reversed(message["blocks"]):
-            if block.get("type") == "actions" and len(block.get("elements", [])) < 25:
-                block["elements"].append(button)
-                return message
-        message["blocks"].append({"type": "actions", "elements": [button]})
-        return message
 
     async def _profile(self, slug: str) -> Message:
         profiles = await self.catalogue.speakers(slug, talks=SPEAKER_CARD_TALKS)
