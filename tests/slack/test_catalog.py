@@ -8,34 +8,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from bot.platforms.slack.app import SlackBot
-from bot.services.container import Services, open_services
+from bot.services.container import Services
 from emulator.slack import SlackEmulator
+from tests.slack.conftest import serving, slack_bot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OWNER = "U2"
 
 
 @pytest.fixture
-async def services(bundled_db: Path) -> AsyncIterator[Services]:
-    async with open_services(bundled_db, platform="slack") as opened:
-        yield opened
-
-
-@pytest.fixture
 async def slack(slack_emulator: SlackEmulator, services: Services) -> AsyncIterator[SlackEmulator]:
-    bot = SlackBot(
-        services, token=slack_emulator.token, signing_secret=slack_emulator.signing_secret,
-        api_url=slack_emulator.api_url, catalog_owners=[OWNER],
-    )  # fmt: skip
-    runner = web.AppRunner(bot.app.web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    slack_emulator.app_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    yield slack_emulator
-    await runner.cleanup()
+    async with serving(slack_emulator, slack_bot(slack_emulator, services, catalog_owners=[OWNER])):
+        yield slack_emulator
 
 
 def direct_messages(slack: SlackEmulator, user: str) -> list:

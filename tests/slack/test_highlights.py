@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from bot.highlights.ports import ChannelGone, PostFailure, RateLimited, UnknownOutcome
 from bot.highlights.rotation import Pick, next_talk
@@ -19,6 +18,7 @@ from bot.services.container import Services, open_services
 from emulator.slack import SlackEmulator
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.scheduling.conftest import START
+from tests.slack.conftest import serving, slack_bot
 from tests.slack.test_app import markup
 
 NINE = START + timedelta(hours=1)
@@ -54,16 +54,8 @@ async def services(bundled_db: Path, clock) -> AsyncIterator[Services]:
 @pytest.fixture
 async def bot(slack_emulator: SlackEmulator, services: Services) -> AsyncIterator[SlackBot]:
     slack_emulator.post_rate_per_channel = 1000.0
-    made = SlackBot(
-        services, token=slack_emulator.token, signing_secret=slack_emulator.signing_secret,
-        api_url=slack_emulator.api_url,
-    )  # fmt: skip
-    runner = web.AppRunner(made.app.web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    slack_emulator.app_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    yield made
-    await runner.cleanup()
+    async with serving(slack_emulator, slack_bot(slack_emulator, services)) as made:
+        yield made
 
 
 def scheduler_for(bot: SlackBot, services: Services, clock: SettlingClock) -> Scheduler:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from aiohttp import web
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.db.gateway import Database
@@ -15,14 +13,9 @@ from bot.highlights.ports import PostFailure, Schedule
 from bot.highlights.rules import next_slot
 from bot.platforms.slack.app import SlackBot
 from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
-from bot.services.container import Services, open_services
+from bot.services.container import Services
 from emulator.slack import SlackEmulator
-
-
-@pytest.fixture
-async def services(bundled_db: Path) -> AsyncIterator[Services]:
-    async with open_services(bundled_db, platform="slack") as opened:
-        yield opened
+from tests.slack.conftest import serving, slack_bot
 
 
 def installation(team: str, token: str, user: str = "U1") -> Installation:
@@ -63,18 +56,13 @@ async def test_an_oauth_state_works_once_and_only_until_it_expires(db: Database)
 @pytest.fixture
 async def many(slack_emulator: SlackEmulator, services: Services) -> AsyncIterator[tuple[SlackEmulator, SlackBot]]:
     """The app installed in many workspaces (OAuth), the emulator's workspace among them."""
-    bot = SlackBot(
-        services, token=None, signing_secret=slack_emulator.signing_secret, api_url=slack_emulator.api_url,
-        client_id="emulator-client-id", client_secret="emulator-client-secret",
-    )  # fmt: skip
+    bot = slack_bot(
+        slack_emulator, services, token=None, client_id="emulator-client-id", client_secret="emulator-client-secret"
+    )
     assert bot.installations is not None
     await bot.installations.async_save(installation(slack_emulator.team_id, slack_emulator.token))
-    runner = web.AppRunner(bot.app.web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    slack_emulator.app_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    yield slack_emulator, bot
-    await runner.cleanup()
+    async with serving(slack_emulator, bot):
+        yield slack_emulator, bot
 
 
 async def test_each_request_and_post_uses_its_workspace_token(many):

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import icalendar
-import pytest
-from aiohttp import web
 
 from bot.catalogue.formats.options import ImportOptions
 from bot.platforms.slack import blocks
-from bot.platforms.slack.app import SlackBot, member_key
-from bot.services.container import Services, open_services
+from bot.platforms.slack.app import member_key
+from bot.services.container import Services
 from bot.watchlist.store import State
 from emulator.slack import Message, SlackEmulator
 from tests.slack.test_app import HOSTILE, buttons, markup, texts
@@ -32,29 +28,6 @@ from tests.watchlist.test_watchlist import (
 
 TEAM = "T0EMULATOR"
 ADA, GRACE = member_key(TEAM, "U1"), member_key(TEAM, "U2")
-
-
-@pytest.fixture
-async def services(bundled_db: Path) -> AsyncIterator[Services]:
-    async with open_services(bundled_db, platform="slack") as opened:
-        yield opened
-
-
-@pytest.fixture
-async def slack(slack_emulator: SlackEmulator, services: Services) -> AsyncIterator[SlackEmulator]:
-    """The emulator with the bot's app listening at its request URL (the scheduler is not started)."""
-    bot = SlackBot(
-        services,
-        token=slack_emulator.token,
-        signing_secret=slack_emulator.signing_secret,
-        api_url=slack_emulator.api_url,
-    )
-    runner = web.AppRunner(bot.app.web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    slack_emulator.app_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    yield slack_emulator
-    await runner.cleanup()
 
 
 def elements(message: Message, action_id: str) -> list[dict[str, Any]]:
