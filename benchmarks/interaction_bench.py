@@ -38,7 +38,6 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ import numpy as np
 from discord import app_commands
 
 from benchmarks.realdata import ABSENT, use_discord_spec
-from benchmarks.remote_emulator import LogTally, pipe_commands, receive, spawned
+from benchmarks.remote_emulator import LogTally, pipe_commands, receive, report_measured, spawned
 from benchmarks.scheduler_bench import tallied_logs, watched_gc
 from benchmarks.synthetic import generate
 from bot.catalogue.formats.document import CatalogueDocument
@@ -434,25 +433,10 @@ async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tall
         commands = pipe_commands(conn)
         if await commands.get() != ("go",):
             return  # told to stop, or the parent has gone
-        measuring = asyncio.create_task(_measure_here(emulator, mix, samples, burst_size, tally))
-        told = asyncio.create_task(commands.get())
-        await asyncio.wait({measuring, told}, return_when=asyncio.FIRST_COMPLETED)
-        if not measuring.done():  # told to stop, or the parent has gone: no one is waiting for the figures
-            measuring.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await measuring
-            return
-        error = measuring.exception()
-        if error is not None:
-            conn.send(("error", "".join(traceback.format_exception(error)).rstrip()))
-        else:
-            conn.send(("ok", measuring.result()))
-        await told  # ("stop",) once the bot has closed, or end-of-file
+        await report_measured(conn, commands, _measure_here(emulator, mix, samples, burst_size, tally))
 
 
-async def _measure_here(
-    emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: LogTally
-) -> Measured:
+async def _measure_here(emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: LogTally) -> Measured:
     await emulator.wait_connected(timeout=30.0)
 
     def registered() -> bool | None:

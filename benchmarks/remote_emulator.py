@@ -25,8 +25,9 @@ import multiprocessing
 import signal
 import threading
 import time
+import traceback
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -173,6 +174,29 @@ def pipe_commands(conn: Connection) -> asyncio.Queue[tuple[Any, ...] | None]:
 
     threading.Thread(target=read, name="pipe-commands", daemon=True).start()
     return commands
+
+
+async def report_measured(
+    conn: Connection, commands: asyncio.Queue[tuple[Any, ...] | None], measuring: Coroutine[Any, Any, Any]
+) -> None:
+    """Measure, and send ("ok", figures) or ("error", traceback) back on `conn`; give up if told to stop first.
+
+    Then wait for the parent's ("stop",) (sent once the bot has closed) or end-of-file.
+    """
+    task = asyncio.ensure_future(measuring)
+    told = asyncio.ensure_future(commands.get())
+    await asyncio.wait({task, told}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():  # told to stop, or the parent has gone: no one is waiting for the figures
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return
+    error = task.exception()
+    if error is not None:
+        conn.send(("error", "".join(traceback.format_exception(error)).rstrip()))
+    else:
+        conn.send(("ok", task.result()))
+    await told
 
 
 async def _serve(conn: Connection, servers: int, tally: LogTally) -> None:

@@ -50,7 +50,6 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from benchmarks.interaction_bench import listen_overflows
-from benchmarks.remote_emulator import LogTally, pipe_commands, receive, spawned
+from benchmarks.remote_emulator import LogTally, pipe_commands, receive, report_measured, spawned
 from benchmarks.scheduler_bench import LaunchClock, busiest_second, tallied_logs
 from benchmarks.synthetic import generate
 from bot.catalogue.formats.document import CatalogueDocument
@@ -322,20 +321,9 @@ async def _drive(
         if command is None or command[0] != "go":
             return  # told to stop, or the parent has gone
         urls: dict[str, str] = command[1]
-        measuring = asyncio.create_task(_measure_here(emulator, urls, queries, samples, warm_up, burst_size, tally))
-        told = asyncio.create_task(commands.get())
-        await asyncio.wait({measuring, told}, return_when=asyncio.FIRST_COMPLETED)
-        if not measuring.done():  # told to stop, or the parent has gone: no one is waiting for the figures
-            measuring.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await measuring
-            return
-        error = measuring.exception()
-        if error is not None:
-            conn.send(("error", "".join(traceback.format_exception(error)).rstrip()))
-        else:
-            conn.send(("ok", measuring.result()))
-        await told  # ("stop",) once the bot has closed, or end-of-file
+        await report_measured(
+            conn, commands, _measure_here(emulator, urls, queries, samples, warm_up, burst_size, tally)
+        )
 
 
 async def _measure_here(
