@@ -2,7 +2,8 @@
 
 In order: search quality (`benchmarks.evaluate`), search speed and memory against three peers
 (`benchmarks.search_bench`), import speed (`benchmarks.import_bench`), interaction latency through the real
-client and the emulator (`benchmarks.interaction_bench`), scheduled posting at scale
+client and the emulator (`benchmarks.interaction_bench`), the watch list's latency at 1,000,000 saved talks
+(`benchmarks.watchlist_bench`), scheduled posting at scale
 (`benchmarks.scheduler_bench`) and the Slack side: slash-command latency, a burst and scheduled posts to
 many channels (`benchmarks.slack_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
 """
@@ -12,7 +13,15 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import evaluate, import_bench, interaction_bench, scheduler_bench, search_bench, slack_bench
+from benchmarks import (
+    evaluate,
+    import_bench,
+    interaction_bench,
+    scheduler_bench,
+    search_bench,
+    slack_bench,
+    watchlist_bench,
+)
 
 
 def main(argv: list[str]) -> None:
@@ -33,6 +42,8 @@ def main(argv: list[str]) -> None:
         say(line)
     say("\n# Interaction latency (python -m benchmarks.interaction_bench)\n")
     interaction_bench.run(quick, echo=say)
+    say("\n# Watch-list latency (python -m benchmarks.watchlist_bench)\n")
+    watchlist_bench.run(quick, echo=say)
     say("\n# Scheduled posts (python -m benchmarks.scheduler_bench)\n")
     scheduler_bench.run(quick, echo=say)
     say("\n# Slack: slash commands and scheduled posts (python -m benchmarks.slack_bench)\n")

@@ -39,11 +39,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import discord
 import numpy as np
@@ -306,6 +306,7 @@ class CatalogueRun:
     logged: list[str] = field(default_factory=list)  # what the bot (then the emulator) logged, WARNING and above
     collector: str = ""  # the garbage collector's passes during the run, in the bot's process
     emulator_collector: str = ""  # the same in the emulator's process, when it has its own
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # how each kind was answered (`Measured`)
 
     @property
     def bursts(self) -> list[Burst]:
@@ -318,17 +319,20 @@ class CatalogueRun:
         return sum(k.unanswered for k in self.kinds.values()) + sum(b.size - b.answered for b in self.bursts)
 
 
+Sender = Callable[[TimingEmulator, str, random.Random], Awaitable[InteractionHandle]]
+
+
 async def interleaved(
-    emulator: TimingEmulator, mix: Mix, kinds: tuple[str, ...], samples: int, seed: int
+    emulator: TimingEmulator, sender: Sender, kinds: tuple[str, ...], samples: int, seed: int
 ) -> dict[str, Latencies]:
-    """`samples` of each kind, one interaction at a time, the kinds taking turns in a shuffled order."""
+    """`samples` of each kind, one interaction at a time (each sent by `sender`), taking turns in a shuffled order."""
     rng = random.Random(seed)
     results = {kind: Latencies(kind) for kind in kinds}
     order = list(kinds)
     for _ in range(samples):
         rng.shuffle(order)
         for kind in order:
-            handle = await send(emulator, kind, mix, rng)
+            handle = await sender(emulator, kind, rng)
             results[kind].note(handle, await emulator.answered(handle, ANSWER_TIMEOUT))
     return results
 
@@ -383,13 +387,18 @@ class Measured:
     warm_burst: Burst | None = None
     collector: str = ""  # the garbage collector's passes in the emulator's process, when it has its own
     logged: list[str] = field(default_factory=list)  # what the emulator's process logged, tallied
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # how each kind was answered, if the driver says
 
 
 async def measured(emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int) -> Measured:
     """Warm up, then the interleaved latencies and (with `burst_size`) the three bursts."""
     kinds = (FLOOR, *KINDS)
-    await interleaved(emulator, mix, kinds, WARM_UP, seed=1)
-    found = Measured(await interleaved(emulator, mix, kinds, samples, seed=2))
+
+    def sender(emulator: TimingEmulator, kind: str, rng: random.Random) -> Awaitable[InteractionHandle]:
+        return send(emulator, kind, mix, rng)
+
+    await interleaved(emulator, sender, kinds, WARM_UP, seed=1)
+    found = Measured(await interleaved(emulator, sender, kinds, samples, seed=2))
     if burst_size:
         rng = random.Random(3)
         mixed = [KINDS[n % len(KINDS)] for n in range(burst_size)]
@@ -410,10 +419,45 @@ class Listening:
     gateway_url: str
     token: str
     guild_id: int  # the server the bot copies its commands to, and where the interactions are sent
+    prepared: Any = None  # what the driver's `prepare` made for the bot's process to know (users, say)
 
 
-def drive(conn: Connection, mix: Mix, samples: int, burst_size: int) -> None:
-    """The child's entry point: the emulator (validation off), and the measurement once told "go".
+class Driver(Protocol):
+    """What the emulator's process measures once the bot is ready; sent there, so it must pickle."""
+
+    @property
+    def commands(self) -> frozenset[str]:
+        """The bot's commands the interactions use: measuring waits until the server holds them."""
+        ...
+
+    def prepare(self, emulator: TimingEmulator) -> Any:
+        """Set up the emulator before the bot connects; what is returned reaches the bot's process in `Listening`."""
+        ...
+
+    async def measured(self, emulator: TimingEmulator) -> Measured:
+        """Measure, once the bot is ready and its commands are in the server."""
+        ...
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """This benchmark's driver: `measured` over a mix."""
+
+    mix: Mix
+    samples: int
+    burst_size: int
+    commands: frozenset[str] = COMMANDS
+
+    def prepare(self, emulator: TimingEmulator) -> None:
+        """Nothing to set up: the interactions come from the emulator's default user."""
+
+    async def measured(self, emulator: TimingEmulator) -> Measured:
+        """The interleaved latencies and the bursts."""
+        return await measured(emulator, self.mix, self.samples, self.burst_size)
+
+
+def drive(conn: Connection, driver: Driver) -> None:
+    """The child's entry point: the emulator (validation off), and the driver's measurement once told "go".
 
     Replies on the pipe: ("ok", `Listening`) once it listens, then ("ok", `Measured`) or ("error", traceback).
     It stops when told to ("stop",) or when the pipe closes (the parent has died), measuring or not.
@@ -422,32 +466,34 @@ def drive(conn: Connection, mix: Mix, samples: int, burst_size: int) -> None:
     tally = LogTally()
     logging.getLogger().addHandler(tally)
     try:
-        asyncio.run(_drive(conn, mix, samples, burst_size, tally))
+        asyncio.run(_drive(conn, driver, tally))
     finally:
         conn.close()
 
 
-async def _drive(conn: Connection, mix: Mix, samples: int, burst_size: int, tally: LogTally) -> None:
+async def _drive(conn: Connection, driver: Driver, tally: LogTally) -> None:
     async with TimingEmulator(validate=False) as emulator:
-        conn.send(("ok", Listening(emulator.api_base_url, emulator.gateway_url, emulator.token, emulator.guild.id)))
+        prepared = driver.prepare(emulator)
+        listening = Listening(emulator.api_base_url, emulator.gateway_url, emulator.token, emulator.guild.id, prepared)
+        conn.send(("ok", listening))
         commands = pipe_commands(conn)
         if await commands.get() != ("go",):
             return  # told to stop, or the parent has gone
-        await report_measured(conn, commands, _measure_here(emulator, mix, samples, burst_size, tally))
+        await report_measured(conn, commands, _measure_here(emulator, driver, tally))
 
 
-async def _measure_here(emulator: TimingEmulator, mix: Mix, samples: int, burst_size: int, tally: LogTally) -> Measured:
+async def _measure_here(emulator: TimingEmulator, driver: Driver, tally: LogTally) -> Measured:
     await emulator.wait_connected(timeout=30.0)
 
     def registered() -> bool | None:
         names = {command["name"] for command in emulator.commands(emulator.guild)}
-        return True if names.issuperset(COMMANDS) else None
+        return True if names.issuperset(driver.commands) else None
 
     await emulator.wait_for(registered, timeout=30.0, what="the bot's commands in the server")
     gc.collect()
     with watched_gc() as collector:
         tracked = len(gc.get_objects())
-        found = await measured(emulator, mix, samples, burst_size)
+        found = await driver.measured(emulator)
     where = "  in the emulator's process, "
     found.collector = f"{collector.line(where)} ({tracked:,} objects tracked at start)"
     found.logged = [f"  the emulator's process logged {n}x {what}" for what, n in tally.counts.most_common()]
@@ -457,13 +503,20 @@ async def _measure_here(emulator: TimingEmulator, mix: Mix, samples: int, burst_
 # -- in the bot's process -----------------------------------------------------------------------------------
 
 
-async def measure_catalogue(label: str, database: Path, mix: Mix, samples: int, burst_size: int) -> CatalogueRun:
-    """The emulator and the driver in a child process, the bot alone in this one: `measured` there."""
+async def measure_catalogue(
+    label: str, database: Path, talks: int, driver: Driver, before_bot: Callable[[Listening], None] | None = None
+) -> CatalogueRun:
+    """The emulator and the driver in a child process, the bot alone in this one: `driver.measured` there.
+
+    `before_bot`, if given, runs here once the emulator listens and before the bot opens the database.
+    """
     gc.collect()  # start each catalogue with no garbage left over from the last
     with tallied_logs() as tally, watched_gc() as collector:
-        async with spawned(drive, mix, samples, burst_size, name="interaction-emulator") as (process, conn, ready):
+        async with spawned(drive, driver, name="interaction-emulator") as (process, conn, ready):
             if not isinstance(ready, Listening):
                 raise RuntimeError(f"the emulator process did not start: {ready!r}")
+            if before_bot is not None:
+                before_bot(ready)
             bot = highlights_bot(database, ready.token, ready.guild_id)
             # `run_client` reads only the emulator's `api_base_url`, `gateway_url` and `token`, which these are.
             async with run_client(cast("DiscordEmulator", ready), bot, ready_timeout=300.0):
@@ -472,7 +525,8 @@ async def measure_catalogue(label: str, database: Path, mix: Mix, samples: int, 
                 found = await receive(process, conn, timeout=MEASURE_TIMEOUT)
             if not isinstance(found, Measured):
                 raise RuntimeError(f"the emulator process answered {found!r}")
-    run = CatalogueRun(label, mix.talks, found.kinds, found.burst, found.floor_burst, found.warm_burst)
+    run = CatalogueRun(label, talks, found.kinds, found.burst, found.floor_burst, found.warm_burst)
+    run.outcomes = found.outcomes
     run.logged = tally.lines("  ") + found.logged
     run.collector = (
         f"{collector.line('  ')} (the bot's process only; {tracked:,} objects tracked once the bot was ready)"
@@ -635,16 +689,16 @@ async def measure(config: Config, folder: Path, echo: Callable[[str], None]) -> 
     say("interactions through the real client on loopback, sent until callback received; the emulator "
         "(validation off) and the timing in a spawned process of their own, the bot alone in this one")  # fmt: skip
     database, mix = bundled(folder)
-    runs = [await measure_catalogue("bundled catalogue", database, mix, config.samples, config.burst)]
+    driver = Interactions(mix, config.samples, config.burst)
+    runs = [await measure_catalogue("bundled catalogue", database, mix.talks, driver)]
     for line in describe(runs[-1], 2.0):
         say(line)
     if config.large:
         started = time.perf_counter()
         large, large_mix, source = synthetic(folder, config.large)
         prepared = time.perf_counter() - started
-        run = await measure_catalogue(
-            f"synthetic catalogue from {source}", large, large_mix, config.samples, config.burst
-        )
+        driver = Interactions(large_mix, config.samples, config.burst)
+        run = await measure_catalogue(f"synthetic catalogue from {source}", large, large_mix.talks, driver)
         runs.append(run)
         for line in describe(run, 3.0):
             say(line)

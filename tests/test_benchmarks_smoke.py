@@ -1,11 +1,11 @@
-"""The interaction, scheduler and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
+"""The interaction, watch-list, scheduler and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from benchmarks import interaction_bench, scheduler_bench, slack_bench
+from benchmarks import interaction_bench, scheduler_bench, slack_bench, watchlist_bench
 
 
 async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
@@ -32,6 +32,37 @@ async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> No
         assert all(len(burst.latencies) == 12 for burst in run.bursts)
     assert validated is None or validated.bursts == []
     assert report.lines and not any("UNANSWERED" in line or "ONLY" in line for line in report.lines)
+
+
+async def test_watchlist_bench_answers_every_interaction_as_the_lists_say(tmp_path: Path) -> None:
+    config = watchlist_bench.Config(
+        talks=600, saved=3_000, samples=3, warm_up=1, askers=2, asker_list=(5, 20), long_list=watchlist_bench.MAX_SAVED
+    )
+    report = await watchlist_bench.measure(config, tmp_path, lambda _: None)
+
+    assert report.saved == 3_000
+    assert report.run.talks == 600
+    assert len(report.lists.saved[-1]) == watchlist_bench.MAX_SAVED
+    for kind in (interaction_bench.FLOOR, *watchlist_bench.KINDS):
+        latencies = report.run.kinds[kind]
+        assert latencies.unanswered == 0
+        assert len(latencies.samples) == 3
+        assert all(seconds > 0 for seconds in latencies.samples)
+    long = watchlist_bench.LONG
+    expected = {
+        watchlist_bench.SHOW: "a page",
+        watchlist_bench.UNWATCHED: "a page",
+        watchlist_bench.SAVE_NEW: "saved",
+        watchlist_bench.SAVE_AGAIN: "already saved",
+        watchlist_bench.SHOW + long: "a page",
+        watchlist_bench.UNWATCHED + long: "a page",
+        watchlist_bench.SAVE_AGAIN + long: "already saved",
+    }
+    for kind, answer in expected.items():
+        assert report.run.outcomes[kind] == {answer: 3}, kind
+    (refused,) = report.run.outcomes[watchlist_bench.SAVE_NEW + long]  # the long list is full
+    assert refused.startswith("answered: Your watch list is full")
+    assert report.lines and not any("UNANSWERED" in line for line in report.lines)
 
 
 async def test_scheduler_bench_posts_each_schedule_exactly_once(tmp_path: Path) -> None:
