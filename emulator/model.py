@@ -117,6 +117,8 @@ class User:
     locale: str = "en-US"
     permissions: int | None = None
     """Guild-level permissions when this user is a member; `None` means what @everyone has."""
+    dms_closed: bool = False
+    """The user accepts no direct messages from the bot (Discord answers 403 with code 50007)."""
 
 
 @dataclass

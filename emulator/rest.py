@@ -205,6 +205,7 @@ class RestApi:
         channel_message = "/channels/{channel_id}/messages/{message_id}"
         return [
             Route("GET", "/users/@me", self.get_me),
+            Route("POST", "/users/@me/channels", self.create_dm),
             Route("GET", "/oauth2/applications/@me", self.get_application),
             Route("GET", "/gateway", self.get_gateway, auth=False),
             Route("GET", "/gateway/bot", self.get_gateway_bot),
@@ -663,9 +664,22 @@ class RestApi:
             raise _unknown("Message", 10008)
         return stored
 
+    async def create_dm(self, request: ApiRequest) -> Reply:
+        """`POST /users/@me/channels`: the DM channel with a user, opened on first use.
+
+        It can always be opened; whether a message may be sent there is decided when one is sent.
+        """
+        body = request.body if isinstance(request.body, dict) else {}
+        recipient = self._world.users.get(_snowflake(str(body.get("recipient_id", ""))))
+        if recipient is None or recipient.bot:
+            raise ApiError(400, 50033, "Invalid Recipient(s)")
+        return Reply(200, payloads.private_channel(self._world, self._world.dm_channel(recipient)))
+
     async def create_message(self, request: ApiRequest) -> Reply:
         """`POST /channels/{id}/messages`, with permission checks and nonce de-duplication."""
         channel, _ = self._channel(request)
+        if channel.recipient_id is not None and self._world.users[channel.recipient_id].dms_closed:
+            raise ApiError(403, 50007, "Cannot send messages to this user")
         body = self._message_body(request, create=True)
         needed = Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES
         if body.get("embeds"):

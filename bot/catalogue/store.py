@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.db.gateway import Database, Session
@@ -28,6 +28,17 @@ def _day(value: str | None) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def _start(value: str | None) -> datetime | None:
+    """A talk's start instant when its date carries a time and an offset ('2026-02-01T10:30:00+01:00')."""
+    if not value or len(value) <= 10:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo is not None else None
 
 
 TALK_CACHE = 4096  # hydrated talks kept between answers (a few KB each)
@@ -193,6 +204,7 @@ def _talk(row: Sequence[object], credits: list[Credit], topics: list[Topic]) -> 
         kind=str(kind),
         summary=str(summary or ""),
         date=_day(str(day)) if day else None,
+        starts_at=_start(str(day)) if day else None,
         track=str(track) if track else None,
         recording_url=str(recording) if recording else None,
         slides_url=str(slides) if slides else None,

@@ -62,6 +62,7 @@ class Talk:
     credits: tuple[Credit, ...] = ()
     topics: tuple[Topic, ...] = ()
     language: str | None = None  # ISO 639-1 code, when the programme says
+    starts_at: dt.datetime | None = None  # aware; when the programme gives the talk's time as well as its day
 
     @property
     def speakers(self) -> tuple[Credit, ...]:

@@ -1,8 +1,8 @@
 """The services a platform adapter is handed, built once when it starts; each extension takes only what it needs.
 
 `open_services` is the one place they are wired together, for every platform: the database gateway, the
-catalogue, the highlights and the scheduler's store (sharing one cache of highlight pools), and members'
-watch lists.
+catalogue, the highlights and the scheduler's store (sharing one cache of highlight pools), and members' watch lists and
+reminders.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore
+from bot.watchlist.reminders import Platform, RemindersService, ReminderStore
 from bot.watchlist.service import WatchlistService
 from bot.watchlist.store import WatchlistStore
 
@@ -30,6 +31,8 @@ class Services:
     catalogue: CatalogueService
     highlights: HighlightService
     watchlist: WatchlistService
+    reminders: RemindersService
+    reminder_store: ReminderStore  # the scheduler's, with only this platform's reminders
     schedule_store: SqliteScheduleStore
     clock: Clock
     scheduler_config: SchedulerConfig
@@ -44,7 +47,7 @@ async def open_services(
     clock: Clock | None = None,
     scheduler_config: SchedulerConfig | None = None,
     view_timeout: float = 300.0,
-    platform: str = "discord",
+    platform: Platform = "discord",
 ) -> AsyncIterator[Services]:
     """Open the database (creating and migrating it if needed) and build the services over it; closed on exit.
 
@@ -55,10 +58,13 @@ async def open_services(
     try:
         catalogue = await CatalogueService.open(db)
         pool = CataloguePool(db)
+        settings = WatchlistStore(db)
         yield Services(
             catalogue=catalogue,
             highlights=HighlightService(catalogue, ScheduleRepository(db, pool, platform=platform), clock=clock),
-            watchlist=WatchlistService(catalogue, WatchlistStore(db), clock),
+            watchlist=WatchlistService(catalogue, settings, clock),
+            reminders=RemindersService(catalogue, ReminderStore(db), settings, clock),
+            reminder_store=ReminderStore(db, platform),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

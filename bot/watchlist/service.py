@@ -77,15 +77,27 @@ class WatchPage:
 
 @dataclass(frozen=True, slots=True)
 class Forgotten:
-    """What forgetting a member deleted: saved talks, and settings rows (0 or 1)."""
+    """What forgetting a member deleted: saved talks, settings rows (0 or 1) and reminders."""
 
     saved: int
     settings: int
+    reminders: int = 0
 
     @property
     def anything(self) -> bool:
         """Whether anything was kept about the member."""
-        return bool(self.saved or self.settings)
+        return bool(self.saved or self.settings or self.reminders)
+
+    def parts(self) -> builtins.list[str]:
+        """What was deleted, one phrase per kind: '3 saved talks', '1 reminder', 'your settings (...)'."""
+        parts = []
+        if self.saved:
+            parts.append(f"{self.saved} saved talk{'s' * (self.saved != 1)}")
+        if self.reminders:
+            parts.append(f"{self.reminders} reminder{'s' * (self.reminders != 1)}")
+        if self.settings:
+            parts.append("your settings (time zone, calendar key)")
+        return parts
 
 
 def _snapshot(talk: Talk) -> Snapshot:
@@ -275,9 +287,9 @@ class WatchlistService:
     # -- everything kept about a member ---------------------------------------------------------------------------
 
     async def forget(self, member: str) -> Forgotten:
-        """Delete everything kept about the member (list and settings) in one write; what was deleted."""
+        """Delete everything kept about the member (list, reminders, settings) in one write; what was deleted."""
         removed = await self.store.forget(_member(member))
-        return Forgotten(removed.saved, removed.settings)
+        return Forgotten(removed.saved, removed.settings, removed.reminders)
 
     async def saved_counts(self, slugs: Sequence[str]) -> dict[str, int]:
         """How many members saved each of these talks (0 for those nobody saved); names no member."""

@@ -391,3 +391,16 @@ async def test_the_migration_makes_a_talk_unique_per_member(db):
     with pytest.raises(Exception, match="UNIQUE"):
         await db.write(lambda conn: conn.execute(insert, (ALICE, RUST)))
     await db.write(lambda conn: conn.execute(insert, (BOB, RUST)))
+
+
+async def test_each_state_of_a_list_is_counted_from_the_index_alone(watchlist, store, db):
+    await save_all(watchlist, ALICE, RUST, TAP, COVID)
+    await watchlist.mark_watched(ALICE, TAP)
+    counts = {state: (await watchlist.list(ALICE, state=state)).total for state in ("all", "unwatched", "watched")}
+    assert counts == {"all": 3, "unwatched": 2, "watched": 1}
+    from bot.watchlist.store import _COUNTS
+
+    for state, sql in _COUNTS.items():
+        plan = " ".join(row[3] for row in await db.read(lambda conn, sql=sql: conn.execute(
+            "EXPLAIN QUERY PLAN " + sql, {"member": ALICE}).fetchall()))  # fmt: skip
+        assert "COVERING INDEX" in plan, (state, plan)

@@ -343,9 +343,4 @@ def forgotten_text(forgotten: Forgotten) -> str:
     """What /forget-me deleted, in a sentence."""
     if not forgotten.anything:
         return "The bot kept nothing about you: there was nothing to delete."
-    parts = []
-    if forgotten.saved:
-        parts.append(f"{forgotten.saved} saved talk{'s' * (forgotten.saved != 1)}")
-    if forgotten.settings:
-        parts.append("your settings (time zone, calendar key)")
-    return "Deleted " + " and ".join(parts) + ". The bot keeps nothing else about you."
+    return "Deleted " + ", ".join(forgotten.parts()) + ". The bot keeps nothing else about you."
