@@ -7,11 +7,13 @@ on 127.0.0.1:
   app listens or connect the app through Socket Mode (`AsyncSocketModeHandler` with `app_token` and a web client
   on `api_url`), and drive the app as Slack does (`slash`, `click`, `click_home`, `suggest`, `open_home`,
   `submit_view`; HTTP requests are signed with the signing secret, Socket Mode ones come as envelopes) and read
-  what it did (`Reply.messages`, `channels`, `ephemeral`, `homes`, `views_opened`, `calls`, `envelopes`).
+  what it did (`Reply.messages`, `channels`, `ephemeral`, `homes`, `views_opened`, `files`, `calls`,
+  `envelopes`).
 - `installs`: the OAuth v2 install (`SlackEmulator.install` plays the person approving; oauth.v2.access trades
   the code), the workspaces and every token issued; `socket_mode`: apps.connections.open's websocket.
-- `webapi`: the Web API methods (chat.postMessage and friends) with Slack's errors and a per-channel
-  rate limit; `faults`: errors, hangs and a revoked token on demand.
+- `webapi`: the Web API methods (chat.postMessage and friends, conversations.open, the three steps of a file
+  upload) with Slack's errors, the scopes some of them need, and a per-channel rate limit; `faults`: errors,
+  hangs and a revoked token on demand.
 - `model`: workspaces, tokens, users, channels, messages and replies; `payloads`: what Slack sends to the app;
   `signing`: Slack's v0 request signatures.
 - `pytest_plugin`: the `slack_emulator` fixture.
@@ -23,7 +25,7 @@ slack-bolt either: it needs only aiohttp.
 from __future__ import annotations
 
 from emulator.slack.installs import InstallResult
-from emulator.slack.model import Channel, Message, Reply, Team, User
+from emulator.slack.model import Channel, File, Message, Reply, Team, User
 from emulator.slack.server import SlackEmulator
 
-__all__ = ["Channel", "InstallResult", "Message", "Reply", "SlackEmulator", "Team", "User"]
+__all__ = ["Channel", "File", "InstallResult", "Message", "Reply", "SlackEmulator", "Team", "User"]

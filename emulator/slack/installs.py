@@ -162,11 +162,11 @@ class Installs:
             raise SlackError("bad_redirect_uri")
         issued.used = True
         team = issued.team
-        bot = self._grant(team, "bot", self.identity.bot_user_id, issued.scope)
+        bot = self._grant(team, "bot", self.identity.bot_user_id, issued.scope, scoped=True)
         issued.token = bot.token
         installer: JSON = {"id": issued.user}
         if issued.user_scope:
-            person = self._grant(team, "user", issued.user, issued.user_scope)
+            person = self._grant(team, "user", issued.user, issued.user_scope, scoped=True)
             installer.update({"scope": person.scope, "access_token": person.token, "token_type": "user"})
         return {
             "access_token": bot.token,
@@ -180,15 +180,28 @@ class Installs:
             "authed_user": installer,
         }
 
-    def _grant(self, team: Team, kind: str, user_id: str, scope: str) -> Grant:
-        """The workspace's live token of that kind (and user) with its scopes widened, or a new one."""
+    def _grant(self, team: Team, kind: str, user_id: str, scope: str, *, scoped: bool = False) -> Grant:
+        """The workspace's live token of that kind (and user) with its scopes widened, or a new one.
+
+        `scoped`: the scopes come from an install, and from now on bound what the token may call.
+        """
         for grant in self.grants.values():
             if grant.team.id == team.id and grant.kind == kind and grant.user_id == user_id:
                 grant.scope = _union(grant.scope, scope)
+                grant.scoped = grant.scoped or scoped
                 return grant
         prefix = "xoxb" if kind == "bot" else "xoxp"
         token = f"{prefix}-{team.id}-{secrets.token_hex(12)}"
-        grant = self.grants[token] = Grant(token, team, kind, user_id, _union("", scope))
+        grant = self.grants[token] = Grant(token, team, kind, user_id, _union("", scope), scoped=scoped)
+        return grant
+
+    def set_scopes(self, team_id: str, scopes: list[str] | tuple[str, ...]) -> Grant:
+        """Make the workspace's bot token hold exactly these scopes (an install approved long ago, say)."""
+        grant = next((g for g in self.grants.values() if g.team.id == team_id and g.kind == "bot"), None)
+        if grant is None:
+            raise LookupError(f"the app has no bot token in {team_id!r}")
+        grant.scope = _union("", ",".join(scopes))
+        grant.scoped = True
         return grant
 
 

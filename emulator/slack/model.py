@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ class Grant:
 
     `kind` is "bot" (a workspace's bot token), "user" (an installer's user token) or "app" (the app-level token,
     good only for apps.connections.open); `user_id` is the bot user or the installer; `scope` is comma-separated.
+    `scoped` says whether `scope` is all the token may do (a token from an OAuth install, or one given scopes with
+    `SlackEmulator.set_scopes`); a token made without OAuth may call every method.
     """
 
     token: str
@@ -45,6 +48,11 @@ class Grant:
     kind: str
     user_id: str
     scope: str = ""
+    scoped: bool = False
+
+    def lacks(self, scope: str) -> bool:
+        """Whether a call that needs `scope` must answer missing_scope."""
+        return self.scoped and scope not in self.scope.split(",")
 
 
 @dataclass
@@ -61,9 +69,10 @@ class Message:
     """A message in a channel, or an ephemeral one that only `user` sees.
 
     `user` is the bot user for messages the app posted and the viewer for ephemeral ones. `source` says how
-    it came: "chat.postMessage", "chat.postEphemeral", "ack" (a slash command's HTTP answer) or
-    "response_url"; `response_url_of` names the request whose ack or response URL made it. An edit (chat.update
-    or `replace_original`) keeps the ts, sets `replaced` and keeps the earlier versions in `history`.
+    it came: "chat.postMessage", "chat.postEphemeral", "ack" (a slash command's HTTP answer), "response_url" or
+    "files.completeUploadExternal" (a shared file, in `files`, with its comment as the text); `response_url_of`
+    names the request whose ack or response URL made it. An edit (chat.update or `replace_original`) keeps the
+    ts, sets `replaced` and keeps the earlier versions in `history`.
     """
 
     ts: str
@@ -81,6 +90,7 @@ class Message:
     replaced: bool = False
     deleted: bool = False
     history: list[Revision] = field(default_factory=list)
+    files: list[JSON] = field(default_factory=list)
 
     def edit(self, *, text: str | None, blocks: list[JSON] | None, metadata: JSON | None = None) -> None:
         """Change it in place, keeping the ts (a `None` argument keeps that part; `metadata={}` drops it)."""
@@ -110,6 +120,9 @@ class Message:
             shown["thread_ts"] = self.thread_ts
         if metadata and self.metadata:
             shown["metadata"] = self.metadata
+        if self.files:
+            shown["files"] = self.files
+            shown["upload"] = True
         return shown
 
 
@@ -139,6 +152,50 @@ class Channel:
             "is_member": self.member,
             "is_archived": self.archived,
             "created": 1_600_000_000,
+        }
+
+
+@dataclass
+class File:
+    """A file the app uploads: announced (files.getUploadURLExternal), sent (its upload URL), then shared.
+
+    `length` is the size announced; `data` is what was sent to the upload URL (None until then); `channels`
+    are where files.completeUploadExternal shared it (empty: kept private), `comment` its initial comment.
+    """
+
+    id: str
+    name: str
+    length: int
+    team: str
+    upload_key: str
+    title: str = ""
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    data: bytes | None = None
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
+    comment: str = ""
+
+    @property
+    def filetype(self) -> str:
+        """Slack's short name for the file's type: its extension ("ics"), or "text"."""
+        _, dot, extension = self.name.rpartition(".")
+        return extension.lower() if dot and extension else "text"
+
+    def to_api(self, identity: Identity) -> JSON:
+        """The file as a shared message's `files` entry shows it."""
+        mimetype = mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title or self.name,
+            "mimetype": mimetype,
+            "filetype": self.filetype,
+            "size": len(self.data or b""),
+            "user": identity.bot_user_id,
+            "is_external": False,
+            "mode": "hosted",
+            "channels": list(self.channels),
         }
 
 

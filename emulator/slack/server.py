@@ -22,14 +22,15 @@ import emulator.slack.payloads as payloads
 import emulator.slack.responses as responses
 from emulator.slack.faults import Faults, RateLimiter
 from emulator.slack.installs import InstallResult, Installs
-from emulator.slack.model import JSON, Channel, Grant, Identity, Message, Reply, Team, User
+from emulator.slack.model import JSON, Channel, File, Grant, Identity, Message, Reply, Team, User
 from emulator.slack.responses import ResponseUrl
 from emulator.slack.signing import signed_headers
 from emulator.slack.socket_mode import SocketMode
-from emulator.slack.webapi import SlackError, WebApi
+from emulator.slack.webapi import SlackError, WebApi, check_scope
 from emulator.slack.world import Workspace
 
 API_PREFIX = "/api/"
+UPLOAD_PREFIX = "/upload/v1/"  # where files.getUploadURLExternal's upload URLs point
 FORM = "application/x-www-form-urlencoded"
 HANG_SECONDS = 30.0
 SOCKET_WAIT = 2.0  # how long a request waits for an app that is still connecting through Socket Mode
@@ -56,7 +57,9 @@ class SlackEmulator:
 
     What the app did: `channels` (each with its visible `messages`), `ephemeral` (every ephemeral message,
     deleted ones marked), `homes` (user -> last published Home view), `views_opened` (the modal views),
-    `calls` (every Web API call: method and arguments, token and client secret left out, JSON strings decoded),
+    `files` (every file the app uploaded: name, title, bytes, the channels it was shared in),
+    `calls` (every Web API call: method and arguments, token and client secret left out, JSON strings decoded;
+    a file's bytes sent to its upload URL count as `("upload", {"file_id", "size"})`),
     `calls_by_team` ((team id, method) per call made with a good token), `envelopes` (every Socket Mode
     envelope sent),
     `rate_limited` ((method, channel) per 429) and `problems` (what Slack would have refused silently:
@@ -99,6 +102,7 @@ class SlackEmulator:
         self.ephemeral: list[Message] = self.world.ephemeral
         self.homes: dict[str, JSON] = self.world.homes
         self.views_opened: list[JSON] = self.world.views_opened
+        self.files: dict[str, File] = self.world.files
         self.calls: list[tuple[str, JSON]] = []
         self.calls_by_team: list[tuple[str, str]] = []
         self.rate_limited: list[tuple[str, str]] = []
@@ -134,10 +138,12 @@ class SlackEmulator:
         app.router.add_get("/socket", self.sockets.serve)
         app.router.add_get(installs.AUTHORIZE_PATH, self._serve_authorize)
         app.router.add_get("/files/{file_id}/{name}", self._serve_file)
+        app.router.add_post(UPLOAD_PREFIX + "{key}", self._serve_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         self._port = self._runner.addresses[0][1]
+        self._web.upload_base = self.base_url + UPLOAD_PREFIX
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
@@ -200,6 +206,19 @@ class SlackEmulator:
     def add_workspace(self, team_id: str, name: str | None = None) -> Team:
         """Add a workspace (or return the known one); the app is not installed there until `install` or `bot_token`."""
         return self.installs.add_team(team_id, name)
+
+    def set_scopes(self, scopes: list[str] | tuple[str, ...], *, team: str | None = None) -> None:
+        """Give the app's bot token in `team` (the emulator's own workspace unless named) exactly these scopes.
+
+        Methods that need a scope (`webapi.SCOPES`) then answer missing_scope without it, as for an install
+        approved before the app asked for that scope. Tokens from `install` carry the scopes approved already.
+        """
+        self.installs.set_scopes(team or self.team_id, scopes)
+
+    def shared_files(self, channel: str) -> list[File]:
+        """The files shared in a channel (a person's DM by their user id), in the order they were shared."""
+        place = self._place(channel)
+        return [file for file in self.files.values() if place.id in file.channels]
 
     def bot_token(self, team_id: str) -> str:
         """The workspace's bot token, issued now if the app has none there (installed without OAuth)."""
@@ -320,6 +339,7 @@ class SlackEmulator:
                     raise SlackError("unknown_method")
                 handler = known
                 grant = self._authenticate(method, token)
+                check_scope(method, grant)
             if grant is not None:
                 self.calls_by_team.append((grant.team.id, method))
             hang = self.faults.take_hang(method)
@@ -486,6 +506,30 @@ class SlackEmulator:
             return web.Response(status=404)
         self.files_fetched.append(request.match_info["file_id"])
         return web.Response(body=found[1])
+
+    async def _serve_upload(self, request: web.Request) -> web.Response:
+        """An upload URL: the file's bytes, raw or as a multipart form's file part, answered "OK - <bytes>".
+
+        Like Slack's, the URL needs no token (it is the secret); it stops working once the file is shared.
+        """
+        self._begin()
+        try:
+            found = self.world.pending_upload(request.match_info["key"])
+            if found is None:
+                return web.Response(status=404, text="upload not found")
+            if request.content_type == "multipart/form-data":
+                form = await request.post()
+                parts = [value for value in form.values() if isinstance(value, web.FileField)]
+                if not parts:
+                    return web.Response(status=400, text="no file in the form")
+                data = parts[0].file.read()
+            else:
+                data = await request.read()
+            found.data = data
+            self.calls.append(("upload", {"file_id": found.id, "size": len(data)}))
+            return web.Response(text=f"OK - {len(data)}")
+        finally:
+            self._end()
 
     async def submit_view(
         self,
@@ -759,7 +803,8 @@ async def _response_body(request: web.Request) -> object:
 
 
 def _failure(failure: SlackError) -> web.Response:
-    return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=failure.headers)
+    body = {"ok": False, "error": failure.error, **failure.fields}
+    return web.json_response(body, status=failure.status, headers=failure.headers)
 
 
 def _http_body(kind: str, payload: JSON) -> tuple[bytes, str]:

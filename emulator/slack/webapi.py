@@ -1,7 +1,10 @@
 """The Web API methods the emulator plays, each answering Slack's JSON or raising `SlackError`.
 
 Arguments arrive already merged (query string, form fields, JSON body) and with JSON-encoded strings
-(`blocks`, `view`, `metadata`) decoded; see `server.SlackEmulator` for authentication, faults and rate limits.
+(`blocks`, `view`, `metadata`) decoded; see `server.SlackEmulator` for authentication, scopes, faults and rate
+limits. A file upload takes three steps, as Slack's: files.getUploadURLExternal announces the file and hands out
+an upload URL (served by `server.SlackEmulator`), the bytes are POSTed there, and files.completeUploadExternal
+shares the file in a channel (a message with a `files` entry) or keeps it private.
 """
 
 from __future__ import annotations
@@ -10,23 +13,50 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import emulator.slack.limits as limits
-from emulator.slack.model import JSON, Channel, Grant, Message, Team, parse_ts
+from emulator.slack.model import JSON, Channel, File, Grant, Message, Team, parse_ts
 from emulator.slack.world import Workspace
 
 Handler = Callable[[JSON], JSON]
 
 HISTORY_LIMIT_DEFAULT = 100
 HISTORY_LIMIT_MAX = 999
+FILES_PER_COMPLETE = 10  # files one files.completeUploadExternal call may share
+FILE_SIZE_MAX = 1024 * 1024 * 1024  # bytes Slack takes in one file
+# The scope a bot or user token needs for a method, checked only for the methods listed here and only for
+# tokens whose scopes are known (see `Grant.scoped`); a call without it answers missing_scope with `needed`.
+SCOPES = {
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
 
 
 class SlackError(Exception):
-    """A failed call: `{"ok": false, "error": error}` with an HTTP status (200, as Slack does, unless 429)."""
+    """A failed call: `{"ok": false, "error": error, **fields}` with an HTTP status (200, as Slack does, unless 429).
 
-    def __init__(self, error: str, *, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
+    `fields` are what some errors add, such as missing_scope's `needed` and `provided`.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.headers = dict(headers or {})
+        self.fields = dict(fields or {})
+
+
+def check_scope(method: str, grant: Grant | None) -> None:
+    """Raise missing_scope (with the scope `needed` and those `provided`) if the token may not call `method`."""
+    needed = SCOPES.get(method)
+    if needed is not None and grant is not None and grant.kind != "app" and grant.lacks(needed):
+        raise SlackError("missing_scope", fields={"needed": needed, "provided": grant.scope})
 
 
 def flag(value: object) -> bool | None:
@@ -62,6 +92,7 @@ class WebApi:
     def __init__(self, world: Workspace) -> None:
         self.world = world
         self.caller: Grant | None = None
+        self.upload_base = ""  # where upload URLs point, the server's "/upload/v1/" (set once it listens)
 
     def methods(self) -> dict[str, Handler]:
         """Method name -> handler."""
@@ -76,6 +107,9 @@ class WebApi:
             "users.info": self.users_info,
             "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history,
+            "conversations.open": self.conversations_open,
+            "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "files.completeUploadExternal": self.files_complete_upload_external,
         }
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -263,6 +297,97 @@ class WebApi:
             "pin_count": 0,
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def conversations_open(self, args: JSON) -> JSON:
+        """Open (or find) the bot's direct-message channel with one person; `return_im` gives the whole channel.
+
+        Only one-to-one DMs are played: several users (a group DM) answer too_many_users.
+        """
+        users = [user.strip() for user in (_text(args, "users") or "").split(",") if user.strip()]
+        reference = _text(args, "channel")
+        if not users:
+            if not reference:
+                raise SlackError("users_list_not_supplied")
+            channel = self.world.channels.get(reference)
+            if channel is None or not channel.is_im:
+                raise SlackError("channel_not_found")
+            return {"no_op": True, "already_open": True, "channel": self._opened(channel, args)}
+        if len(users) > 1:
+            raise SlackError("too_many_users")
+        [user] = users
+        if user == self.world.identity.bot_user_id:
+            raise SlackError("cannot_dm_bot")
+        if user not in self.world.users:
+            raise SlackError("user_not_found")
+        known = "D" + user in self.world.channels
+        channel = self.world.dm(user)
+        answer: JSON = {"channel": self._opened(channel, args)}
+        if known:
+            answer.update({"no_op": True, "already_open": True})
+        return answer
+
+    def _opened(self, channel: Channel, args: JSON) -> JSON:
+        if flag(args.get("return_im")):
+            return {**channel.to_api(), "user": channel.name, "is_open": True}
+        return {"id": channel.id}
+
+    def files_get_upload_url_external(self, args: JSON) -> JSON:
+        """Announce a file (`filename`, `length` in bytes): its id, and the URL to POST its bytes to."""
+        name = _required(args, "filename")
+        try:
+            length = int(str(args.get("length")))
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if not 0 <= length <= FILE_SIZE_MAX:
+            raise SlackError("invalid_arguments")
+        team = self.caller.team.id if self.caller is not None else self.world.identity.team_id
+        made = self.world.new_file(name, length, team)
+        made.alt_txt, made.snippet_type = _text(args, "alt_txt"), _text(args, "snippet_type")
+        return {"upload_url": self.upload_base + made.upload_key, "file_id": made.id}
+
+    def files_complete_upload_external(self, args: JSON) -> JSON:
+        """Finish uploads: share each file in `channel_id` (or `channels`) with `initial_comment`.
+
+        `files` is `[{"id", "title"}]`; no channel keeps the files private. Each upload is completed once, and
+        only by a token of the workspace that began it (else file_not_found).
+        """
+        entries = limits.decoded(args.get("files"))
+        if not isinstance(entries, list) or not 0 < len(entries) <= FILES_PER_COMPLETE:
+            raise SlackError("invalid_arguments")
+        if not all(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries):
+            raise SlackError("invalid_arguments")
+        team = self.caller.team.id if self.caller is not None else self.world.identity.team_id
+        found: list[tuple[File, JSON]] = []
+        for entry in entries:
+            known = self.world.files.get(entry["id"])
+            if known is None or known.team != team or known.completed or known.data is None:
+                raise SlackError("file_not_found")
+            found.append((known, entry))
+        named = [_text(args, "channel_id") or "", *(_text(args, "channels") or "").split(",")]
+        targets = [self._shared_in(reference) for reference in dict.fromkeys(r.strip() for r in named) if reference]
+        comment = _text(args, "initial_comment") or ""
+        _check(limits.text_error(comment, None) if comment else None)
+        thread_ts = _text(args, "thread_ts")
+        if thread_ts is not None and (len(targets) != 1 or parse_ts(thread_ts) is None):
+            raise SlackError("invalid_arguments")
+        for made, entry in found:
+            made.completed = True
+            made.title = str(entry.get("title") or made.name)
+            made.comment = comment
+            for channel in targets:
+                self.world.share(made, channel, comment, thread_ts)
+        return {"files": [{"id": made.id, "title": made.title} for made, _ in found]}
+
+    def _shared_in(self, reference: str) -> Channel:
+        """A channel a file may be shared in (by id, or a person's DM by their user id)."""
+        channel = self.world.resolve(reference)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        if channel.archived:
+            raise SlackError("is_archived")
+        if not channel.member:
+            raise SlackError("not_in_channel")
+        return channel
 
 
 def _view(args: JSON, kind: str) -> JSON:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulator.slack.model import JSON, Channel, Clock, Identity, Message, User
+from emulator.slack.model import JSON, Channel, Clock, File, Identity, Message, User
 
 TRIGGER_TTL = 3.0  # seconds a trigger_id stays good for views.open
 
@@ -20,7 +20,7 @@ class _Trigger:
 
 
 class Workspace:
-    """Users, channels, ephemeral messages, App Home views and modals.
+    """Users, channels, ephemeral messages, App Home views and modals, and the files the app uploaded.
 
     `observers` hear of the messages the Web API makes or edits (the emulator gathers a request's replies so).
     """
@@ -32,6 +32,7 @@ class Workspace:
         self.ephemeral: list[Message] = []
         self.homes: dict[str, JSON] = {}
         self.views_opened: list[JSON] = []
+        self.files: dict[str, File] = {}  # id -> every file the app began to upload, shared or not
         self.observers: list[Callable[[Message], None]] = []
         self.clock = Clock()
         self._triggers: dict[str, _Trigger] = {}
@@ -95,6 +96,34 @@ class Workspace:
         """Let the observers know a message was made or changed."""
         for observer in list(self.observers):
             observer(message)
+
+    # -- files ---------------------------------------------------------------------------------------
+
+    def new_file(self, name: str, length: int, team: str) -> File:
+        """A file announced by files.getUploadURLExternal, waiting for its bytes at its upload URL."""
+        file_id = f"F{len(self.files) + 1:010d}"
+        made = self.files[file_id] = File(file_id, name, length, team, secrets.token_urlsafe(16))
+        return made
+
+    def pending_upload(self, key: str) -> File | None:
+        """The file an upload URL's key stands for, while it is not yet shared (the URL then stops working)."""
+        return next((file for file in self.files.values() if file.upload_key == key and not file.completed), None)
+
+    def share(self, file: File, channel: Channel, comment: str, thread_ts: str | None = None) -> Message:
+        """Post a shared file in a channel, as a message with the file and its comment (observers are told)."""
+        file.channels.append(channel.id)
+        message = Message(
+            ts=self.clock.next_ts(),
+            channel=channel.id,
+            user=self.identity.bot_user_id,
+            text=comment,
+            thread_ts=thread_ts,
+            source="files.completeUploadExternal",
+            files=[file.to_api(self.identity)],
+        )
+        self.post(channel, message)
+        self.tell(message)
+        return message
 
     # -- ids -------------------------------------------------------------------------------------------
 

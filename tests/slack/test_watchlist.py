@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
@@ -10,10 +9,10 @@ import icalendar
 
 from bot.catalogue.formats.options import ImportOptions
 from bot.platforms.slack import blocks
-from bot.platforms.slack.app import member_key
+from bot.platforms.slack.app import BOT_SCOPES, member_key
 from bot.services.container import Services
 from bot.watchlist.store import State
-from emulator.slack import Message, SlackEmulator
+from emulator.slack import Channel, File, Message, SlackEmulator
 from tests.slack.test_app import HOSTILE, buttons, markup, texts
 from tests.watchlist.test_watchlist import (
     COVID,
@@ -241,70 +240,119 @@ async def test_recommend_for_me_ranks_by_the_saved_talks_and_never_shows_them(sl
 # -- the calendar --------------------------------------------------------------------------------------------
 
 
-def calendar_in(messages: list[Message]) -> icalendar.Calendar:
-    """The calendar the direct messages hold: their code blocks pasted together, as a member would."""
-    parts = [m.text for m in messages if m.text.startswith("```")]
-    pasted = "\n".join(html.unescape(part.removeprefix("```\n").removesuffix("\n```")) for part in parts)
-    return icalendar.Calendar.from_ical(pasted)
+def calendar_of(file: File) -> icalendar.Calendar:
+    """An uploaded file's bytes read as iCalendar."""
+    assert file.data is not None, f"{file.id} was announced but never sent"
+    return icalendar.Calendar.from_ical(file.data)
 
 
-async def test_export_sends_a_calendar_that_parses_and_lists_the_undated_talks(slack, services):
+def summaries(calendar: icalendar.Calendar) -> list[str]:
+    return sorted(str(event["summary"]) for event in calendar.walk("VEVENT"))
+
+
+async def titles(services: Services, *slugs: str) -> list[str]:
+    return sorted([(await services.catalogue.talk(slug)).title for slug in slugs])
+
+
+async def test_export_uploads_one_calendar_file_to_the_members_direct_messages(slack, services):
     empty = (await slack.slash("/watchlist", "export")).last
     assert "nothing to export" in texts(empty)
-    assert "DU1" not in slack.channels
+    assert "DU1" not in slack.channels and not slack.files
 
     await save_all(slack, RUST, TAP, RUST_PANEL)
     reply = await slack.slash("/watchlist", "export")
-    [answer] = [m for m in reply.messages if m.ephemeral]  # the others are the direct messages
-    assert answer.ephemeral and "direct message" in texts(answer) and "2 dated talks" in texts(answer)
-    dm = slack.channels["DU1"].messages
-    assert dm and all(m.channel == "DU1" for m in dm)
-    intro = texts(dm[0])
-    assert "Not in the calendar (no date): 1" in intro and "Tap Tap" in intro
-    calendar = calendar_in(dm[1:])
-    events = calendar.walk("VEVENT")
-    assert sorted(str(e["summary"]) for e in events) == sorted(
-        [(await services.catalogue.talk(slug)).title for slug in (RUST, RUST_PANEL)]
-    )
-    assert {e.decoded("dtstart").isoformat() for e in events} == {"2021-05-03"}
+    [answer] = [m for m in reply.messages if m.ephemeral]
+    assert answer.user == "U1" and "direct message" in texts(answer) and "2 dated talks" in texts(answer)
+    assert "without a date is listed with it" in texts(answer)
+
+    [file] = slack.shared_files("U1")
+    assert file.completed and file.channels == ["DU1"] and file.team == TEAM
+    assert file.name.endswith(".ics") and file.title == "Your watch list"
+    assert file.data is not None and len(file.data) == file.length
+    calendar = calendar_of(file)
+    assert summaries(calendar) == await titles(services, RUST, RUST_PANEL)
+    assert {event.decoded("dtstart").isoformat() for event in calendar.walk("VEVENT")} == {"2021-05-03"}
+
+    # The DM shows the file with its comment, which names the talk left out for want of a date.
+    [shared] = slack.channels["DU1"].messages
+    assert shared in reply.messages and not shared.ephemeral
+    assert [entry["id"] for entry in shared.files] == [file.id]
+    assert shared.files[0]["filetype"] == "ics" and shared.files[0]["size"] == len(file.data)
+    assert "Not in the calendar (no date): 1" in shared.text and "Tap Tap" in shared.text
+    assert "2 talks" in shared.text
+    methods = [method for method, _ in slack.calls]
+    assert methods[-4:] == [
+        "conversations.open", "files.getUploadURLExternal", "upload", "files.completeUploadExternal",
+    ]  # fmt: skip
+    assert "chat.postMessage" not in methods
 
     again = await slack.slash("/watchlist", "watched export")
     assert "direct message" in texts(again.messages[0])  # the whole list, whatever the first word
-    other = await slack.slash("/watchlist", "export", user="U2")
-    assert "nothing to export" in texts(other.last) and "DU2" not in slack.channels
+    assert len(slack.shared_files("U1")) == 2
+    assert summaries(calendar_of(slack.shared_files("U1")[-1])) == summaries(calendar)
 
 
-async def test_a_calendar_in_many_parts_waits_out_slacks_rate_limit(slack, services, monkeypatch):
-    monkeypatch.setattr(blocks, "CALENDAR_PART_LIMIT", 200)
-    await save_all(slack, RUST, RUST_PANEL)
+async def test_each_member_exports_only_their_own_talks(slack, services):
+    await save_all(slack, RUST, TAP)
+    await save_all(slack, RUST_PANEL, COVID, user="U2")
+    [other] = [m for m in (await slack.slash("/watchlist", "export", user="U2")).messages if m.ephemeral]
+    assert other.user == "U2" and "direct message" in texts(other)
+    assert "DU1" not in slack.channels  # nothing went to the other member
+    [theirs] = slack.shared_files("U2")
+    assert theirs.channels == ["DU2"]
+    dated = [slug for slug in (RUST_PANEL, COVID) if (await services.catalogue.talk(slug)).date is not None]
+    assert RUST_PANEL in dated
+    assert summaries(calendar_of(theirs)) == await titles(services, *dated)
+
+    await slack.slash("/watchlist", "export")
+    [mine] = slack.shared_files("U1")
+    assert summaries(calendar_of(mine)) == await titles(services, RUST)
+    assert [file.id for file in slack.shared_files("U2")] == [theirs.id]
+
+
+async def test_undated_talks_in_the_comment_are_text_and_ping_nobody(slack, services):
+    table = f'title,speakers,summary\n"{HOSTILE * 3}","Ada <!here>","x"\n'
+    await services.catalogue.import_data(table.encode(), "hostile.csv", ImportOptions(event="Hostile Conf 2026"))
+    await slack.slash("/save", "channel bold code")
     reply = await slack.slash("/watchlist", "export")
-    await reply.wait_for(1 + 1 + 5, within=5.0)  # the answer, the intro and five parts
-    [answer] = [m for m in reply.messages if m.ephemeral]
-    assert "direct message" in texts(answer)
-    assert slack.rate_limited == [("chat.postMessage", "U1")]  # past Slack's burst of five: waited out
-    dm = slack.channels["DU1"].messages
-    assert len(dm) == 6
-    assert len(calendar_in(dm[1:]).walk("VEVENT")) == 2
+    assert "0 dated talks" in texts(reply.messages[0])
+    [file] = slack.shared_files("U1")
+    assert summaries(calendar_of(file)) == []  # a calendar with no events, as Discord's export sends
+    [shared] = slack.channels["DU1"].messages
+    assert "none of your saved talks has a date" in shared.text
+    for ping in ("<!channel>", "<!here>", "<@U2>", "@everyone", "\u202e"):
+        assert ping not in shared.text
 
 
-def test_a_long_calendar_is_cut_between_lines_and_pastes_back_whole():
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//test//EN")
-    calendar.add("version", "2.0")
-    for i in range(40):
-        event = icalendar.Event()
-        event.add("uid", f"{i}@test")
-        event.add("summary", f"<!channel> & `code` talk {i} " + "long " * 30)
-        calendar.add_component(event)
-    data = calendar.to_ical()
-    parts = blocks.calendar_parts(data, limit=1000)
-    assert len(parts) > 5 and all(len(part) <= 1000 + 8 for part in parts)
-    assert all("<!channel>" not in part and part.count("```") == 2 for part in parts)
-    pasted = "\n".join(html.unescape(part.removeprefix("```\n").removesuffix("\n```")) for part in parts)
-    back = icalendar.Calendar.from_ical(pasted)
-    assert [str(e["summary"]) for e in back.walk("VEVENT")] == [
-        str(e["summary"]).replace("`", "ˋ") for e in calendar.walk("VEVENT")
-    ]
+async def test_an_install_without_the_file_scopes_is_told_to_reinstall(slack, services, caplog):
+    await save_all(slack, RUST, TAP)
+    for missing in ("files:write", "im:write"):
+        slack.set_scopes([scope for scope in BOT_SCOPES if scope != missing])
+        answer = (await slack.slash("/watchlist", "export")).last
+        assert answer.ephemeral and answer.user == "U1"
+        assert "reinstall the app" in texts(answer) and "went wrong" not in texts(answer)
+        assert not [file for file in slack.files.values() if file.completed]
+    assert not slack.channels.get("DU1", Channel("DU1", "")).messages
+    assert slack.token not in caplog.text and "xoxb" not in caplog.text
+
+    slack.set_scopes(BOT_SCOPES)  # reinstalled: the export works
+    assert "direct message" in texts((await slack.slash("/watchlist", "export")).messages[0])
+    assert len(slack.shared_files("U1")) == 1
+
+
+async def test_a_direct_message_that_cannot_be_opened_or_shared_is_told_kindly(slack, services, caplog):
+    await save_all(slack, RUST)
+    slack.fail_next("conversations.open", "user_disabled")
+    refused = (await slack.slash("/watchlist", "export")).last
+    assert "could not send you" in texts(refused) and "Messages tab" in texts(refused)
+    slack.fail_next("files.completeUploadExternal", "not_in_channel")
+    unshared = (await slack.slash("/watchlist", "export")).last
+    assert "could not send you" in texts(unshared) and "went wrong" not in texts(unshared)
+    slack.fail_next("files.getUploadURLExternal", "ratelimited")
+    busy = (await slack.slash("/watchlist", "export")).last
+    assert "try the export again in a minute" in texts(busy)
+    assert not slack.shared_files("U1")
+    assert slack.token not in caplog.text
 
 
 # -- settings and forgetting ---------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ import asyncio
 import json
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalogue.service import SPEAKER_CARD_TALKS, CatalogueService, Result
@@ -57,8 +57,9 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 UNINSTALLED = "the app was uninstalled from this workspace"
 # What the app asks a workspace for (the manifest, slack-manifest.yml, asks for the same).
+# `im:write` and `files:write` open a member's direct messages with the app and send the watch list's calendar.
 BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:history",
-              "groups:history", "files:read")  # fmt: skip
+              "groups:history", "files:read", "files:write", "im:write")  # fmt: skip
 ACK_BUDGET = 2.0  # seconds an answer may take to go in the acknowledgement itself (Slack waits 3)
 WORKING = "Working on it…"
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
@@ -81,7 +82,13 @@ COMMANDS = {
 }
 FOR_ME = "me"  # /recommend for:me
 EXPORT = "export"  # /watchlist export
-DM_RETRY_BUDGET = 30.0  # seconds a direct message may wait out Slack's rate limit in all
+CALENDAR_FILE = "talks-to-watch.ics"  # the exported calendar's name, as Discord's export names it
+CALENDAR_TITLE = "Your watch list"
+REINSTALL = (
+    "I could not send you your calendar: this workspace installed the app before it could send files. "
+    "Ask a workspace admin to reinstall the app (it asks for permission to send you files), then try again."
+)
+NO_DM = "I could not send you a direct message. Open the app's Messages tab once, then try again."
 NOTHING_SAVED = (
     "Your watch list is empty, so there is nothing to go on yet. Save a few talks first (the Save button "
     "under a talk, or `/save` and a title), then try `/recommend for:me` again."
@@ -176,22 +183,31 @@ def _watchlist_message(page: WatchPage) -> Message:
     )
 
 
-async def _post_dm(client: AsyncWebClient, user: str, deadline: float, **message: Any) -> None:
-    """Post a message to the member's direct messages with the app, waiting out Slack's rate limit if need be."""
-    while True:
-        try:
-            await client.chat_postMessage(channel=user, unfurl_links=False, unfurl_media=False, **message)
-            return
-        except SlackApiError as error:
-            if error.response.status_code != 429:
-                raise
-            try:
-                wait = float(error.response.headers.get("Retry-After", "1"))
-            except ValueError:
-                wait = 1.0
-            if time.monotonic() + wait > deadline:
-                raise
-            await asyncio.sleep(max(wait, 0.1))
+async def _send_calendar(client: AsyncWebClient, user: str, calendar: bytes, comment: str) -> None:
+    """Upload the calendar to the member's direct messages with the app.
+
+    A failure is told kindly, and logged by its Slack error code alone (never a token).
+    """
+    try:
+        opened = await client.conversations_open(users=user)
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise UserFacingError(NO_DM)
+        await client.files_upload_v2(
+            channel=channel, content=calendar, filename=CALENDAR_FILE, title=CALENDAR_TITLE, initial_comment=comment
+        )
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "")
+        needed = str(error.response.get("needed") or "")
+        log.warning("a watch list export could not be sent: %s %s", code, needed)
+        if code == "missing_scope":
+            raise UserFacingError(REINSTALL) from error
+        if error.response.status_code == 429:
+            raise UserFacingError("Slack asked me to slow down. Please try the export again in a minute.") from error
+        raise UserFacingError(NO_DM) from error
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:  # the upload URL refused or timed out
+        log.warning("a watch list export could not be uploaded: %s", type(error).__name__)
+        raise UserFacingError(NO_DM) from error
 
 
 def _truthy(text: str | None) -> bool:
@@ -541,10 +557,12 @@ class SlackCommands:
         return _watchlist_message(page)
 
     async def _export(self, asked: Asked) -> Message:
-        """/watchlist export: the list as an iCalendar file, sent to the asker in a direct message.
+        """/watchlist export: the list as an iCalendar file, uploaded to the asker's direct messages with the app.
 
-        The emulator has no file upload (files.getUploadURLExternal, files.completeUploadExternal), so the
-        calendar goes as text: code blocks, cut between lines, that pasted together make the file.
+        conversations.open finds the DM; slack-sdk's files_upload_v2 announces the file
+        (files.getUploadURLExternal), sends its bytes and shares it there (files.completeUploadExternal) with
+        a comment naming the saved talks that have no date. An install that predates `files:write` or
+        `im:write` answers missing_scope: the member is told to have the app reinstalled.
         """
         watchlist = self.services.watchlist
         total = (await watchlist.list(asked.member, limit=1)).total
@@ -554,23 +572,12 @@ class SlackCommands:
             raise UserFacingError("A direct message cannot be sent from here.")
         calendar, undated = await watchlist.export_ics(asked.member)
         dated = total - len(undated)
-        parts = blocks.calendar_parts(calendar) if dated else []
-        intro = blocks.calendar_message(dated, undated, len(parts))
-        deadline = time.monotonic() + DM_RETRY_BUDGET
-        try:
-            await _post_dm(asked.client, asked.user, deadline, **intro)
-            for part in parts:
-                await _post_dm(asked.client, asked.user, deadline, text=part)
-        except SlackApiError as error:
-            log.warning("a watch list export could not be sent: %s", error.response.get("error"))
-            raise UserFacingError(
-                "I could not send you a direct message. Open the app's Messages tab once, then try again."
-            ) from error
+        await _send_calendar(asked.client, asked.user, calendar, blocks.calendar_comment(dated, undated))
         sent = f"{dated} dated talk{'' if dated == 1 else 's'}"
         if undated:
             sent += f"; {len(undated)} without a date {'is' if len(undated) == 1 else 'are'} listed with it"
         return blocks.notice_message(
-            f":calendar: I sent you your watch list as a calendar ({sent}) in a direct message."
+            f":calendar: I sent you your watch list as a calendar file ({sent}) in a direct message."
         )
 
     async def _profile(self, slug: str) -> Message:

@@ -850,7 +850,7 @@ def code_section(text: str) -> dict[str, Any]:
 # -- watch lists ---------------------------------------------------------------------------------------------
 
 GONE_NOTE = "no longer in the catalogue"
-CALENDAR_PART_LIMIT = 35_000  # characters of calendar in one message (Slack's text takes 40,000)
+UNDATED_LISTED = 20  # saved talks without a date named beside an exported calendar
 _STATE_NAMES = {"all": "All", "unwatched": "Unwatched", "watched": "Watched"}
 
 
@@ -981,54 +981,25 @@ def forgotten_message(forgotten: Forgotten) -> dict[str, Any]:
     return notice_message(f":wastebasket: Deleted {' and '.join(parts)}.")
 
 
-def calendar_message(dated: int, undated: Sequence[SavedTalk], parts: int) -> dict[str, Any]:
-    """The direct message before an exported calendar: how to use it, and the saved talks left out of it."""
-    blocks = [_header("Your watch list as a calendar", "Your watch list as a calendar")]
+def calendar_comment(dated: int, undated: Sequence[SavedTalk]) -> str:
+    """The comment beside an exported calendar file: what it holds, and the saved talks left out of it (mrkdwn).
+
+    At most `UNDATED_LISTED` of those are named, as Discord's export names them.
+    """
     if dated:
-        where = "the message below" if parts == 1 else f"the {parts} messages below, one after another,"
-        blocks.append(
-            _section(
-                f"The calendar holds {_plural(dated, 'talk')}, one all-day event per talk on its day. Copy {where} "
-                "into a file named `watchlist.ics` and import it into your calendar. Exporting again updates "
-                "those events."
-            )
-        )
+        lines = [
+            f"*Your watch list as a calendar*: {_plural(dated, 'talk')}, one all-day event per talk on its day. "
+            "Import the file into your calendar; exporting again updates those events."
+        ]
     else:
-        blocks.append(_section("None of your saved talks has a date, so the calendar holds no events."))
+        lines = ["*Your watch list as a calendar*: none of your saved talks has a date, so it holds no events."]
     if undated:
-        lines = [f"*Not in the calendar (no date): {len(undated)}*"]
-        for item in undated:
+        lines.append(f"*Not in the calendar (no date): {len(undated)}*")
+        for item in undated[:UNDATED_LISTED]:
             event = mrkdwn(item.talk.event.name if item.talk is not None else item.event_name, 150)
             title = item.talk.title if item.talk is not None else item.title
             url = item.talk.recording_url if item.talk is not None else item.recording_url
             lines.append(f"• {link(flat(title) or 'Untitled talk', url, 150)} — {event or '—'}")
-        sections, left = _line_sections(lines, BLOCKS_LIMIT - 3)
-        blocks += sections
-        if left:
-            blocks.append(_context(f"…and {left} more"))
-    return _message("Your watch list as a calendar", blocks)
-
-
-def calendar_parts(calendar: bytes, limit: int | None = None) -> list[str]:
-    """An iCalendar file as message texts, each a code block, cut between lines (pasted together, the file).
-
-    Each holds at most `limit` characters of the file (`CALENDAR_PART_LIMIT` unless given).
-
-    Only `&`, `<` and `>` are escaped (Slack shows them as they were) and backquotes replaced, so a fence cannot
-    close early; the file's folded lines keep their leading space, which a code block shows as it is.
-    """
-    limit = limit or CALENDAR_PART_LIMIT
-    lines = [inert(line) for line in calendar.decode("utf-8").splitlines()]
-    texts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        written = "".join(_CODE.get(char, char) for char in line)
-        if current and size + len(written) + 1 > limit:
-            texts.append("\n".join(current))
-            current, size = [], 0
-        current.append(written)
-        size += len(written) + 1
-    if current:
-        texts.append("\n".join(current))
-    return [f"```\n{text}\n```" for text in texts]
+        if len(undated) > UNDATED_LISTED:
+            lines.append(f"…and {len(undated) - UNDATED_LISTED} more")
+    return "\n".join(lines)
