@@ -16,7 +16,14 @@ from bot.highlights.rules import suggest_zones
 from bot.highlights.scheduler import Scheduler
 from bot.highlights.service import HighlightService
 from bot.platforms.discord import embeds
-from bot.platforms.discord.posting import DiscordPoster, highlight_view, missing_permissions, permission_names
+from bot.platforms.discord.posting import (
+    DiscordPoster,
+    DiscordReminderSender,
+    highlight_view,
+    missing_permissions,
+    permission_names,
+)
+from bot.watchlist.reminders import ReminderJobs
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, fail_soft, send
 
 if TYPE_CHECKING:
@@ -276,5 +283,8 @@ async def setup(bot: HighlightsBot) -> None:
     poster = DiscordPoster(bot, services.catalogue)
     scheduler = Scheduler(services.schedule_store, poster, services.clock, services.scheduler_config)
     services.highlights.on_change = scheduler.notify_changed
+    # Members' reminders go through the same engine: one worker pool, one budget of Discord's global limit.
+    sender = DiscordReminderSender(bot, services.catalogue)
+    services.reminders.on_change = scheduler.add(ReminderJobs(services.reminder_store, sender, scheduler.runtime))
     await bot.add_cog(HighlightCog(services.highlights, services.catalogue))
     await bot.add_cog(HighlightsCog(services.highlights, services.catalogue, scheduler, poster))

@@ -1,4 +1,8 @@
-"""Members' own lists: /save, /watchlist show and export, /settings, /forget-me. Every answer is private."""
+"""Members' own lists: /save, /watchlist show and export, /remind, /reminders, /settings, /forget-me.
+
+Every answer is private. After any command, a member is told (once, privately) of reminders that were
+missed or could not be sent since they last used the bot.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue.service import CatalogueService
+from bot.highlights.rules import suggest_zones
 from bot.platforms.discord import embeds
 from bot.platforms.discord.posting import member_key
 from bot.platforms.discord.views import OwnedView
+from bot.watchlist.reminders import Reminder, RemindersService
 from bot.watchlist.service import WatchlistService, WatchPage
 from bot.watchlist.store import State
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, send
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from bot.services.container import Services
 
 PAGE = 5
+WHEN_EXAMPLES = ("before", "in 1 hour", "in 2 hours", "tomorrow 18:00", "saturday 10:00", "sunday 10:00")
 Show = Literal["all", "unwatched", "watched"]
 
 
@@ -121,6 +128,46 @@ class ForgetMe(OwnedView):
         await interaction.response.edit_message(content="Nothing was deleted.", view=None)
 
 
+class RemindersView(OwnedView):
+    """The member's waiting reminders, with a menu to cancel one."""
+
+    def __init__(self, owner_id: int, reminders: RemindersService, waiting: list[Reminder], *, timeout: float) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.reminders = reminders
+        self.waiting = waiting
+        self._build()
+
+    def embed(self) -> discord.Embed:
+        """The list as an embed."""
+        return embeds.reminders_embed(self.waiting)
+
+    def _build(self) -> None:
+        self.clear_items()
+        if not self.waiting:
+            return
+        cancel = discord.ui.Select[RemindersView](
+            placeholder="Cancel a reminder…", custom_id="reminders:cancel",
+            options=[
+                discord.SelectOption(label=embeds.clip(f"{n}. {r.title}", 100), value=str(r.id))
+                for n, r in enumerate(self.waiting[:25], start=1)
+            ],
+        )  # fmt: skip
+        cancel.callback = lambda interaction: self._cancel(interaction, cancel.values)  # type: ignore[method-assign]
+        self.add_item(cancel)
+
+    async def _cancel(self, interaction: discord.Interaction, values: list[str]) -> None:
+        member = member_key(interaction.user)  # whoever pressed: only their own reminders can go
+        cancelled = await self.reminders.cancel(member, int(values[0])) if values and values[0].isdigit() else None
+        self.waiting = await self.reminders.waiting(member)
+        self._build()
+        content = (
+            f"Cancelled the reminder for “{embeds.safe(cancelled.title, 200)}”."
+            if cancelled is not None
+            else "That reminder is no longer waiting (it was sent or cancelled)."
+        )
+        await interaction.response.edit_message(content=content, embed=self.embed(), view=self)
+
+
 @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
 @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
 class WatchlistCog(commands.GroupCog, group_name="watchlist", group_description="Your own list of talks to watch"):
@@ -153,6 +200,16 @@ class WatchlistCog(commands.GroupCog, group_name="watchlist", group_description=
         content = embeds.clip("\n".join(lines) or "Your saved talks, as a calendar.", embeds.CONTENT_LIMIT)
         await send(interaction, content=content, file=file, ephemeral=True)
 
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command[Any, Any, Any] | app_commands.ContextMenu
+    ) -> None:
+        """Tell the member, once and privately, of reminders missed or undeliverable since they last came."""
+        notices = await _services(interaction).reminders.notices(member_key(interaction.user))
+        if notices and interaction.response.is_done():
+            text = "\n".join(f"• {notice.text()}" for notice in notices[:10])
+            await interaction.followup.send(embeds.clip(text, embeds.CONTENT_LIMIT), ephemeral=True)
+
 
 @app_commands.command(name="save")
 @app_commands.describe(title="The talk to save: pick a suggestion or type part of its title")
@@ -167,13 +224,63 @@ async def save(interaction: discord.Interaction, title: app_commands.Range[str, 
     await send(interaction, content=text, ephemeral=True)
 
 
-@save.autocomplete("title")
 async def _titles(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     try:
         found = _services(interaction).catalogue.suggest_titles(current)
     except Exception:  # an autocomplete that fails offers nothing rather than hang (see cogs.replies.fail_soft)
         return []
     return [app_commands.Choice(name=s.label, value=s.key) for s in found if len(s.key) <= 100][:25]
+
+
+save.autocomplete("title")(_titles)
+
+
+@app_commands.command(name="remind")
+@app_commands.describe(
+    title="The talk: pick a suggestion or type part of its title",
+    when="When: in 2 hours, tomorrow 18:00, saturday 10:00, 2026-12-24 10:00, or before (10 minutes before it starts)",
+    timezone="Your time zone, such as Europe/Berlin: asked once, then remembered",
+)
+@app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+@app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+async def remind(
+    interaction: discord.Interaction,
+    title: app_commands.Range[str, 1, 200],
+    when: app_commands.Range[str, 1, 100],
+    timezone: app_commands.Range[str, 1, 64] | None = None,
+) -> None:
+    """Get a direct message from the bot to watch a talk, at a time you choose."""
+    services = _services(interaction)
+    reminder, zone = await services.reminders.remind(
+        member_key(interaction.user), "discord", str(interaction.user.id), title, when, timezone=timezone
+    )
+    await send(interaction, content=embeds.reminder_set_text(reminder, zone), ephemeral=True)
+
+
+remind.autocomplete("title")(_titles)
+
+
+@remind.autocomplete("when")
+async def _whens(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    typed = " ".join(current.split())[:100]
+    offered = [w for w in WHEN_EXAMPLES if typed.casefold() in w]
+    return [app_commands.Choice(name=w, value=w) for w in ([typed] if typed and typed not in offered else []) + offered]
+
+
+@remind.autocomplete("timezone")
+async def _remind_zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=zone, value=zone) for zone in suggest_zones(current)]
+
+
+@app_commands.command(name="reminders")
+@app_commands.allowed_installs(**READ_ONLY_INSTALLS)
+@app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
+async def reminders(interaction: discord.Interaction) -> None:
+    """Your reminders waiting to be sent; cancel one from the menu."""
+    services = _services(interaction)
+    waiting = await services.reminders.waiting(member_key(interaction.user))
+    view = RemindersView(interaction.user.id, services.reminders, waiting, timeout=services.view_timeout)
+    await send(interaction, embed=view.embed(), view=view, ephemeral=True)
 
 
 @app_commands.command(name="settings")
@@ -197,10 +304,10 @@ async def settings(interaction: discord.Interaction, timezone: app_commands.Rang
 @app_commands.allowed_installs(**READ_ONLY_INSTALLS)
 @app_commands.allowed_contexts(**READ_ONLY_CONTEXTS)
 async def forget_me(interaction: discord.Interaction) -> None:
-    """Delete everything the bot keeps about you (your watch list and settings)."""
+    """Delete everything the bot keeps about you (your watch list, reminders and settings)."""
     services = _services(interaction)
     view = ForgetMe(interaction.user.id, services.watchlist, timeout=services.view_timeout)
-    text = "This deletes your watch list and your settings, for good. Go ahead?"
+    text = "This deletes your watch list, your reminders and your settings, for good. Go ahead?"
     await send(interaction, content=text, view=view, ephemeral=True)
 
 
@@ -209,7 +316,7 @@ def _services(interaction: discord.Interaction) -> Services:
     return client.services
 
 
-MEMBER_COMMANDS: tuple[app_commands.Command[Any, Any, None], ...] = (save, settings, forget_me)
+MEMBER_COMMANDS: tuple[app_commands.Command[Any, Any, None], ...] = (save, remind, reminders, settings, forget_me)
 
 
 async def setup(bot: HighlightsBot) -> None:

@@ -16,6 +16,7 @@ from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
 from bot.highlights.service import ScheduleInfo
+from bot.watchlist.reminders import Reminder
 from bot.watchlist.service import Forgotten, WatchPage
 
 # Discord's documented limits.
@@ -344,3 +345,56 @@ def forgotten_text(forgotten: Forgotten) -> str:
     if not forgotten.anything:
         return "The bot kept nothing about you: there was nothing to delete."
     return "Deleted " + ", ".join(forgotten.parts()) + ". The bot keeps nothing else about you."
+
+
+# -- reminders ------------------------------------------------------------------------------------------------
+
+
+def _stamp(at: datetime, style: str = "F") -> str:
+    """A Discord timestamp: each reader sees it in their own time zone and language."""
+    return f"<t:{int(at.timestamp())}:{style}>"
+
+
+def reminder_embed(reminder: Reminder, talk: Talk | None) -> discord.Embed:
+    """The direct message a reminder sends: the talk's card while it is in the catalogue, else what was kept."""
+    heading = "⏰ Your reminder"
+    if reminder.before_start and reminder.starts_at is not None:
+        heading = "⏰ Starting in ten minutes"
+    if talk is not None:
+        embed = talk_embed(talk, heading=heading)
+    else:
+        embed = discord.Embed(
+            title=filled(safe(reminder.title, TITLE_LIMIT), "Untitled talk"),
+            url=reminder.recording_url if (reminder.recording_url or "").startswith("http") else None,
+            description="This talk is no longer in the catalogue.",
+            colour=COLOUR,
+        )
+        embed.set_author(name=heading)
+        embed.add_field(name="Event", value=filled(safe(reminder.event_name, FIELD_VALUE_LIMIT)), inline=True)
+    if reminder.starts_at is not None:
+        embed.add_field(name="Starts", value=f"{_stamp(reminder.starts_at)} ({_stamp(reminder.starts_at, 'R')})")
+    return fit(embed)
+
+
+def reminder_set_text(reminder: Reminder, zone: str) -> str:
+    """What /remind answers: the talk and when, in the member's own zone (Discord renders the timestamp)."""
+    when = "ten minutes before it starts" if reminder.before_start else "then"
+    return (
+        f"⏰ I'll remind you of “{safe(reminder.title, 200)}” in a direct message on {_stamp(reminder.due_at)}"
+        f" ({_stamp(reminder.due_at, 'R')}), {when}. Times are read in {zone}; `/reminders` lists or cancels it."
+    )
+
+
+def reminders_embed(reminders: Sequence[Reminder]) -> discord.Embed:
+    """The member's waiting reminders, soonest first, numbered as the cancel menu numbers them."""
+    embed = discord.Embed(title="Your reminders", colour=COLOUR)
+    if not reminders:
+        embed.description = "No reminders waiting. Set one with `/remind`."
+        return embed
+    lines = [
+        f"**{number}.** {safe(r.title, 150)}\n{_stamp(r.due_at)} ({_stamp(r.due_at, 'R')})"
+        + (" · before it starts" if r.before_start else "")
+        for number, r in enumerate(reminders, start=1)
+    ]
+    embed.description = clip("\n\n".join(lines), DESCRIPTION_LIMIT)
+    return fit(embed)

@@ -27,6 +27,7 @@ from bot.platforms.discord import embeds
 from bot.platforms.discord.internals import message_payload, send_payload
 from bot.platforms.discord.views import TalkPager
 from bot.services.container import Services
+from bot.watchlist.reminders import DirectMessagesClosed, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ _UNKNOWN_CHANNEL = 10003
 _UNKNOWN_GUILD = 10004
 _MISSING_ACCESS = 50001
 _MISSING_PERMISSIONS = 50013
+_CANNOT_MESSAGE_USER = 50007  # the user's privacy settings close their direct messages to the bot
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> tuple[str, ...]:
@@ -218,3 +220,48 @@ class DiscordPoster:
                 self._payloads.clear()
             self._payloads[(slug, heading)] = payload
         return payload
+
+
+class DiscordReminderSender:
+    """The reminders' sender: a direct message to the member, with the reminder's nonce (Discord drops a repeat).
+
+    The DM channel of each member is opened once (`POST /users/@me/channels`) and its id kept for the
+    process's life; closed direct messages (403, code 50007) fail the reminder for good.
+    """
+
+    def __init__(self, bot: discord.Client, catalogue: CatalogueService) -> None:
+        self.bot = bot
+        self.catalogue = catalogue
+        self._channels: dict[int, int] = {}  # user id -> DM channel id
+
+    async def remind(self, reminder: Reminder, nonce: str) -> PostResult:
+        """Send the reminder; map Discord's answers to PostFailures."""
+        user_id = int(reminder.address)
+        talk = await self.catalogue.talk_by_slug(reminder.talk)
+        view = highlight_view(talk.slug) if talk is not None else discord.ui.View(timeout=None)
+        payload = message_payload(
+            embed=embeds.reminder_embed(reminder, talk), view=view, allowed_mentions=discord.AllowedMentions.none()
+        )
+        body = {**payload, "nonce": nonce, "enforce_nonce": True}
+        try:
+            channel_id = self._channels.get(user_id)
+            if channel_id is None:
+                opened = await asyncio.wait_for(self.bot.http.start_private_message(user_id), POST_TIMEOUT)
+                channel_id = self._channels[user_id] = int(opened["id"])
+            message = await asyncio.wait_for(send_payload(self.bot.http, channel_id, body), POST_TIMEOUT)
+        except discord.Forbidden as exc:
+            if exc.code == _CANNOT_MESSAGE_USER:
+                raise DirectMessagesClosed from exc
+            raise TransientError(f"Discord refused the direct message ({exc.code})") from exc
+        except discord.NotFound as exc:
+            self._channels.pop(user_id, None)
+            raise TransientError("Discord does not know the direct message channel") from exc
+        except discord.DiscordServerError as exc:
+            raise TransientError(f"Discord answered {exc.status}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 400:
+                raise DirectMessagesClosed from exc
+            raise TransientError(f"Discord refused the direct message ({exc.status})") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
+        return PostResult(int(message["id"]))

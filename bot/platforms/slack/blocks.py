@@ -973,12 +973,8 @@ def forgotten_message(forgotten: Forgotten) -> dict[str, Any]:
     """What forgetting the member deleted."""
     if not forgotten.anything:
         return notice_message("The bot kept nothing about you: there was nothing to delete.")
-    parts = []
-    if forgotten.saved:
-        parts.append(f"your watch list ({_plural(forgotten.saved, 'saved talk')})")
-    if forgotten.settings:
-        parts.append("your settings")
-    return notice_message(f":wastebasket: Deleted {' and '.join(parts)}.")
+    deleted = ", ".join(forgotten.parts())
+    return notice_message(f":wastebasket: Deleted {deleted}. The bot keeps nothing else about you.")
 
 
 def calendar_comment(dated: int, undated: Sequence[SavedTalk]) -> str:
