@@ -11,7 +11,7 @@ FORBIDDEN = {"discord", "sqlite3"}
 CHAT_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
 # The core: the features and what they share. Platform adapters (bot/platforms), the command line's
 # presenters (bot/cli) and the sandbox depend on it, never the reverse.
-CORE = ("catalogue", "search", "highlights", "domain", "db", "data", "services", "commands", "watchlist")
+CORE = ("catalogue", "search", "highlights", "domain", "db", "data", "services", "commands", "watchlist", "recordings")
 TOP_PACKAGES = ("bot", "cogs", "emulator")
 
 
@@ -186,8 +186,8 @@ def test_no_import_cycle_between_packages() -> None:
 # -- one way to the database ---------------------------------------------------------------------------------
 
 OPENERS = {"connect_sync", "sync_db", "connect_reader", "prepare"}
-# The command line's offline tools (init, import, export) run one synchronous transaction of their own.
-OFFLINE_TOOLS = {"bot/__main__.py"}
+# The command line's offline tools (init, import, export, recordings) run one synchronous transaction of their own.
+OFFLINE_TOOLS = {"bot/__main__.py", "bot/recordings/cli.py"}
 
 
 def opened_connections(path: Path) -> list[str]:
