@@ -208,6 +208,19 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         info = await self.highlights.resume(interaction.guild_id, schedule)
         await send(interaction, embed=embeds.schedule_status_embed(info), ephemeral=True)
 
+    @app_commands.command(name="saved-first")
+    @app_commands.describe(
+        schedule="The schedule's number (see /highlights list)",
+        on="On (the default for a new schedule): the talks members saved most come first in each round",
+    )
+    async def saved_first(
+        self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1], on: bool
+    ) -> None:
+        """Post the talks this server's members saved most first, or simply in the rotation's order."""
+        assert interaction.guild_id is not None  # noqa: S101
+        info = await self.highlights.prefer_saved(interaction.guild_id, schedule, on)
+        await send(interaction, embed=embeds.schedule_status_embed(info), ephemeral=True)
+
     @app_commands.command(name="remove")
     @app_commands.describe(schedule="The schedule's number (see /highlights list)")
     async def remove(self, interaction: discord.Interaction, schedule: app_commands.Range[int, 1]) -> None:
@@ -240,6 +253,7 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
         )
 
     @pause.autocomplete("schedule")
+    @saved_first.autocomplete("schedule")
     @resume.autocomplete("schedule")
     @remove.autocomplete("schedule")
     @status.autocomplete("schedule")

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.catalogue.service import CatalogueService
 from bot.highlights.rules import suggest_zones
 from bot.platforms.discord import embeds
-from bot.platforms.discord.posting import member_key
+from bot.platforms.discord.posting import member_key, saved_place
 from bot.platforms.discord.views import OwnedView
 from bot.watchlist.reminders import Reminder, RemindersService
 from bot.watchlist.service import WatchlistService, WatchPage
@@ -218,7 +218,7 @@ class WatchlistCog(commands.GroupCog, group_name="watchlist", group_description=
 async def save(interaction: discord.Interaction, title: app_commands.Range[str, 1, 200]) -> None:
     """Save a talk to your watch list."""
     services = _services(interaction)
-    saved, newly = await services.watchlist.save(member_key(interaction.user), title)
+    saved, newly = await services.watchlist.save(member_key(interaction.user), title, place=saved_place(interaction))
     name = embeds.safe(saved.title, 200)
     text = f"Saved “{name}” to your watch list." if newly else f"“{name}” is already on your watch list."
     await send(interaction, content=text, ephemeral=True)

@@ -21,6 +21,8 @@ from bot.highlights.service import (
     TooManySchedules,
 )
 from bot.highlights.store import ScheduleRepository
+from bot.watchlist.service import WatchlistService
+from bot.watchlist.store import WatchlistStore
 from tests.db.test_schedules import SettlingClock, Tracked, restarted_store
 from tests.scheduling.conftest import FakeDiscord
 from tests.sql import sql
@@ -369,3 +371,46 @@ async def test_a_broader_topic_takes_in_the_narrower_topics_talks(service, store
     posted = {m.talk for m in discord.messages}
     assert len(posted) == 5  # 3 filed under Security, 2 more only under mTLS
     assert "scheduling-68k-covid-tests-with-linkerd" in posted  # filed under mTLS, not under Security
+
+
+# --- preferring what the server's members saved ------------------------------------------------------
+
+
+async def test_a_schedule_posts_its_servers_most_saved_talks_first_each_once_a_round(
+    service, catalogue, db, clock, store
+):
+    info = await setup(service)
+    assert info.prefer_saved  # on for a new schedule
+    plain = await service.preview(GUILD, info.id)
+    saves = WatchlistService(catalogue, WatchlistStore(db), clock)
+    talks = [t for t in (await service.schedules.rotation(info.id)).pool if t != plain.slug]
+    favourite, runner_up = talks[3], talks[7]
+    for member in ("discord:1", "discord:2", "discord:3"):
+        await saves.save(member, favourite, place=f"discord:{GUILD}")
+    await saves.save("discord:4", runner_up, place=f"discord:{GUILD}")
+    for member in range(10, 20):  # saved elsewhere or in direct messages: not this server's preference
+        await saves.save(f"discord:{member}", plain.slug, place=f"discord:{OTHER_GUILD}")
+        await saves.save(f"discord:{member}", talks[5])
+    assert (await service.preview(GUILD, info.id)).slug == favourite
+
+    discord = FakeDiscord(clock)
+    scheduler = Scheduler(Tracked(store, clock), discord, clock)
+    await scheduler.start()
+    await clock.advance_to(START + timedelta(days=BUNDLED_TALKS + 1, hours=1))
+    await scheduler.stop()
+    posted = [m.talk for m in discord.messages]
+    assert posted[:2] == [favourite, runner_up]
+    assert len(set(posted[:BUNDLED_TALKS])) == BUNDLED_TALKS  # still every talk once a round
+
+
+async def test_preferring_saved_talks_can_be_turned_off(service, catalogue, db, clock):
+    info = await setup(service)
+    plain = await service.preview(GUILD, info.id)
+    talks = [t for t in (await service.schedules.rotation(info.id)).pool if t != plain.slug]
+    await WatchlistService(catalogue, WatchlistStore(db), clock).save("discord:1", talks[2], place=f"discord:{GUILD}")
+    assert (await service.preview(GUILD, info.id)).slug == talks[2]
+    off = await service.prefer_saved(GUILD, info.id, False)
+    assert not off.prefer_saved
+    assert (await service.preview(GUILD, info.id)).slug == plain.slug
+    with pytest.raises(ScheduleNotFound):
+        await service.prefer_saved(OTHER_GUILD, info.id, True)

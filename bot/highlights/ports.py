@@ -26,11 +26,12 @@ are settled the same way on the next start.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from bot.highlights.rotation import Pick
+from bot.highlights.rotation import Pick, next_talk
 from bot.highlights.rules import ScheduleRule, Slot
 
 
@@ -77,6 +78,11 @@ class RotationState:
     posted: frozenset[str]
     round: int = 0
     last: str | None = None  # the talk posted most recently
+    saved: Mapping[str, int] = field(default_factory=dict)  # talks members saved, when the schedule prefers them
+
+    def pick(self, seed: int) -> Pick | None:
+        """The next talk of this rotation (see `bot.highlights.rotation.next_talk`)."""
+        return next_talk(self.pool, self.posted, self.round, seed, self.last, self.saved)
 
 
 @dataclass(frozen=True, slots=True)

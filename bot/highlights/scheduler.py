@@ -21,7 +21,6 @@ from bot.highlights.ports import (
     ScheduleStore,
     TalkGone,
 )
-from bot.highlights.rotation import next_talk
 from bot.highlights.rules import next_slot
 
 __all__ = ["HighlightJobs", "Scheduler", "SchedulerConfig"]
@@ -135,7 +134,7 @@ class HighlightJobs:
 
     async def _claim(self, schedule: Schedule) -> Attempt | None:
         state = await self._store.rotation(schedule.id)
-        pick = next_talk(state.pool, state.posted, state.round, schedule.id, state.last)
+        pick = state.pick(schedule.id)
         if pick is None:
             raise PostFailure("there are no talks to post")
         attempt = await self._store.claim(schedule.id, schedule.next_slot, pick, self._clock.now())

@@ -20,7 +20,6 @@ from bot.domain.models import Talk
 from bot.errors import NotFoundError, TalkNotFound, UserFacingError
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Attempt, Clock, Poster, PostFailure, PostResult, Schedule
-from bot.highlights.rotation import next_talk
 from bot.highlights.rules import (
     WEEKDAYS,
     Cadence,
@@ -90,6 +89,7 @@ class ScheduleInfo:
     last_failure_at: datetime | None = None
     language: str | None = None  # ISO 639-1 code
     language_name: str | None = None  # "German"
+    prefer_saved: bool = True  # the talks the server's members saved most come first in each round
 
     @property
     def paused(self) -> bool:
@@ -259,6 +259,15 @@ class HighlightService:
             self._changed(schedule_id)
         return await self.status(guild_id, schedule_id)
 
+    async def prefer_saved(self, guild_id: int, schedule_id: int, on: bool) -> ScheduleInfo:
+        """Whether the schedule posts the talks its server's members saved most first (on for a new schedule).
+
+        Each round still posts every talk of its pool once; saved talks only come sooner.
+        """
+        await self._record(guild_id, schedule_id)
+        await self.schedules.set_prefer_saved(guild_id, schedule_id, on)
+        return await self.status(guild_id, schedule_id)
+
     async def resume(self, guild_id: int, schedule_id: int, now: datetime | None = None) -> ScheduleInfo:
         """Start a stopped schedule again from its next slot after now, its failures forgotten."""
         record = await self._record(guild_id, schedule_id)
@@ -290,7 +299,7 @@ class HighlightService:
         if record.pending is not None:  # a send of the next slot is in flight; a retry shows the same talk
             return await self._talk(record.pending.talk)
         state = await self.schedules.rotation(schedule_id)
-        pick = next_talk(state.pool, state.posted, state.round, schedule_id, state.last)
+        pick = state.pick(schedule_id)
         if pick is None:
             raise self._empty(record.topic, record.event, record.language)
         return await self._talk(pick.talk)
@@ -307,7 +316,7 @@ class HighlightService:
         record = await self._record(guild_id, schedule_id)
         async with self._picking:
             state = await self.schedules.rotation(schedule_id, include_sending=True)
-            pick = next_talk(state.pool, state.posted, state.round, schedule_id, state.last)
+            pick = state.pick(schedule_id)
             if pick is None:
                 raise self._empty(record.topic, record.event, record.language)
             attempt = await self.schedules.claim_manual(schedule_id, request_key, pick, now or self.clock.now())
@@ -470,6 +479,7 @@ class HighlightService:
             last_failure_at=record.last_failure_at,
             language=record.language,
             language_name=_language_name(record.language),
+            prefer_saved=record.prefer_saved,
         )
 
 

@@ -199,7 +199,7 @@ _RECORD_COLUMNS = (
     _SCHEDULE_COLUMNS + ", s.topic, s.event, s.state, s.paused_reason, s.created_by, s.created_at,"
     " s.last_post_at, s.last_message_id, s.last_failure, s.last_failure_at,"
     " (SELECT l.talk FROM schedule_attempts l WHERE l.schedule_id = s.id AND l.state = 'sent'"
-    " ORDER BY l.sent_at DESC, l.id DESC LIMIT 1), s.language"
+    " ORDER BY l.sent_at DESC, l.id DESC LIMIT 1), s.language, s.prefer_saved"
 )
 
 # The upsert that claims a slot: it takes over only a failed attempt, so of two claims at most one returns
@@ -286,7 +286,13 @@ def _mark_attempt_sent(conn: Session, attempt: Attempt, message_id: int | None, 
     _warn_unless_marked(marked.rowcount, attempt)
 
 
-_FILTER = "SELECT topic, event, language FROM schedules WHERE id = ?"
+_FILTER = (
+    "SELECT topic, event, language, prefer_saved, CASE platform WHEN 'slack' THEN"
+    " 'slack:' || (SELECT slack_id FROM slack_ids WHERE id = guild_id) ELSE 'discord:' || guild_id END"
+    " FROM schedules WHERE id = ?"
+)
+# How many members saved each talk in a server (bot/data/migrations/0009_reminders.sql: saved_talks_place).
+_SAVED_HERE = "SELECT talk, COUNT(*) FROM saved_talks WHERE place = ? GROUP BY talk"
 
 
 def _round_query(states: str) -> str:
@@ -305,22 +311,24 @@ _LATEST_SENT = (
 
 
 def _rotation_state(
-    talks: Sequence[str], current: Sequence[Sequence[Any]], latest: Sequence[Any] | None
+    talks: Sequence[str], current: Sequence[Sequence[Any]], latest: Sequence[Any] | None, saved: dict[str, int]
 ) -> RotationState:
     return RotationState(
         pool=tuple(talks),
         posted=frozenset(str(r[1]) for r in current),
         round=int(current[0][0]) if current else 0,
         last=str(latest[0]) if latest else None,
+        saved=saved,
     )
 
 
-_RotationRows = tuple[int, tuple[str | None, str | None, str | None], list[Any], Any]
+_RotationRows = tuple[int, tuple[str | None, str | None, str | None], list[Any], Any, dict[str, int]]
 
 
 def _rotation_rows(conn: Session, schedule_id: int, include_sending: bool) -> _RotationRows | None:
-    """The catalogue's version, the schedule's filter, its current round's talks and its latest post.
+    """The catalogue's version, the schedule's filter, its round's talks, its latest post, and its saved talks.
 
+    The saved talks are how many of its server's members saved each talk, when the schedule prefers those.
     None if the schedule is gone.
     """
     row = conn.execute(_FILTER, (schedule_id,)).fetchone()
@@ -329,7 +337,8 @@ def _rotation_rows(conn: Session, schedule_id: int, include_sending: bool) -> _R
     current = conn.execute(_CURRENT_ROUND[include_sending], {"id": schedule_id}).fetchall()
     latest = conn.execute(_LATEST_SENT, (schedule_id,)).fetchone()
     filters = (_str_or_none(row[0]), _str_or_none(row[1]), _str_or_none(row[2]))
-    return catalogue_version(conn), filters, current, latest
+    saved = {str(t): int(n) for t, n in conn.execute(_SAVED_HERE, (row[4],))} if row[3] and row[4] else {}
+    return catalogue_version(conn), filters, current, latest, saved
 
 
 async def _rotation(db: Database, pool: CataloguePool, schedule_id: int, *, include_sending: bool) -> RotationState:
@@ -337,8 +346,8 @@ async def _rotation(db: Database, pool: CataloguePool, schedule_id: int, *, incl
     found = await db.scan(lambda conn: _rotation_rows(conn, schedule_id, include_sending))
     if found is None:
         return RotationState((), frozenset())
-    version, (topic, event, language), current, latest = found
-    return _rotation_state(await pool.at(version, topic, event, language), current, latest)
+    version, (topic, event, language), current, latest, saved = found
+    return _rotation_state(await pool.at(version, topic, event, language), current, latest, saved)
 
 
 # -- the scheduler's store ----------------------------------------------------------------------------------
@@ -488,6 +497,7 @@ class ScheduleRecord:
     last_failure_at: datetime | None = None
     pending: Attempt | None = None  # next slot's attempt when left "sending"
     language: str | None = None  # ISO 639-1 code: only talks given in it
+    prefer_saved: bool = True  # posts the talks its server's members saved most first
 
     def as_schedule(self) -> Schedule:
         """The schedule as the scheduler and the poster see it."""
@@ -529,6 +539,7 @@ def _record(row: Sequence[Any]) -> ScheduleRecord:
         last_talk=_str_or_none(row[25]),
         pending=schedule.attempt,
         language=_str_or_none(row[26]),
+        prefer_saved=bool(row[27]),
     )
 
 
@@ -607,6 +618,12 @@ class ScheduleRepository:
         sql = f"SELECT {_RECORD_COLUMNS}{_SCHEDULE_FROM} WHERE s.guild_id = ? AND s.platform = ? ORDER BY s.id"
         rows = await self.db.read(lambda conn: conn.execute(sql, (guild_id, self.platform)).fetchall())
         return [_record(row) for row in rows]
+
+    async def set_prefer_saved(self, guild_id: int, schedule_id: int, on: bool) -> bool:
+        """Switch whether the schedule posts its server's most saved talks first; False if it is not theirs."""
+        sql = "UPDATE schedules SET prefer_saved = ? WHERE id = ? AND guild_id = ? AND platform = ?"
+        params = (int(on), schedule_id, guild_id, self.platform)
+        return bool(await self.db.write(lambda conn: conn.execute(sql, params).rowcount))
 
     async def count_for_guild(self, guild_id: int) -> int:
         """How many schedules the server has, in any state."""

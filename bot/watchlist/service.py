@@ -136,14 +136,16 @@ class WatchlistService:
 
     # -- the list ----------------------------------------------------------------------------------------------
 
-    async def save(self, member: str, ident: str) -> tuple[SavedTalk, bool]:
+    async def save(self, member: str, ident: str, *, place: str | None = None) -> tuple[SavedTalk, bool]:
         """Put a talk (an id, or (part of) a title) on the member's list; True if it was not there yet.
 
-        Saving it again is harmless: it stays where it was, watched or not (what the list shows of it is
-        brought up to date). Raises TalkNotFound, or WatchlistFull when the list holds `MAX_SAVED` talks.
+        `place` is where it was saved ('discord:<server id>', 'slack:<team id>'; None in direct messages): a
+        server's highlight schedules prefer the talks its members saved most. Saving it again is harmless: it
+        stays where it was, watched or not (what the list shows of it is brought up to date). Raises
+        TalkNotFound, or WatchlistFull when the list holds `MAX_SAVED` talks.
         """
         talk = await self.catalogue.talk(ident)
-        stored, new = await self.store.save(_member(member), _snapshot(talk), self.clock.now())
+        stored, new = await self.store.save(_member(member), _snapshot(talk), self.clock.now(), place=place)
         return _saved(stored, talk), new
 
     async def remove(self, member: str, slug: str) -> bool:

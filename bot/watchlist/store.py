@@ -111,7 +111,9 @@ class WatchlistStore:
 
     # -- saved talks ---------------------------------------------------------------------------------------
 
-    async def save(self, member: str, talk: Snapshot, at: datetime) -> tuple[StoredTalk, bool]:
+    async def save(
+        self, member: str, talk: Snapshot, at: datetime, *, place: str | None = None
+    ) -> tuple[StoredTalk, bool]:
         """Put a talk on the member's list; True if it is new there.
 
         Saving a talk already on the list refreshes its snapshot and keeps when it was saved and watched.
@@ -123,9 +125,9 @@ class WatchlistStore:
 
         def work(conn: Session) -> tuple[StoredTalk, bool]:
             updated = conn.execute(
-                "UPDATE saved_talks SET title = ?, event_name = ?, event_slug = ?, date = ?, recording_url = ?"
-                " WHERE member = ? AND talk = ?",
-                (*values, member, talk.slug),
+                "UPDATE saved_talks SET title = ?, event_name = ?, event_slug = ?, date = ?, recording_url = ?,"
+                " place = COALESCE(place, ?) WHERE member = ? AND talk = ?",
+                (*values, place, member, talk.slug),
             ).rowcount
             if not updated:
                 held = int(conn.execute("SELECT COUNT(*) FROM saved_talks WHERE member = ?", (member,)).fetchone()[0])
@@ -136,8 +138,8 @@ class WatchlistStore:
                     )
                 conn.execute(
                     "INSERT INTO saved_talks (member, talk, title, event_name, event_slug, date, recording_url,"
-                    " saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (member, talk.slug, *values, saved_at),
+                    " saved_at, place) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (member, talk.slug, *values, saved_at, place),
                 )
             return _stored(conn.execute(_ONE, (member, talk.slug)).fetchone()), not updated
 

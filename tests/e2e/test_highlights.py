@@ -428,3 +428,28 @@ async def test_highlights_in_one_language(
             await handle.response()
             titles.add((await handle.followup()).payload["embeds"][0]["title"])
         assert titles == {"Service Mesh im Betrieb", "Linkerd in der Praxis", "Rust für alle"}
+
+
+async def test_saved_first_is_on_for_a_new_schedule_and_an_admin_turns_it_off(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+) -> None:
+    async with start_bot():
+        moderator = admin(discord_emulator)
+        setup = await discord_emulator.slash(
+            "highlights setup",
+            {"channel": discord_emulator.channel, "time": "09:00", "timezone": "UTC"},
+            user=moderator,
+        )
+        await setup.response()
+        card = await discord_emulator.slash("talk", {"title": "tap tap"})
+        await card.response()
+        saved = await discord_emulator.click(card.original, component(card.original, label="Save")["custom_id"])
+        await saved.response()
+        preview = await discord_emulator.slash("highlights preview", {"schedule": 1}, user=moderator)
+        assert data(await preview.response())["embeds"][0]["title"].startswith("Tap Tap")  # the server's saved talk
+        status = await discord_emulator.slash("highlights status", {"schedule": 1}, user=moderator)
+        assert "saved talks first" in data(await status.response())["embeds"][0]["description"]
+        with pytest.raises(LookupError, match="lacks the permissions"):  # Discord hides it from members
+            await discord_emulator.slash("highlights saved-first", {"schedule": 1, "on": False})
+        off = await discord_emulator.slash("highlights saved-first", {"schedule": 1, "on": False}, user=moderator)
+        assert "saved talks first" not in data(await off.response())["embeds"][0]["description"]

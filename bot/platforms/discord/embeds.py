@@ -274,7 +274,8 @@ def _when(instant: datetime | None, zone: tzinfo) -> str:
 
 def schedule_lines(info: ScheduleInfo) -> str:
     """One schedule in a few lines: where, when, what, and how it is doing."""
-    lines = [f"<#{info.channel_id}> · {info.rule_text}", f"Talks: {safe(info.filter_text, 300)}"]
+    saved = " · members' saved talks first" if info.prefer_saved else ""
+    lines = [f"<#{info.channel_id}> · {info.rule_text}", f"Talks: {safe(info.filter_text, 300)}{saved}"]
     if info.paused:
         lines.append(f"⏸ Paused: {safe(info.paused_reason or 'paused', 300)}")
     else:

@@ -104,6 +104,11 @@ def member_key(user: discord.abc.User) -> str:
     return f"discord:{user.id}"
 
 
+def saved_place(interaction: discord.Interaction) -> str | None:
+    """Where a save counts for highlight schedules: the server it was made in (None in direct messages)."""
+    return None if interaction.guild_id is None else f"discord:{interaction.guild_id}"
+
+
 class SaveButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=rf"save:(?P<slug>{_SLUG})"):
     """A "Save" button: puts the talk on the clicker's own watch list, answered privately; works after restarts."""
 
@@ -123,7 +128,9 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
     async def callback(self, interaction: discord.Interaction) -> None:
         """Save the talk for whoever clicked, and say so to them alone."""
         client: _WithServices = interaction.client  # type: ignore[assignment]
-        saved, newly = await client.services.watchlist.save(member_key(interaction.user), self.slug)
+        saved, newly = await client.services.watchlist.save(
+            member_key(interaction.user), self.slug, place=saved_place(interaction)
+        )
         title = embeds.safe(saved.title, 200)
         text = (
             f"Saved “{title}” to your watch list (`/watchlist show`)."
