@@ -218,3 +218,17 @@ async def test_a_restart_after_a_lost_answer_at_the_due_minute_posts_no_duplicat
     assert len(highlights(slack_emulator, "C2")) == 1
     status = await slack_emulator.slash("/highlights", "status 1", user="U1")
     assert "nothing posted yet" not in markup(status.last)
+
+
+async def test_saved_first_is_switched_by_admins_only(bot, services, slack_emulator):
+    await slack_emulator.slash("/highlights", "setup time:09:00 timezone:UTC", user="U2", channel="C2")
+    refused = await slack_emulator.slash("/highlights", "saved-first 1 off", user="U1")
+    assert "admins" in markup(refused.last)
+    odd = await slack_emulator.slash("/highlights", "saved-first 1 maybe", user="U2")
+    assert "`on` or `off`" in markup(odd.last)
+    off = await slack_emulator.slash("/highlights", "saved-first 1 off", user="U2")
+    assert "in rotation order" in json.dumps(off.last.blocks)
+    [schedule] = await services.highlights.list(await bot.ids.number(slack_emulator.team_id))
+    assert not schedule.prefer_saved
+    on = await slack_emulator.slash("/highlights", "saved-first 1 on", user="U2")
+    assert "saved talks first" in json.dumps(on.last.blocks)

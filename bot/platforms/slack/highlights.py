@@ -2,9 +2,10 @@
 
 `/highlights setup channel:#general time:09:00 timezone:Europe/Berlin` (the channel defaults to the one the
 command is typed in, the time zone to the member's own, from their Slack profile), then `list`, `status 3`,
-`pause 3`, `resume 3`, `remove 3`, `preview 3` and `now 3`. The schedules are the same as Discord's, in the
-same tables (marked as Slack's), with the same guarantees; Slack's workspace and channel ids are kept as
-numbers (`bot.services.ids.SlackIds`).
+`pause 3`, `resume 3`, `remove 3`, `preview 3`, `now 3` and `saved-first 3 off` (a new schedule posts the
+talks the workspace's members saved most first in each round; `on` switches it back). The schedules are
+the same as Discord's, in the same tables (marked as Slack's), with the same guarantees; Slack's workspace
+and channel ids are kept as numbers (`bot.services.ids.SlackIds`).
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ SUBCOMMANDS = {
             CommandSpec(f"highlights {name}", ("schedule",), ("schedule",), f"/highlights {name} 3")
             for name in ("status", "pause", "resume", "remove", "preview", "now")
         ),
+        CommandSpec("highlights saved-first", ("schedule", "on"), ("schedule",), "/highlights saved-first 3 off"),
     )
 }
 READ_ONLY = frozenset({"list", "status", "preview"})  # anyone in the workspace may look
-USAGE = "/highlights setup | list | status <n> | pause <n> | resume <n> | remove <n> | preview <n> | now <n>"
+USAGE = (
+    "/highlights setup | list | status <n> | pause <n> | resume <n> | remove <n> | preview <n> | now <n>"
+    " | saved-first <n> on|off"
+)
 
 
 class NotAnAdmin(UserFacingError):
@@ -110,6 +115,7 @@ class SlackHighlights:
             "remove": self._remove,
             "preview": self._preview,
             "now": self._now,
+            "saved-first": self._saved_first,
         }
         name = spec.name.split()[1]
         if name not in READ_ONLY and user not in self.managers:
@@ -162,6 +168,18 @@ class SlackHighlights:
     ) -> Message:
         info = await self.highlights.resume(guild, _number(options["schedule"]))
         return blocks.schedule_message(info, await self._channels([info]), title=f"Resumed: highlight #{info.id}")
+
+    async def _saved_first(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
+        number, _, rest = options["schedule"].strip().partition(" ")  # "3 off": bare words fill the first option
+        switch = (options.get("on") or rest).strip().casefold()
+        if switch not in {"on", "off", "true", "false", "yes", "no"}:
+            raise UsageError("Say `on` or `off`.", SUBCOMMANDS["highlights saved-first"].usage)
+        on = switch in {"on", "true", "yes"}
+        info = await self.highlights.prefer_saved(guild, _number(number), on)
+        title = f"Highlight #{info.id}: {'saved talks first' if on else 'in rotation order'}"
+        return blocks.schedule_message(info, await self._channels([info]), title=title)
 
     async def _remove(
         self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
