@@ -308,7 +308,8 @@ class Matcher:
         for slug in self._link_slugs(recording):
             for index in self.by_title_slug.get(slug, ()):
                 if index not in scored:
-                    scored[index] = self._by_identifier(index, video, "its description links to the talk's page")
+                    # The page's address is the talk's title: it cannot contradict it.
+                    scored[index] = Candidate(self.entries[index], 0.97, "its description links to the talk's page")
         for index in self._shortlist(video):
             if index not in scored:
                 candidate = self._by_title(index, recording, video)

@@ -146,10 +146,10 @@ def test_pretalx_youtube_json_and_csv() -> None:
 
 def test_csv_with_url_title_speakers_and_date() -> None:
     data = (
-        "Title;Video URL;Speakers;Date\n"
-        "Tanker: Embrace the relational model;https://youtu.be/dDW1OoTaMdU;Bertrand Chenal & Ana Medina;2024-07-11\n"
-        ";;;\n"
-    ).encode()
+        b"Title;Video URL;Speakers;Date\n"
+        b"Tanker: Embrace the relational model;https://youtu.be/dDW1OoTaMdU;Bertrand Chenal & Ana Medina;2024-07-11\n"
+        b";;;\n"
+    )
     found = read_recordings(data, "videos.csv")
     [video] = found.recordings
     assert video.speakers == ("Bertrand Chenal", "Ana Medina")
