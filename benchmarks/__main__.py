@@ -1,8 +1,9 @@
 """`python -m benchmarks`: every figure in one run (`--quick`: smaller sizes, for a first look).
 
 In order: search quality (`benchmarks.evaluate`), search speed and memory against three peers
-(`benchmarks.search_bench`), import speed (`benchmarks.import_bench`), interaction latency through the real
-client and the emulator (`benchmarks.interaction_bench`), the watch list's latency at 1,000,000 saved talks
+(`benchmarks.search_bench`), import speed (`benchmarks.import_bench`), recordings matched to talks on real
+pairs and at scale (`benchmarks.recordings_bench`), interaction latency through the real client and the
+emulator (`benchmarks.interaction_bench`), the watch list's latency at 1,000,000 saved talks
 (`benchmarks.watchlist_bench`), scheduled posting at scale
 (`benchmarks.scheduler_bench`) and the Slack side: slash-command latency, a burst and scheduled posts to
 many channels (`benchmarks.slack_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
@@ -17,6 +18,7 @@ from benchmarks import (
     evaluate,
     import_bench,
     interaction_bench,
+    recordings_bench,
     scheduler_bench,
     search_bench,
     slack_bench,
@@ -39,6 +41,9 @@ def main(argv: list[str]) -> None:
     search_bench.run(search_bench.QUICK_SIZES if quick else search_bench.SIZES, echo=say)
     say("\n# Import speed (python -m benchmarks.import_bench)\n")
     for line in import_bench.run((10_000,) if quick else (100_000,)):
+        say(line)
+    say("\n# Recordings matched to talks (python -m benchmarks.recordings_bench)\n")
+    for line in recordings_bench.run(quick=quick):
         say(line)
     say("\n# Interaction latency (python -m benchmarks.interaction_bench)\n")
     interaction_bench.run(quick, echo=say)
