@@ -17,7 +17,8 @@ from bot.domain.models import Count, Credit, Event, Talk, Topic
 
 _TALK_COLUMNS = (
     "t.id, t.slug, t.title, t.kind, t.summary, t.date, t.track, t.recording_url, t.slides_url, t.language,"
-    " e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug"
+    " e.slug, e.name, e.short_name, e.start_date, e.end_date, e.location, e.url, pe.slug,"
+    " t.ends_at, t.room, t.stream_url"
 )
 
 
@@ -211,4 +212,7 @@ def _talk(row: Sequence[object], credits: list[Credit], topics: list[Topic]) -> 
         credits=tuple(credits),
         topics=tuple(topics),
         language=str(language) if language else None,
+        ends_at=_start(str(row[18])) if row[18] else None,
+        room=str(row[19]) if row[19] else None,
+        stream_url=str(row[20]) if row[20] else None,
     )

@@ -169,9 +169,9 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
         if old is None:
             cursor = conn.execute(
                 "INSERT INTO talks (slug, title, summary, kind, event_id, date, track, recording_url,"
-                " slides_url, language,"
-                " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*signature[:10], document.source, talk.source_id),
+                " slides_url, language, ends_at, room, stream_url,"
+                " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*signature[:13], document.source, talk.source_id),
             )
             talk_id = int(cursor.lastrowid or 0)
             report.added.append((talk.slug, talk.title))
@@ -182,8 +182,9 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             talk_id = old[0]
             conn.execute(
                 "UPDATE talks SET title = ?, summary = ?, kind = ?, event_id = ?, date = ?, track = ?,"
-                " recording_url = ?, slides_url = ?, language = ?, source = ?, source_id = ? WHERE id = ?",
-                (*signature[1:10], document.source, talk.source_id, talk_id),
+                " recording_url = ?, slides_url = ?, language = ?, ends_at = ?, room = ?, stream_url = ?,"
+                " source = ?, source_id = ? WHERE id = ?",
+                (*signature[1:13], document.source, talk.source_id, talk_id),
             )
             conn.execute("DELETE FROM talk_speakers WHERE talk_id = ?", (talk_id,))
             conn.execute("DELETE FROM talk_topics WHERE talk_id = ?", (talk_id,))
@@ -274,6 +275,9 @@ def _signature(
         talk.recording_url,
         talk.slides_url,
         talk.language,
+        talk.ends_at,
+        talk.room,
+        talk.stream_url,
         tuple(credits),
         topic_ids,
     )
@@ -290,7 +294,8 @@ def _existing_talks(conn: sqlite3.Connection) -> dict[str, tuple[int, _Signature
         topics[talk_id].append(topic_id)
     found: dict[str, tuple[int, _Signature]] = {}
     for row in conn.execute(
-        "SELECT id, slug, title, summary, kind, event_id, date, track, recording_url, slides_url, language FROM talks"
+        "SELECT id, slug, title, summary, kind, event_id, date, track, recording_url, slides_url, language,"
+        " ends_at, room, stream_url FROM talks"
     ):
         talk_id = row[0]
         found[row[1]] = (talk_id, (*row[1:], tuple(credits[talk_id]), tuple(sorted(topics[talk_id]))))

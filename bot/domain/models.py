@@ -63,6 +63,9 @@ class Talk:
     topics: tuple[Topic, ...] = ()
     language: str | None = None  # ISO 639-1 code, when the programme says
     starts_at: dt.datetime | None = None  # aware; when the programme gives the talk's time as well as its day
+    ends_at: dt.datetime | None = None  # aware, when the programme gives it
+    room: str | None = None
+    stream_url: str | None = None  # the live stream, when the programme links one
 
     @property
     def speakers(self) -> tuple[Credit, ...]:

@@ -59,6 +59,9 @@ class TalkRecord:
     topics: tuple[str, ...] = ()
     source_id: str | None = None
     language: str | None = None  # the language the talk is given in, a lower-case ISO 639-1 code ("en", "de")
+    ends_at: str | None = None  # date-time with offset, when the programme gives the end or a duration
+    room: str | None = None
+    stream_url: str | None = None  # the room's or talk's live stream, when the programme links one
 
 
 @dataclass(frozen=True, slots=True)
