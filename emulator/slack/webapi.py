@@ -28,6 +28,7 @@ SCOPES = {
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "conversations.history#im": "im:history",  # conversations.history on a direct message
 }
 
 
@@ -269,10 +270,15 @@ class WebApi:
         return {"channel": self._channel(args).to_api()}
 
     def conversations_history(self, args: JSON) -> JSON:
-        """A channel's top-level messages between `oldest` and `latest`, newest first, a page at a time."""
+        """A channel's top-level messages between `oldest` and `latest`, newest first, a page at a time.
+
+        A direct message's history needs `im:history` (a scoped token without it answers missing_scope).
+        """
         channel = self._channel(args)
         if not channel.member:
             raise SlackError("not_in_channel")
+        if channel.is_im:  # a direct message's history needs a scope of its own
+            check_scope("conversations.history#im", self.caller)
         oldest = parse_ts(_text(args, "oldest") or "0")
         latest = parse_ts(_text(args, "latest") or "9999999999")
         if oldest is None:

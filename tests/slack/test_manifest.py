@@ -21,7 +21,10 @@ def test_the_manifest_declares_every_command_and_scope_the_app_has():
     text = MANIFEST.read_text(encoding="utf-8")
     commands = set(re.findall(r"^\s*- command: /(\S+)", text, re.MULTILINE))
     assert commands == {*COMMANDS, "highlights", "catalog"}
+    assert {"remind", "reminders"} <= commands
     assert set(_listed(text, "bot")) == set(BOT_SCOPES)
+    # Reminders arrive in the member's DM with the app (im:write); im:history settles one whose answer was lost.
+    assert {"im:write", "im:history", "users:read"} <= set(BOT_SCOPES)
     assert set(_listed(text, "bot_events")) == {"app_home_opened", "app_uninstalled", "tokens_revoked"}
     # /watchlist export sends the calendar in the member's direct messages with the app: its Messages tab.
     assert re.search(r"^\s*messages_tab_enabled: true\b", text, re.MULTILINE)

@@ -9,8 +9,10 @@ same after a restart and needs no state kept in memory. Results are ephemeral: o
 only the asker can turn their pages.
 
 Watch lists (`/save`, `/watchlist`, `/recommend for:me`, `/settings`, `/forget-me`, and "Save" under every
-talk) belong to a member of a workspace, keyed by `member_key`; every answer about them is ephemeral, and a
-button acts for whoever presses it (its value names a talk or a page, never a member).
+talk) and reminders (`/remind`, `/reminders`) belong to a member of a workspace, keyed by `member_key`; every
+answer about them is ephemeral, and a button acts for whoever presses it (its value names a talk, a page or a
+reminder, never a member: cancelling a reminder that is not the presser's own does nothing). After a command
+has its answer, the member is told once, privately, of reminders missed or not delivered since they last came.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from bot.platforms.slack.catalog import MODAL as CATALOG_MODAL
 from bot.platforms.slack.catalog import SlackCatalog
 from bot.platforms.slack.highlights import SlackHighlights
 from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
-from bot.platforms.slack.posting import SlackPoster, build_client
+from bot.platforms.slack.posting import SlackPoster, SlackReminderSender, build_client
 from bot.services.container import Services
 from bot.services.ids import SlackIds
+from bot.watchlist.reminders import ReminderJobs
 from bot.watchlist.service import PAGE_SIZE as WATCHLIST_PAGE
 from bot.watchlist.service import WatchPage
 from bot.watchlist.store import MAX_SAVED, STATES, State
@@ -57,9 +60,10 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 UNINSTALLED = "the app was uninstalled from this workspace"
 # What the app asks a workspace for (the manifest, slack-manifest.yml, asks for the same).
-# `im:write` and `files:write` open a member's direct messages with the app and send the watch list's calendar.
+# `im:write` and `files:write` open a member's direct messages with the app and send the watch list's calendar
+# and reminders; `im:history` reads those direct messages only to settle a reminder whose send's outcome was lost.
 BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read", "channels:history",
-              "groups:history", "files:read", "files:write", "im:write")  # fmt: skip
+              "groups:history", "files:read", "files:write", "im:write", "im:history")  # fmt: skip
 ACK_BUDGET = 2.0  # seconds an answer may take to go in the acknowledgement itself (Slack waits 3)
 WORKING = "Working on it…"
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
@@ -76,6 +80,8 @@ COMMANDS = {
         CommandSpec("highlight", ("topic", "event", "language"), (), "/highlight security"),
         CommandSpec("save", ("title",), ("title",), "/save tap tap"),
         CommandSpec("watchlist", ("show",), (), "/watchlist unwatched"),
+        CommandSpec("remind", ("title", "when", "timezone"), ("title", "when"), "/remind tap tap when:in 2 hours"),
+        CommandSpec("reminders", (), (), "/reminders"),
         CommandSpec("settings", ("timezone",), (), "/settings timezone:Europe/Berlin"),
         CommandSpec("forget-me", (), (), "/forget-me"),
     )
@@ -89,6 +95,7 @@ REINSTALL = (
     "Ask a workspace admin to reinstall the app (it asks for permission to send you files), then try again."
 )
 NO_DM = "I could not send you a direct message. Open the app's Messages tab once, then try again."
+ZONE_LOOKUP_TIMEOUT = 1.0  # seconds users.info may take for /remind's time zone (the ack waits 3 in all)
 NOTHING_SAVED = (
     "Your watch list is empty, so there is nothing to go on yet. Save a few talks first (the Save button "
     "under a talk, or `/save` and a title), then try `/recommend for:me` again."
@@ -147,6 +154,19 @@ def _read_state(value: str | None) -> dict[str, Any]:
     if not isinstance(state, dict) or "k" not in state:
         raise UserFacingError("These controls are out of date. Run the command again to get fresh ones.")
     return state
+
+
+def _place(team: str, channel: str) -> str | None:
+    """Where a save was made, for the workspace's highlights: the workspace, or None in the app's DMs or Home."""
+    if not team or not channel or channel.startswith("D"):
+        return None
+    return f"slack:{team}"
+
+
+def _place_of(body: dict[str, Any]) -> str | None:
+    """Where a button or menu was used: `_place` of its workspace and channel (none in the Home tab or a modal)."""
+    team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
+    return _place(team, str((body.get("channel") or {}).get("id") or ""))
 
 
 def _talk_id(value: object) -> str:
@@ -234,6 +254,8 @@ class SlackCommands:
             "highlight": self.highlight,
             "save": self.save,
             "watchlist": self.watchlist,
+            "remind": self.remind,
+            "reminders": self.reminders,
             "settings": self.settings,
             "forget-me": self.forget_me,
         }
@@ -261,6 +283,7 @@ class SlackCommands:
         app.action(blocks.WATCHLIST_MARK)(self._action(self._watchlist_mark))
         app.action(blocks.WATCHLIST_REMOVE)(self._action(self._watchlist_remove))
         app.action(blocks.FORGET_ME)(self._action(self._forget_confirmed))
+        app.action(blocks.REMINDER_CANCEL)(self._action(self._reminder_cancel))
         app.event("app_home_opened")(self._home)
         app.action(blocks.HOME_SEARCH)(self._open_search)
         app.view(blocks.SEARCH_MODAL)(self._search_submitted)
@@ -286,7 +309,7 @@ class SlackCommands:
                 )
                 return await handler(asked)
 
-            await _answer_in_time(ack, respond, answer(), f"/{spec.name}")
+            await _answer_in_time(ack, respond, answer(), f"/{spec.name}", then=self._notices(command, respond))
 
         listener.__name__ = f"slash_{spec.name}"
         return listener
@@ -336,7 +359,20 @@ class SlackCommands:
             request=str(command.get("trigger_id") or ""),
             client=client,
         )
-        await _answer_in_time(ack, respond, answer, "/highlights")
+        await _answer_in_time(ack, respond, answer, "/highlights", then=self._notices(command, respond))
+
+    def _notices(self, command: dict[str, Any], respond: AsyncRespond) -> Callable[[], Awaitable[None]]:
+        """After a command's answer: tell the member, once and privately, of reminders missed or not delivered."""
+
+        async def tell() -> None:
+            team, user = str(command.get("team_id") or ""), str(command.get("user_id") or "")
+            if not team or not user:
+                return
+            notices = await self.services.reminders.notices(member_key(team, user))
+            if notices:
+                await respond(response_type="ephemeral", replace_original=False, **blocks.notices_message(notices))
+
+        return tell
 
     # -- commands ----------------------------------------------------------------------------------------
 
@@ -388,7 +424,8 @@ class SlackCommands:
 
     async def save(self, asked: Asked) -> Message:
         """/save: put a talk (by (part of) its title, or its id) on the asker's watch list."""
-        saved, newly = await self.services.watchlist.save(asked.member, asked.options["title"])
+        place = _place(asked.team, asked.channel)
+        saved, newly = await self.services.watchlist.save(asked.member, asked.options["title"], place=place)
         return blocks.saved_message(saved.title, newly)
 
     async def watchlist(self, asked: Asked) -> Message:
@@ -402,6 +439,42 @@ class SlackCommands:
             return await self._export(asked)
         state: State = next((word for word in STATES if word in words), "all")
         return await self._watchlist_page(asked.member, state, 0)
+
+    async def remind(self, asked: Asked) -> Message:
+        """/remind: a direct message at a time the asker names, read in their zone (given, remembered, or Slack's)."""
+        o = asked.options
+        reminders = self.services.reminders
+        fallback = None
+        if not o.get("timezone") and await reminders.zone_of(asked.member) is None:
+            fallback = await self._slack_zone(asked)
+        reminder, zone_name = await reminders.remind(
+            asked.member, "slack", f"{asked.team}:{asked.user}", o["title"], o["when"],
+            timezone=o.get("timezone"), fallback_zone=fallback,
+        )  # fmt: skip
+        return blocks.reminder_set_message(reminder, await reminders.zone_of(asked.member), zone_name)
+
+    async def _slack_zone(self, asked: Asked) -> str | None:
+        """The asker's time zone as their Slack profile gives it (users.info), or None if Slack does not say."""
+        if asked.client is None:
+            return None
+        try:
+            found = await asyncio.wait_for(asked.client.users_info(user=asked.user), ZONE_LOOKUP_TIMEOUT)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            log.info("users.info for a reminder's time zone failed: %s", type(error).__name__)
+            return None
+        zone = (found.get("user") or {}).get("tz")
+        return str(zone) if isinstance(zone, str) and zone else None
+
+    async def reminders(self, asked: Asked) -> Message:
+        """/reminders: the asker's waiting reminders, each with "Cancel"."""
+        return await self._reminders_message(asked.member)
+
+    async def _reminders_message(self, member: str, note: str | None = None) -> Message:
+        reminders = self.services.reminders
+        waiting = await reminders.waiting(member)
+        return blocks.reminders_message(
+            waiting, cancel_value=lambda r: _state("rc", i=r.id), zone=await reminders.zone_of(member), note=note
+        )
 
     async def settings(self, asked: Asked) -> Message:
         """/settings: the asker's time zone, or (timezone:…) setting it."""
@@ -458,12 +531,16 @@ class SlackCommands:
 
     async def _save(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         """The "Save" button under a talk: on the list of whoever pressed it (answered to them alone)."""
-        saved, newly = await self.services.watchlist.save(_member_of(body), _talk_id(action.get("value")))
+        saved, newly = await self.services.watchlist.save(
+            _member_of(body), _talk_id(action.get("value")), place=_place_of(body)
+        )
         return blocks.saved_message(saved.title, newly)
 
     async def _pick_save(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
         selected = action.get("selected_option") or {}
-        saved, newly = await self.services.watchlist.save(_member_of(body), _talk_id(selected.get("value")))
+        saved, newly = await self.services.watchlist.save(
+            _member_of(body), _talk_id(selected.get("value")), place=_place_of(body)
+        )
         return blocks.saved_message(saved.title, newly)
 
     async def _watchlist_turn(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
@@ -489,6 +566,21 @@ class SlackCommands:
         """The /forget-me button: delete everything kept about whoever pressed it, and say what."""
         _read_state(action.get("value"))
         return blocks.forgotten_message(await self.services.watchlist.forget(_member_of(body)))
+
+    async def _reminder_cancel(self, body: dict[str, Any], action: dict[str, Any]) -> Message:
+        """A reminder's "Cancel": cancels it if it is the presser's own; the list shown again, in place."""
+        state = _read_state(action.get("value"))
+        reminder_id = state.get("i")
+        if state["k"] != "rc" or not isinstance(reminder_id, int):
+            raise UserFacingError("These controls are out of date. Run /reminders again to get fresh ones.")
+        member = _member_of(body)  # whoever pressed: only their own reminders can go
+        cancelled = await self.services.reminders.cancel(member, reminder_id)
+        note = (
+            f"Cancelled the reminder for “{blocks.escape(cancelled.title, 200)}”."
+            if cancelled is not None
+            else "That reminder is no longer waiting (it was sent or cancelled)."
+        )
+        return await self._reminders_message(member, note)
 
     # -- App Home and the search modal ---------------------------------------------------------------------
 
@@ -653,21 +745,33 @@ class SlackCommands:
         )
 
 
-async def _answer_in_time(ack: AsyncAck, respond: AsyncRespond, answer: Awaitable[Message], where: str) -> None:
+async def _answer_in_time(
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    answer: Awaitable[Message],
+    where: str,
+    *,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Answer in the acknowledgement when the answer is ready within `ACK_BUDGET`, else through the response URL.
 
     Slack gives up on an app after 3 seconds: a slower answer (a post now, the first command after an import)
-    is acknowledged with "Working on it" and follows.
+    is acknowledged with "Working on it" and follows. `then` runs after the answer, once the acknowledgement
+    has left.
     """
     task = asyncio.ensure_future(_kindly(answer, where))
     done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
     if task in done:
         await ack(response_type="ephemeral", **task.result())
+        if then is not None:
+            in_background(then(), where)
         return
     await ack(response_type="ephemeral", text=WORKING)
 
     async def follow() -> None:
         await respond(response_type="ephemeral", **await task)
+        if then is not None:
+            await then()
 
     in_background(follow(), where)
 
@@ -757,6 +861,13 @@ class SlackBot:
             replace(config, nonce_window=config.grace, per_second=SLACK_POSTS_PER_SECOND),
         )
         services.highlights.on_change = self.scheduler.notify_changed
+        # Members' reminders go through the same engine, as direct messages (see SlackReminderSender).
+        self.reminder_sender = SlackReminderSender(
+            self.client, services.catalogue, services.clock, tokens=None if token else self._token_of
+        )
+        services.reminders.on_change = self.scheduler.add(
+            ReminderJobs(services.reminder_store, self.reminder_sender, self.scheduler.runtime)
+        )
 
     async def _token_of(self, team: str) -> str | None:
         """The workspace's bot token, or None if the app is not installed there (any more)."""

@@ -38,6 +38,7 @@ from bot.domain.text import fit_id, inert
 if TYPE_CHECKING:
     from bot.catalogue.service import Result
     from bot.highlights.service import ScheduleInfo
+    from bot.watchlist.reminders import Notice, Reminder
     from bot.watchlist.service import Forgotten, SavedTalk, WatchPage
 
 # Slack's documented Block Kit limits.
@@ -72,6 +73,7 @@ WATCHLIST_SHOW = {"all": "watchlist_all", "unwatched": "watchlist_unwatched", "w
 WATCHLIST_MARK = "watchlist_mark"  # watched, or not watched again
 WATCHLIST_REMOVE = "watchlist_remove"
 FORGET_ME = "forget_me"
+REMINDER_CANCEL = "reminder_cancel"  # a waiting reminder's "Cancel" button: its value names the reminder
 
 SUMMARY_IN_CARD = 1500
 REASONS_IN_CARD = 1000
@@ -963,7 +965,9 @@ def settings_message(zone: str | None, *, changed: bool = False) -> dict[str, An
 
 def forget_confirm_message(value: str) -> dict[str, Any]:
     """Asks the member to confirm deleting everything the bot keeps about them."""
-    text = "This deletes your watch list (every saved talk, watched or not) and your settings, for good."
+    text = (
+        "This deletes your watch list (every saved talk, watched or not), your reminders and your settings, for good."
+    )
     blocks = [_section(f":warning: {text}")]
     blocks += _actions(_button("Delete everything the bot keeps about me", FORGET_ME, value, style="danger"))
     return _message("Delete everything the bot keeps about you?", blocks)
@@ -999,3 +1003,92 @@ def calendar_comment(dated: int, undated: Sequence[SavedTalk]) -> str:
         if len(undated) > UNDATED_LISTED:
             lines.append(f"…and {len(undated) - UNDATED_LISTED} more")
     return "\n".join(lines)
+
+
+# -- reminders -----------------------------------------------------------------------------------------------
+
+REMINDERS_SHOWN = (BLOCKS_LIMIT - 3) // 2  # a section and its Cancel button each, under a header and a note
+
+
+def local_time(instant: datetime, zone: tzinfo | None) -> str:
+    """An instant as the member's zone reads it: "Sat 24 Dec 2026 10:00 CET" (UTC without a zone)."""
+    shown = instant.astimezone(zone) if zone is not None else instant
+    return f"{shown:%a} {shown.day} {shown:%b %Y %H:%M} {shown.tzname() or 'UTC'}"
+
+
+def slack_time(instant: datetime, zone: tzinfo | None = None) -> str:
+    """An instant in each reader's own zone (Slack's date formatting), falling back to it in `zone`."""
+    return f"<!date^{int(instant.timestamp())}^{{date_long}} at {{time}}|{local_time(instant, zone)}>"
+
+
+def reminder_set_message(reminder: Reminder, zone: tzinfo | None, zone_name: str) -> dict[str, Any]:
+    """What /remind answers: the talk and when (shown in the reader's zone), and how to list or cancel it."""
+    title = mrkdwn(reminder.title, 200) or "Untitled talk"
+    before = ", ten minutes before it starts" if reminder.before_start else ""
+    text = (
+        f":alarm_clock: I'll remind you of “{title}” in a direct message on {slack_time(reminder.due_at, zone)}"
+        f"{before}. `/reminders` lists your reminders and cancels one."
+    )
+    blocks = [_section(text), _context(f"Times you type are read in {mrkdwn(zone_name, 100)}.")]
+    return _message(f"I'll remind you of “{flat(reminder.title)}”", blocks)
+
+
+def reminders_message(
+    reminders: Sequence[Reminder],
+    *,
+    cancel_value: Callable[[Reminder], str],
+    zone: tzinfo | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The member's waiting reminders, soonest first, each with a "Cancel" button (`note`: mrkdwn, escaped)."""
+    blocks = [_header("Your reminders", "Your reminders")]
+    if note:
+        blocks.append(_section(note))
+    if not reminders:
+        blocks.append(_section("No reminders waiting. Set one with `/remind` and a talk's title, `when:in 2 hours`."))
+    for reminder in reminders[:REMINDERS_SHOWN]:
+        before = " · ten minutes before it starts" if reminder.before_start else ""
+        line = f"{_bold(mrkdwn(reminder.title, 250) or 'Untitled talk')}\n{slack_time(reminder.due_at, zone)}{before}"
+        quoted = plain(reminder.title, 200, "this talk")
+        cancel = _button("Cancel", REMINDER_CANCEL, cancel_value(reminder), style="danger")
+        if cancel is not None:
+            cancel["confirm"] = {
+                "title": _plain_text("Cancel this reminder?"),
+                "text": _plain_text(plain(f"You will not be reminded of “{quoted}”.", 300)),
+                "confirm": _plain_text("Cancel it"),
+                "deny": _plain_text("Keep it"),
+                "style": "danger",
+            }
+        blocks.append(_section(line, accessory=cancel))
+    if len(reminders) > REMINDERS_SHOWN:
+        blocks.append(_context(f"…and {len(reminders) - REMINDERS_SHOWN} more, later"))
+    return _message("Your reminders", blocks)
+
+
+def reminder_message(reminder: Reminder, talk: Talk | None, *, usual_language: str | None) -> dict[str, Any]:
+    """A reminder's direct message: the talk's card (with Save) while it is in the catalogue, else what was kept."""
+    heading = ":alarm_clock: Your reminder"
+    if reminder.before_start and reminder.starts_at is not None:
+        heading = ":alarm_clock: Starting in ten minutes"
+    starts = f"Starts {slack_time(reminder.starts_at)}" if reminder.starts_at is not None else ""
+    top = [_section(f"*{heading}*")]
+    if talk is not None:
+        card = talk_message(
+            talk, usual_language=usual_language, more_value=talk.slug, share_value=None, save_value=talk.slug
+        )
+        body = top + ([_context(starts)] if starts else []) + card["blocks"]
+        return _message(f"Reminder: {card['text']}", body)
+    title = _bold(link(flat(reminder.title) or "Untitled talk", reminder.recording_url, 250))
+    lines = [title, f"_{mrkdwn(reminder.event_name, 200) or '—'}_", f":warning: _This talk is {GONE_NOTE}._"]
+    blocks = [*top, _section("\n".join(lines))]
+    if starts:
+        blocks.append(_context(starts))
+    return _message(f"Reminder: {flat(reminder.title) or 'Untitled talk'}", blocks)
+
+
+def notices_message(notices: Sequence[Notice]) -> dict[str, Any]:
+    """Reminders the member is told of once: missed, or not delivered, and why."""
+    lines = [f"• {mrkdwn(notice.text(), 600)}" for notice in notices[:10]]
+    if len(notices) > 10:
+        lines.append(f"…and {len(notices) - 10} more")
+    return notice_message(":bell: " + "\n".join(lines))

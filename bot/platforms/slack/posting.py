@@ -14,6 +14,10 @@ Slack has no nonce, so "exactly once" is kept another way (see bot/highlights/po
 Slack's answers become the scheduler's failures: 429 with `Retry-After` is waited out; `channel_not_found`,
 `not_in_channel`, `is_archived` and a revoked token or uninstalled app are failures with a reason the
 admins see in `/highlights status`, and pause the schedule after repeated failures.
+
+Members' reminders (`SlackReminderSender`) go to the member's direct messages with the app the same way: the
+reminder's nonce in the message's metadata (`event_type` "talk_reminder"), and a send that may have gone out
+sent again only after the DM's history (`im:history`) was read and holds no message with that nonce.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalogue.service import CatalogueService
 from bot.highlights.ports import (
     ChannelGone,
+    Clock,
     GuildGone,
     PostFailure,
     PostResult,
@@ -42,16 +47,23 @@ from bot.highlights.ports import (
 )
 from bot.platforms.slack import blocks
 from bot.services.ids import SlackIds
+from bot.watchlist.reminders import DirectMessagesClosed, Reminder
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "talk_highlight"
+REMINDER_EVENT_TYPE = "talk_reminder"
 POST_TIMEOUT = 10.0  # seconds; a post that takes longer has an unknown outcome
 HISTORY_PAGE = 200
 _GONE = {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted",
          "app_uninstalled", "ekm_access_denied"}  # fmt: skip
 _UNCERTAIN = {"fatal_error", "internal_error"}  # Slack: "some aspect of the operation may have succeeded"
 _TRANSIENT = {"service_unavailable", "request_timeout", "team_added_to_org"}
+# Slack's answers that mean this member's direct messages with the app cannot take a message, now or later:
+# conversations.open's (a bot, an unknown, deactivated or hidden user) and chat.postMessage's (the app's
+# Messages tab switched off, the DM archived with a deactivated member, posting restricted by the workspace).
+_DM_CLOSED = {"cannot_dm_bot", "user_not_found", "user_disabled", "user_not_visible", "messages_tab_disabled",
+              "is_archived", "restricted_action", "not_in_channel"}  # fmt: skip
 
 
 def build_client(token: str | None, api_url: str | None = None) -> AsyncWebClient:
@@ -165,9 +177,9 @@ class SlackPoster:
         return None
 
 
-def _nonce_of(message: dict[str, Any]) -> str | None:
+def _nonce_of(message: dict[str, Any], event_type: str = EVENT_TYPE) -> str | None:
     metadata = message.get("metadata") or {}
-    if metadata.get("event_type") != EVENT_TYPE:
+    if metadata.get("event_type") != event_type:
         return None
     nonce = (metadata.get("event_payload") or {}).get("nonce")
     return str(nonce) if nonce is not None else None
@@ -199,3 +211,140 @@ def _failure(error: SlackApiError) -> PostFailure:
     if code in _TRANSIENT or response.status_code >= 500:
         return TransientError(f"Slack is having trouble ({code})")
     return PostFailure(f"Slack refused the post ({code})")
+
+
+class SlackDirectMessagesClosed(DirectMessagesClosed):
+    """Slack will not take a direct message from the app to this member; retrying will not help."""
+
+    def __init__(self, code: str) -> None:
+        PostFailure.__init__(
+            self,
+            f"Slack would not deliver a direct message from the app to you ({code}); the app's Messages tab must"
+            " be open to you",
+        )
+
+
+class SlackReminderSender:
+    """The reminders' sender for Slack: a direct message to the member, once (see the module docstring).
+
+    A reminder's address is `team:user`. The DM is found with conversations.open (its id kept for the
+    process's life) and the message posted there with chat.postMessage. A send is checked against the DM's
+    history first when it may have gone out already: its nonce was tried by this process, or the reminder was
+    claimed before this process began.
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        catalogue: CatalogueService,
+        clock: Clock,
+        *,
+        timeout: float = POST_TIMEOUT,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        self.client = client
+        self.catalogue = catalogue
+        self.tokens = tokens  # a workspace's bot token, when the app is installed in many (else the client's)
+        self.timeout = timeout
+        self._started = clock.now()
+        self._tried: set[str] = set()  # nonces this process has sent (or tried to)
+        self._channels: dict[str, str] = {}  # address -> DM channel id
+
+    async def remind(self, reminder: Reminder, nonce: str) -> PostResult:
+        """Send the reminder; Slack's answers become PostFailures (DirectMessagesClosed for a DM that cannot be)."""
+        team, _, user = reminder.address.partition(":")
+        if not team or not user:
+            raise SlackDirectMessagesClosed("no_member")
+        token: dict[str, Any] = {}
+        if self.tokens is not None:
+            bot_token = await self.tokens(team)
+            if bot_token is None:
+                raise PostFailure("the app is no longer installed in this workspace")
+            token = {"token": bot_token}
+        channel = await self._open(reminder.address, user, token)
+        if nonce in self._tried or (reminder.claimed_at is not None and reminder.claimed_at < self._started):
+            earlier = await self._posted(channel, nonce, reminder.claimed_at or self._started, token)
+            if earlier is not None:
+                log.info("reminder %s: its earlier send went out; not sending again", reminder.id)
+                return PostResult(ts_number(earlier))
+        talk = await self.catalogue.talk_by_slug(reminder.talk)
+        message = blocks.reminder_message(reminder, talk, usual_language=self.catalogue.usual_language())
+        metadata = {"event_type": REMINDER_EVENT_TYPE, "event_payload": {"nonce": nonce, "reminder": reminder.id}}
+        self._tried.add(nonce)
+        try:
+            response = await asyncio.wait_for(
+                self.client.chat_postMessage(
+                    channel=channel,
+                    text=str(message["text"]),
+                    blocks=message["blocks"],
+                    metadata=metadata,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **token,
+                ),
+                self.timeout,
+            )
+        except TimeoutError as error:
+            raise UnknownOutcome("Slack did not answer in time; the reminder may or may not have gone out") from error
+        except SlackApiError as error:
+            if error.response.get("error") == "channel_not_found":
+                self._channels.pop(reminder.address, None)  # opened again next time
+                raise TransientError("Slack no longer knows the direct message") from error
+            raise _reminder_failure(error) from error
+        except aiohttp.ClientConnectorError as error:
+            raise TransientError(f"could not reach Slack ({error.__class__.__name__})") from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise UnknownOutcome(f"the connection to Slack failed mid-request ({error.__class__.__name__})") from error
+        return PostResult(ts_number(str(response["ts"])))
+
+    async def _open(self, address: str, user: str, token: dict[str, Any]) -> str:
+        """The member's DM channel with the app (nothing is sent yet: every failure here is certain)."""
+        known = self._channels.get(address)
+        if known is not None:
+            return known
+        try:
+            opened = await asyncio.wait_for(self.client.conversations_open(users=user, **token), self.timeout)
+        except TimeoutError as error:
+            raise TransientError("Slack did not answer in time opening the direct message") from error
+        except SlackApiError as error:
+            raise _reminder_failure(error) from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise TransientError(f"could not reach Slack ({error.__class__.__name__})") from error
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise TransientError("Slack opened no direct message")
+        self._channels[address] = channel
+        return channel
+
+    async def _posted(self, channel: str, nonce: str, since: datetime, token: dict[str, Any]) -> str | None:
+        """The ts of a reminder in the DM carrying `nonce`, sent since `since`; None if there is none."""
+        try:
+            response = await asyncio.wait_for(
+                self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{since.timestamp() - 60:.6f}",
+                    limit=HISTORY_PAGE,
+                    include_all_metadata=True,
+                    **token,
+                ),
+                self.timeout,
+            )
+        except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            raise UnknownOutcome(
+                f"an earlier send may have gone out and the direct message's history could not be read ({reason})"
+            ) from error
+        for message in response.get("messages") or []:
+            if _nonce_of(message, REMINDER_EVENT_TYPE) == nonce:
+                return str(message["ts"])
+        return None
+
+
+def _reminder_failure(error: SlackApiError) -> PostFailure:
+    """Slack's refusal of a direct message as the reminders' failure."""
+    code = str(error.response.get("error") or "unknown_error")
+    if error.response.status_code != 429 and code in _DM_CLOSED:
+        return SlackDirectMessagesClosed(code)
+    if code == "missing_scope":
+        return PostFailure("the app may not send direct messages in this workspace yet: an admin must reinstall it")
+    return _failure(error)
