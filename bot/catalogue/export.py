@@ -123,10 +123,12 @@ def _talks(conn: sqlite3.Connection, event_ids: list[int], events: dict[int, Eve
         topics[int(talk_id)].append(str(slug))
     rows = conn.execute(
         "SELECT id, slug, title, event_id, kind, summary, date, track, recording_url, slides_url, source_id,"
-        " language FROM talks ORDER BY slug"
+        " language, ends_at, room, stream_url FROM talks ORDER BY slug"
     ).fetchall()
     talks = []
-    for talk_id, slug, title, event_id, kind, summary, when, track, recording, slides, source_id, language in rows:
+    for row in rows:
+        talk_id, slug, title, event_id, kind, summary, when, track, recording, slides, source_id, language = row[:12]
+        ends_at, room, stream_url = row[12:]
         if int(event_id) not in wanted:
             continue
         talks.append(
@@ -146,6 +148,9 @@ def _talks(conn: sqlite3.Connection, event_ids: list[int], events: dict[int, Eve
                     topics=tuple(topics[int(talk_id)]),
                     source_id=source_id,
                     language=language,
+                    ends_at=ends_at,
+                    room=room,
+                    stream_url=stream_url,
                 ),
             )
         )

@@ -242,7 +242,22 @@ def _talk(
         topics=tuple(_topics(reader, "talks", index, record, topics)),
         source_id=reader.text("talks", index, record, "source_id"),
         language=_language(reader, index, record),
+        ends_at=_ends_at(reader, index, record, day),
+        room=reader.text("talks", index, record, "room"),
+        stream_url=reader.url("talks", index, record, "stream_url"),
     )
+
+
+def _ends_at(reader: _Reader, index: int, record: Mapping[str, Any], starts: str | None) -> str | None:
+    """The talk's end, a date-time with offset, not before its start."""
+    value = reader.moment("talks", index, record, "ends_at")
+    if value is None:
+        return None
+    if len(value) == 10:
+        raise reader.fail("talks", index, record, "field 'ends_at' must be a date-time with offset, not a date")
+    if starts and len(starts) > 10 and datetime.fromisoformat(value) < datetime.fromisoformat(starts):
+        raise reader.fail("talks", index, record, "field 'ends_at' is before the talk's 'date'")
+    return value
 
 
 def _language(reader: _Reader, index: int, record: Mapping[str, Any]) -> str | None:
@@ -321,6 +336,9 @@ def dump_native(document: CatalogueDocument) -> str:
                 "date": (date.fromisoformat(t.date) if len(t.date) == 10 else datetime.fromisoformat(t.date))
                 if t.date
                 else None,
+                "ends_at": datetime.fromisoformat(t.ends_at) if t.ends_at else None,
+                "room": t.room,
+                "stream_url": t.stream_url,
                 "track": t.track,
                 "recording_url": t.recording_url,
                 "slides_url": t.slides_url,

@@ -48,10 +48,11 @@ def test_the_day_first_csv_imports_as_it_is(db: sqlite3.Connection) -> None:
         "CSV table: 21 sessions in the file, 18 imported, 0 skipped, 3 refused "
         "(no title: 1, placeholder title 'tbd': 2)."
     ) in lines
-    assert "Columns nothing read: column 1 (no name), 'Time End'." in lines
+    assert "Columns nothing read: column 1 (no name)." in lines  # 'Time End' is each talk's end
     document = read_document(SENDEZENTRUM, options)
     first, last = document.talks[0], document.talks[-1]
     assert (first.title, first.date) == ('"Der Einstieg ins Podcasten"', "2014-12-27T14:00:00+01:00")
+    assert first.ends_at == "2014-12-27T15:00:00+01:00"
     assert last.date == "2014-12-30T15:00:00+01:00"
     assert next(t for t in document.talks if t.title == "DIE Reunion").date == "2014-12-30T00:00:00+01:00"
     assert [c.name for c in document.talks[3].speakers][:2] == ["Tim Pritlove", "John-Paul Bader"]

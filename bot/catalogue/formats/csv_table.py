@@ -21,6 +21,10 @@ import's report (a `persons` column without `--map speakers=persons` would other
     recording_url   recording url, recording, video, video url, youtube, youtube url
     slides_url      slides url, slides, slide deck, presentation
     language        language, lang, sprache, langue           (a code or a name: en, de-DE, German)
+    room            room, location, venue room, hall, raum, salle
+    end             end, ends at, end time, time end, until, to (a date-time, or a time on the start's day)
+    duration        duration, length, minutes, dauer          ("HH:MM" or minutes; when there is no end)
+    stream_url      stream url, live stream, livestream, live url, stream link
 
 Speakers are separated by `--separator` (default ";"), each written "Name" or "Name (Organisation)".
 An organizations column, split the same way, gives the organisation of the speaker at the same
@@ -43,7 +47,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
@@ -52,6 +56,9 @@ from bot.catalogue.formats.fields import (
     Record,
     day_of,
     distinct_speakers,
+    duration_minutes,
+    end_moment,
+    end_of,
     event_slug,
     full_title,
     guess_kind,
@@ -90,6 +97,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "recording_url": ("recording url", "recording", "video", "video url", "youtube", "youtube url"),
     "slides_url": ("slides url", "slides", "slide deck", "presentation"),
     "language": ("language", "lang", "sprache", "langue"),
+    "room": ("room", "location", "venue room", "hall", "raum", "salle"),
+    "end": ("end", "ends at", "end time", "time end", "until", "to"),
+    "duration": ("duration", "length", "minutes", "dauer"),
+    "stream_url": ("stream url", "live stream", "livestream", "live url", "stream link"),
 }  # fmt: skip
 _EMPTY = {"", "-", "–", "n/a", "na", "none", "null", "tba", "tbd"}
 _WITH_ORG = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
@@ -312,9 +323,35 @@ def _talk(
             topics=tuple(dict.fromkeys(topic_slug for topic_slug, _ in topics)),
             source_id=source_id,
             language=language_code(record.raw("language", limit=100)),
+            ends_at=_ends(record, when, zone),
+            room=record.line("room"),
+            stream_url=_link(record, "stream_url"),
         ),
         lost_time,
     )
+
+
+def _ends(record: Record, starts: str | None, zone: tzinfo | None) -> str | None:
+    """The end: the end column (a date-time, or a time on the start's day), else start + duration."""
+    text = (record.raw("end", limit=64) or "").strip()
+    if not starts or len(starts) <= 10:
+        return None
+    if text and text.lower() not in _EMPTY:
+        start = datetime.fromisoformat(starts)
+        at = _clock(text)
+        try:
+            if at is not None:
+                end = datetime.combine(start.date(), at, tzinfo=start.tzinfo)
+                if end < start:  # past midnight
+                    end += timedelta(days=1)
+                return end.isoformat()
+            found = end_moment(starts, moment(text, zone)[0])
+        except ValueError:
+            raise record.fail("end", f"must be a time like 14:30 or a date-time (got {text[:40]!r})") from None
+        if found is None:
+            raise record.fail("end", f"is before the start or has no time ({text[:40]!r})")
+        return found
+    return end_of(starts, duration_minutes(record.data.get("duration")))
 
 
 def _title_slug(event: str, title: str, ids: Mapping[str, str]) -> str:

@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -518,3 +518,60 @@ def language_code(value: object) -> str | None:
     if len(words_of) == 2 and fold(words_of[1]) in ("language", "sprache", "langue"):
         text = words_of[0]
     return domain_language_code(text)
+
+
+# The live programme: ends and streams.
+_DURATION = re.compile(r"(\d{1,3}):([0-5]\d)(?::([0-5]\d))?")
+_ISO_DURATION = re.compile(r"PT(?:(\d{1,3})H)?(?:(\d{1,4})M)?(?:(\d{1,5})S)?", re.I)
+_STREAM_WORDS = {"stream", "livestream", "live", "streaming", "broadcast"}
+_STREAM_HOSTS = ("live.fosdem.org", "streaming.media.ccc.de")
+
+
+def duration_minutes(value: object) -> int | None:
+    """A session's length in minutes: "HH:MM", "HH:MM:SS", "PT1H30M", or minutes; None when unreadable."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 10_000 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return duration_minutes(int(text))
+    match = _DURATION.fullmatch(text) or _ISO_DURATION.fullmatch(text)
+    if match is None:
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    minutes = hours * 60 + minutes + round(seconds / 60)
+    return minutes or None
+
+
+def end_of(starts: str | None, minutes: int | None) -> str | None:
+    """The end of a session that starts at `starts` (ISO date-time with offset) and lasts `minutes`."""
+    if not starts or len(starts) <= 10 or not minutes:
+        return None
+    start = datetime.fromisoformat(starts)
+    if start.tzinfo is None:
+        return None
+    return (start + timedelta(minutes=minutes)).isoformat()
+
+
+def end_moment(starts: str | None, ends: str | None) -> str | None:
+    """`ends` (an ISO date-time with offset) when it is one and not before `starts`; else None."""
+    if not ends or len(ends) <= 10 or not starts or len(starts) <= 10:
+        return None
+    end, start = datetime.fromisoformat(ends), datetime.fromisoformat(starts)
+    if end.tzinfo is None or start.tzinfo is None or end < start:
+        return None
+    return end.isoformat()
+
+
+def stream_link(links: Iterable[tuple[str | None, str | None]], base: str | None = None) -> str | None:
+    """The first link among (url, title) pairs that is a live stream, by its title, type or host."""
+    for raw_url, title in links:
+        url = http_url(raw_url, base)
+        if url is None:
+            continue
+        host = url.split("://", 1)[1].split("/", 1)[0].lower()
+        said = set(words(title or ""))
+        if host in _STREAM_HOSTS or (said & _STREAM_WORDS and not said & _RECORDING_WORDS):
+            return url
+    return None

@@ -13,7 +13,8 @@ KubeCon and most CNCF events publish their programmes on Sched. Its calendar exp
 - Track and kind: CATEGORIES (Sched's session type, upper-cased in the export): the track, and the kind
   when it says keynote, lightning, panel, workshop or tutorial. Breaks and registration desks (categories
   BREAKS, REGISTRATION, ...) are skipped and counted in the report.
-- Times: DTSTART with its offset (UTC in Sched's exports); `--timezone` converts them to the event's zone.
+- Times: DTSTART and DTEND with their offsets (UTC in Sched's exports); `--timezone` converts them to the
+  event's zone. Room: LOCATION, as written.
 
 What the calendar leaves out: speakers' biographies, tracks beyond the one category, recordings and
 slides (Sched links them only on its web pages).
@@ -29,9 +30,11 @@ from typing import Any, TypeVar
 
 from bot.catalogue.formats.document import CatalogueDocument, EventRecord, ReadSummary, SpeakerRecord, TalkRecord
 from bot.catalogue.formats.fields import (
+    MAX_LINE,
     MAX_TITLE,
     day_of,
     distinct_speakers,
+    end_moment,
     event_slug,
     guess_kind,
     plain_text,
@@ -59,8 +62,8 @@ _SKIPPED = {
     "badge pick-up": "service sessions (registration)",
 }
 _SPEAKER_LINE = re.compile(r"^\s*(?:speakers?|presenters?|presented by|referent(?:en|innen)?)\s*:\s*(.+)$", re.I | re.M)
-_READ_PROPERTIES = {"SUMMARY", "DESCRIPTION", "CATEGORIES", "DTSTART", "UID", "URL"}
-_IGNORED_PROPERTIES = {"DTSTAMP", "DTEND", "LOCATION", "SEQUENCE", "CREATED", "LAST-MODIFIED", "STATUS", "DURATION"}
+_READ_PROPERTIES = {"SUMMARY", "DESCRIPTION", "CATEGORIES", "DTSTART", "DTEND", "LOCATION", "UID", "URL"}
+_IGNORED_PROPERTIES = {"DTSTAMP", "SEQUENCE", "CREATED", "LAST-MODIFIED", "STATUS", "DURATION"}
 
 
 def is_sched(data: bytes) -> bool:
@@ -134,6 +137,9 @@ def parse(
         topic = topic_for(track)
         if topic:
             document.topics.setdefault(*topic)
+        starts = _read(event, "DTSTART", lambda value: _when(value, zone), filename, label)
+        ends = _read(event, "DTEND", lambda value: _when(value, zone), filename, label)
+        room = clean_line(str(event.get("LOCATION") or ""))[:MAX_LINE] or None
         document.talks.append(
             TalkRecord(
                 slug=talk_slug(slug, uid),
@@ -141,11 +147,13 @@ def parse(
                 event=slug,
                 kind=guess_kind(category, title),
                 summary=plain_text(description.replace("&nbsp;", " ")),
-                date=_read(event, "DTSTART", lambda value: _when(value, zone), filename, label),
+                date=starts,
                 track=track,
                 speakers=distinct_speakers(credits),
                 topics=(topic[0],) if topic else (),
                 source_id=uid,
+                ends_at=end_moment(starts, ends),
+                room=room,
             )
         )
     tick.finish(len(events))

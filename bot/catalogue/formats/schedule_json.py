@@ -11,8 +11,11 @@ Mapping: event <- conference (id from its acronym, name from its title, or both 
 <- event id + the source's numeric id (source_id keeps the guid); title <- title + subtitle; summary <-
 abstract, else description, as plain text; kind <- type, else the title's label; track <- track, also
 filed as a topic; date <- date (with offset; a time without one takes --timezone or the conference's
-time_zone_name); speakers <- persons[].public_name; recording and slides <- links and attachments whose
-title or host says so; language <- language (as an ISO 639-1 code). People are told apart by the
+time_zone_name); ends_at <- end (version 2), else date + duration ("HH:MM"); room <- room, else the key of
+the day's rooms it is listed under; stream_url <- streaming_url, else a link whose title says it is the
+live stream, else the stream of its room in conference.rooms; speakers <- persons[].public_name;
+recording and slides <- links and attachments whose title or host says so; language <- language (as an
+ISO 639-1 code). People are told apart by the
 export's own identifiers: guid, then id or code, then the name. Event fields this reader does not know
 are named in the import's report.
 """
@@ -34,9 +37,13 @@ from bot.catalogue.formats.fields import (
     classify_links,
     day_of,
     distinct_speakers,
+    duration_minutes,
+    end_moment,
+    end_of,
     event_slug,
     full_title,
     guess_kind,
+    http_url,
     language_code,
     load_json,
     moment,
@@ -45,6 +52,7 @@ from bot.catalogue.formats.fields import (
     source_person_keys,
     source_person_number,
     speaker,
+    stream_link,
     talk_slug,
     topic_for,
     warn_dropped_times,
@@ -57,11 +65,12 @@ log = logging.getLogger(__name__)
 SOURCE = "schedule"
 # Event fields read, or left out on purpose (they say nothing the catalogue keeps); others are reported.
 READ_FIELDS = frozenset(("id", "guid", "code", "title", "subtitle", "date", "start", "track", "type", "abstract",
-                         "description", "persons", "participants", "links", "attachments", "language"))  # fmt: skip
-IGNORED_FIELDS = frozenset(("room", "duration", "end", "slug", "url", "logo", "recording", "recording_license",
+                         "description", "persons", "participants", "links", "attachments", "language", "room",
+                         "duration", "end", "streaming_url"))  # fmt: skip
+IGNORED_FIELDS = frozenset(("slug", "url", "logo", "recording", "recording_license",
                             "do_not_record", "do_not_stream", "optout", "video_download_url", "feedback_url",
                             "feedback", "origin_url", "answers", "room_guid", "video", "is_live_stream", "tags",
-                            "streaming_url", "state"))  # fmt: skip
+                            "state"))  # fmt: skip
 _BREAK_TYPES = {"break", "pause"}
 
 
@@ -149,6 +158,8 @@ def _events(conference: Record) -> Iterator[tuple[Record, str | None]]:
                 raise day_record.fail(f"rooms.{room}", "must be a list of events")
             for item in talks:
                 position += 1
+                if isinstance(item, dict) and not item.get("room") and isinstance(room, str):
+                    item = {**item, "room": room}
                 yield event_record(conference.filename, position, item), day_date
 
 
@@ -266,6 +277,7 @@ def build(
         )
     )
     people = _source_people(record for record, _ in events)
+    streams = _room_streams(conference, base)
     tick = Ticker(progress, "parse", len(events))
     seen: dict[str, str] = {}
     unknown: dict[str, int] = {}
@@ -279,7 +291,7 @@ def build(
             summary.skip("breaks")
             tick(position)
             continue
-        talk, lost_time = _talk(record, slug, day_date, zone, base, people)
+        talk, lost_time = _talk(record, slug, day_date, zone, base, people, streams)
         dropped += lost_time
         for key in filter(None, (talk.slug, talk.source_id)):
             if key in seen:
@@ -294,6 +306,21 @@ def build(
     summary.unused = [f"{key} (on {count})" for key, count in sorted(unknown.items())]
     warn_dropped_times(filename, dropped)
     return document
+
+
+def _room_streams(conference: Record, base: str | None) -> dict[str, str]:
+    """Room name -> its live stream, from the conference's list of rooms when a room links one."""
+    streams: dict[str, str] = {}
+    for item in conference.data.get("rooms") or ():
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        for key in ("stream_url", "streaming_url", "stream", "live_url"):
+            value = item.get(key)
+            url = http_url(value, base) if isinstance(value, str) else None
+            if url:
+                streams.setdefault(item["name"].strip(), url)
+                break
+    return streams
 
 
 def _source_people(records: Iterable[Record]) -> SourcePeople:
@@ -316,7 +343,13 @@ def _person_name(person: Record) -> str | None:
 
 
 def _talk(
-    record: Record, event: str, day_date: str | None, zone: tzinfo | None, base: str | None, people: SourcePeople
+    record: Record,
+    event: str,
+    day_date: str | None,
+    zone: tzinfo | None,
+    base: str | None,
+    people: SourcePeople,
+    streams: dict[str, str],
 ) -> tuple[TalkRecord, bool]:
     ident = record.line("id", numbers=True, limit=64)
     guid = record.line("guid", limit=64)
@@ -347,6 +380,13 @@ def _talk(
                 (link.raw("url", limit=4000) or link.raw("href", limit=4000), link.raw("title") or link.raw("type"))
             )
     recording, slides = classify_links(links, base)
+    room = record.line("room")
+    stream = record.url("streaming_url", base) or stream_link(links, base) or (streams.get(room) if room else None)
+    try:
+        ends, _ = record.moment("end", zone)
+    except CatalogueFormatError:  # an end that is no date-time: the duration says it as well
+        ends = None
+    ends_at = end_moment(when, ends) or end_of(when, duration_minutes(record.data.get("duration")))
     track = record.line("track")
     topic = topic_for(track)
     talk = TalkRecord(
@@ -363,5 +403,8 @@ def _talk(
         topics=(topic[0],) if topic else (),
         source_id=guid or ident,
         language=language_code(record.data.get("language")),
+        ends_at=ends_at,
+        room=room,
+        stream_url=stream,
     )
     return talk, lost_time

@@ -9,7 +9,9 @@ decision has an option for when the guess is wrong:
 - Recordings (`--recording-question TITLE`): `recordingUrl` when set, else the answer to the custom
   question whose title mentions recording, video or YouTube. Answers that are not links are ignored.
 - Times (`--timezone ZONE`): Sessionize writes local times without an offset. With --timezone they are
-  stored with that zone's offset; without it, only the dates are kept and a warning says so.
+  stored with that zone's offset; without it, only the dates are kept and a warning says so, and the
+  talks' ends (`endsAt`) are not kept at all.
+- Rooms and streams: `roomId` names one of the export's `rooms`; `liveUrl` is the live stream.
 - Organisations: a speaker question about their company when there is one, else the tag line, read
   by `organisation_from_tagline` (left empty when the tag line is not clear).
 - Kinds: the category group about the session's format or type ("20 min lightning talk"), else the
@@ -37,6 +39,7 @@ from bot.catalogue.formats.fields import (
     Record,
     day_of,
     distinct_speakers,
+    end_moment,
     event_slug,
     guess_kind,
     http_url,
@@ -102,6 +105,7 @@ def parse_object(
     language_items = _language_items(categories)
     language_questions = _question_ids(questions, None, _LANGUAGE_WORDS, filename)
 
+    rooms = _rooms(top)
     slug = event_slug(options.event)
     sessions = top.items("sessions")
     summary = ReadSummary(shape="Sessionize (All data)", sessions=len(sessions))
@@ -129,6 +133,7 @@ def parse_object(
             continue
         title = record.line("title", required=True, limit=MAX_TITLE) or ""
         when, lost_time = record.moment("startsAt", zone)
+        ends, _ = record.moment("endsAt", zone)
         dropped += lost_time
         chosen = _category_ids(record)
         track = next((track_items[i] for i in chosen if i in track_items), None)
@@ -160,6 +165,9 @@ def parse_object(
                 topics=(topic[0],) if topic else (),
                 source_id=source_id,
                 language=_language(chosen, language_items, answers, language_questions),
+                ends_at=end_moment(when, ends),
+                room=rooms.get(str(item.get("roomId"))) if item.get("roomId") is not None else None,
+                stream_url=http_url(record.raw("liveUrl", limit=4000)),
             )
         )
     tick.finish(len(sessions))
@@ -214,6 +222,17 @@ def _view_sessions(part: dict[str, Any]) -> list[Any]:
         if isinstance(room, dict) and isinstance(room.get("sessions"), list):
             found.extend(room["sessions"])
     return found
+
+
+def _rooms(top: Record) -> dict[str, str]:
+    """Room id (as text) -> the room's name."""
+    names = {}
+    for room in top.children("rooms"):
+        ident = room.data.get("id")
+        name = room.line("name")
+        if isinstance(ident, int | str) and not isinstance(ident, bool) and name:
+            names[str(ident)] = name
+    return names
 
 
 def _language_items(groups: list[tuple[Record, list[tuple[int, str]]]]) -> dict[int, str]:
