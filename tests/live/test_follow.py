@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.__main__ import main
 from bot.catalogue.service import CatalogueService
 from bot.db.gateway import Database
 from bot.errors import ConfigError, NotFoundError
@@ -500,3 +502,76 @@ async def test_the_loop_polls_when_due_and_hands_on_the_changes(
     finally:
         stop.set()
         await asyncio.wait_for(loop, timeout=10)
+
+
+# -- the command line ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served_in_a_thread() -> Iterator[tuple[Published, str]]:
+    """The test server on a loop of its own, for the command line's own asyncio.run."""
+    published = Published()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if published.status is not None:
+            return web.Response(status=published.status)
+        if request.headers.get("If-None-Match") == published.etag:
+            return web.Response(status=304)
+        return web.Response(body=published.body, headers={"ETag": published.etag})
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_get("/schedule.json", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        holder["port"] = runner.addresses[0][1]
+        holder["stop"] = stop = asyncio.Event()
+        started.set()
+        await stop.wait()
+        await runner.cleanup()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield published, f"http://127.0.0.1:{holder['port']}/schedule.json"
+    finally:
+        loop.call_soon_threadsafe(holder["stop"].set)
+        thread.join(10)
+        loop.close()
+
+
+def test_follow_once_polls_prints_and_exits_with_the_outcome(
+    served_in_a_thread: tuple[Published, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    published, url = served_in_a_thread
+    monkeypatch.setenv("BOT_DATABASE", str(tmp_path / "cli.sqlite3"))
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    published.publish(schedule_json(PROGRAMME))
+    assert main(["follow", url, "--once", "--interval", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "applied: 6 talks; added 6, changed 0, removed 0" in out
+    assert main(["follow", url, "--once"]) == 0  # the same follow, polled again: 304
+    assert "unchanged: not modified since the last poll" in capsys.readouterr().out
+    published.publish(schedule_json(moved(PROGRAMME, 2, start="2026-05-04T15:00", room="Room C")))
+    assert main(["follow", url, "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "2 changes" in out
+    assert "Time changed" in out and "Room changed" in out
+    assert "Mon 10:00-10:30 Main hall" in out and "Mon 15:00-15:30 Room C" in out
+    assert "Ann Lee, Bo Chen" in out
+    published.publish(schedule_json(PROGRAMME[:1]))
+    assert main(["follow", url, "--once"]) == 1
+    assert "held: held back: 1 talks, under half of the 6" in capsys.readouterr().out
+    published.status = 502
+    assert main(["follow", url, "--once"]) == 1
+    out = capsys.readouterr().out
+    assert "error: HTTP 502" in out and "1 error in a row" in out
