@@ -15,8 +15,10 @@ from bot.errors import UserFacingError
 from bot.highlights.rules import suggest_zones
 from bot.highlights.scheduler import Scheduler
 from bot.highlights.service import HighlightService
+from bot.live.jobs import LiveJobs
 from bot.platforms.discord import embeds
 from bot.platforms.discord.posting import (
+    DiscordLivePoster,
     DiscordPoster,
     DiscordReminderSender,
     highlight_view,
@@ -300,5 +302,9 @@ async def setup(bot: HighlightsBot) -> None:
     # Members' reminders go through the same engine: one worker pool, one budget of Discord's global limit.
     sender = DiscordReminderSender(bot, services.catalogue)
     services.reminders.on_change = scheduler.add(ReminderJobs(services.reminder_store, sender, scheduler.runtime))
+    # And live mode's notices ("Starting in 5 minutes", programme changes).
+    live = services.live
+    scheduler.add(LiveJobs(live, live.store, DiscordLivePoster(bot), scheduler.runtime))
+    live.on_change = scheduler.reload
     await bot.add_cog(HighlightCog(services.highlights, services.catalogue))
     await bot.add_cog(HighlightsCog(services.highlights, services.catalogue, scheduler, poster))

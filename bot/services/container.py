@@ -2,7 +2,7 @@
 
 `open_services` is the one place they are wired together, for every platform: the database gateway, the
 catalogue, the highlights and the scheduler's store (sharing one cache of highlight pools), and members' watch lists and
-reminders.
+reminders, and live mode.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore
+from bot.live.service import LiveService
+from bot.live.store import LiveStore
 from bot.watchlist.reminders import Platform, RemindersService, ReminderStore
 from bot.watchlist.service import WatchlistService
 from bot.watchlist.store import WatchlistStore
@@ -33,6 +35,7 @@ class Services:
     watchlist: WatchlistService
     reminders: RemindersService
     reminder_store: ReminderStore  # the scheduler's, with only this platform's reminders
+    live: LiveService
     schedule_store: SqliteScheduleStore
     clock: Clock
     scheduler_config: SchedulerConfig
@@ -65,6 +68,7 @@ async def open_services(
             watchlist=WatchlistService(catalogue, settings, clock),
             reminders=RemindersService(catalogue, ReminderStore(db), settings, clock),
             reminder_store=ReminderStore(db, platform),
+            live=LiveService(catalogue, LiveStore(db, platform), clock),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

@@ -24,7 +24,15 @@ from bot.services.container import Services, open_services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.talks", "cogs.speakers", "cogs.browse", "cogs.highlights", "cogs.catalog", "cogs.watchlist")
+EXTENSIONS = (
+    "cogs.talks",
+    "cogs.speakers",
+    "cogs.browse",
+    "cogs.highlights",
+    "cogs.live",
+    "cogs.catalog",
+    "cogs.watchlist",
+)
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
 

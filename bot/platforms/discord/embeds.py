@@ -16,6 +16,7 @@ from bot.domain.languages import language_name
 from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
 from bot.highlights.service import ScheduleInfo
+from bot.live.notices import ChangeNotice, UpNext
 from bot.watchlist.reminders import Reminder
 from bot.watchlist.service import Forgotten, WatchPage
 
@@ -397,5 +398,38 @@ def reminders_embed(reminders: Sequence[Reminder]) -> discord.Embed:
         + (" · before it starts" if r.before_start else "")
         for number, r in enumerate(reminders, start=1)
     ]
+    embed.description = clip("\n\n".join(lines), DESCRIPTION_LIMIT)
+    return fit(embed)
+
+
+# -- live mode ------------------------------------------------------------------------------------------------
+
+
+def _live_line(talk: Talk) -> str:
+    where = [safe(talk.room, 60)] if talk.room else []
+    if talk.stream_url and talk.stream_url.startswith("http"):
+        where.append(_link("Watch live", talk.stream_url, 20))
+    speakers = credits_line(talk, limit=200)
+    return f"**{safe(talk.title, 200)}**\n{speakers}" + (f"\n{' · '.join(where)}" if where else "")
+
+
+def up_next_embed(notice: UpNext) -> discord.Embed:
+    """"Starting in 5 minutes": each talk with its speakers, room and live stream."""
+    embed = discord.Embed(title=f"⏱ {notice.heading}", colour=COLOUR)
+    embed.description = clip("\n\n".join(_live_line(t) for t in notice.talks), DESCRIPTION_LIMIT)
+    start = notice.start
+    embed.set_footer(text=clip(f"{notice.event_name} · {start:%a %H:%M}", FOOTER_LIMIT))
+    embed.timestamp = start
+    return fit(embed)
+
+
+def changes_embed(notice: ChangeNotice) -> discord.Embed:
+    """A batch of programme changes, each with its talk's title and speakers."""
+    embed = discord.Embed(title=clip(f"Programme changes: {safe(notice.event_name, 200)}", TITLE_LIMIT), colour=COLOUR)
+    lines = []
+    for line in notice.lines:
+        who = f" ({safe(', '.join(line.speakers), 200)})" if line.speakers else ""
+        detail = f": {safe(line.detail, 200)}" if line.detail else ""
+        lines.append(f"**{line.label}**{detail}\n{safe(line.title, 200)}{who}")
     embed.description = clip("\n\n".join(lines), DESCRIPTION_LIMIT)
     return fit(embed)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import aiohttp
@@ -23,6 +25,7 @@ from bot.highlights.ports import (
     UnknownOutcome,
 )
 from bot.highlights.service import heading_for
+from bot.live.notices import ChangeNotice, UpNext
 from bot.platforms.discord import embeds
 from bot.platforms.discord.internals import message_payload, send_payload
 from bot.platforms.discord.views import TalkPager
@@ -154,6 +157,51 @@ def highlight_view(slug: str) -> discord.ui.View:
     return view
 
 
+async def send_to_channel(
+    bot: discord.Client, guild_id: int, channel_id: int, payload: dict[str, Any], nonce: str
+) -> PostResult:
+    """Post a message body to a server's channel with a nonce (Discord drops a repeat).
+
+    The channel and the bot's permissions there are checked first; Discord's answers become PostFailures.
+    """
+    if not bot.is_ready():  # after a fresh session the servers stream in again: wait, do not fail
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), POST_TIMEOUT)
+        except TimeoutError:
+            raise TransientError("the bot is not connected to Discord yet") from None
+    guild = bot.get_guild(guild_id)
+    if guild is None:
+        raise GuildGone
+    if guild.unavailable:
+        raise TransientError("Discord reports this server as temporarily unavailable")
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        raise ChannelGone
+    if not isinstance(channel, discord.TextChannel):
+        raise ChannelGone
+    missing = missing_permissions(channel, guild.me)
+    if missing:
+        raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
+    body = {**payload, "nonce": nonce, "enforce_nonce": True}
+    try:
+        message = await asyncio.wait_for(send_payload(bot.http, channel.id, body), POST_TIMEOUT)
+    except discord.NotFound as exc:
+        if exc.code == _UNKNOWN_GUILD:
+            raise GuildGone from exc
+        raise ChannelGone from exc
+    except discord.Forbidden as exc:
+        if exc.code == _MISSING_ACCESS:
+            raise MissingPermissions(("View Channel",)) from exc
+        raise MissingPermissions(("Send Messages", "Embed Links")) from exc
+    except discord.DiscordServerError as exc:
+        raise TransientError(f"Discord answered {exc.status}") from exc
+    except discord.HTTPException as exc:
+        raise TransientError(f"Discord refused the post ({exc.status}: {exc.text[:100]})") from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
+    return PostResult(int(message["id"]))
+
+
 class DiscordPoster:
     """The scheduler's Poster: sends a talk's highlight embed to a schedule's channel.
 
@@ -172,43 +220,8 @@ class DiscordPoster:
 
     async def post(self, schedule: Schedule, talk: str, nonce: str) -> PostResult:
         """Post with the slot's nonce (Discord drops a repeat); map Discord's answers to PostFailures."""
-        if not self.bot.is_ready():  # after a fresh session the servers stream in again: wait, do not fail
-            try:
-                await asyncio.wait_for(self.bot.wait_until_ready(), POST_TIMEOUT)
-            except TimeoutError:
-                raise TransientError("the bot is not connected to Discord yet") from None
-        guild = self.bot.get_guild(schedule.guild_id)
-        if guild is None:
-            raise GuildGone
-        if guild.unavailable:
-            raise TransientError("Discord reports this server as temporarily unavailable")
-        channel = guild.get_channel(schedule.channel_id)
-        if channel is None:
-            raise ChannelGone
-        if not isinstance(channel, discord.TextChannel):
-            raise ChannelGone
-        missing = missing_permissions(channel, guild.me)
-        if missing:
-            raise MissingPermissions(tuple(permission_names((m,)) for m in missing))
         payload = await self._payload(talk, heading_for(schedule.rule))
-        body = {**payload, "nonce": nonce, "enforce_nonce": True}
-        try:
-            message = await asyncio.wait_for(send_payload(self.bot.http, channel.id, body), POST_TIMEOUT)
-        except discord.NotFound as exc:
-            if exc.code == _UNKNOWN_GUILD:
-                raise GuildGone from exc
-            raise ChannelGone from exc
-        except discord.Forbidden as exc:
-            if exc.code == _MISSING_ACCESS:
-                raise MissingPermissions(("View Channel",)) from exc
-            raise MissingPermissions(("Send Messages", "Embed Links")) from exc
-        except discord.DiscordServerError as exc:
-            raise TransientError(f"Discord answered {exc.status}") from exc
-        except discord.HTTPException as exc:
-            raise TransientError(f"Discord refused the post ({exc.status}: {exc.text[:100]})") from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
-        return PostResult(int(message["id"]))
+        return await send_to_channel(self.bot, schedule.guild_id, schedule.channel_id, payload, nonce)
 
     async def _payload(self, slug: str, heading: str) -> dict[str, Any]:
         """The message for a talk under a heading, as discord.py would send it (mentions off); TalkGone if gone."""
@@ -232,8 +245,9 @@ class DiscordPoster:
 class DiscordReminderSender:
     """The reminders' sender: a direct message to the member, with the reminder's nonce (Discord drops a repeat).
 
-    The DM channel of each member is opened once (`POST /users/@me/channels`) and its id kept for the
-    process's life; closed direct messages (403, code 50007) fail the reminder for good.
+    The DM channel of each member is opened once (`POST /users/@me/channels`, by `open`, which the engine
+    calls under a rate-limit grant of its own) and its id kept for the process's life; closed direct
+    messages (403, code 50007) fail the reminder for good.
     """
 
     def __init__(self, bot: discord.Client, catalogue: CatalogueService) -> None:
@@ -241,8 +255,18 @@ class DiscordReminderSender:
         self.catalogue = catalogue
         self._channels: dict[int, int] = {}  # user id -> DM channel id
 
+    def is_open(self, reminder: Reminder) -> bool:
+        """Whether the member's DM channel is known already."""
+        return int(reminder.address) in self._channels
+
+    async def open(self, reminder: Reminder) -> str:
+        """Open the member's DM channel (one request) and keep its id; map Discord's answers to PostFailures."""
+        user_id = int(reminder.address)
+        with self._failures(user_id):
+            return str(await self._channel(user_id))
+
     async def remind(self, reminder: Reminder, nonce: str) -> PostResult:
-        """Send the reminder; map Discord's answers to PostFailures."""
+        """Send the reminder (opening the DM channel first if `open` was not called); map Discord's answers."""
         user_id = int(reminder.address)
         talk = await self.catalogue.talk_by_slug(reminder.talk)
         view = highlight_view(talk.slug) if talk is not None else discord.ui.View(timeout=None)
@@ -250,12 +274,23 @@ class DiscordReminderSender:
             embed=embeds.reminder_embed(reminder, talk), view=view, allowed_mentions=discord.AllowedMentions.none()
         )
         body = {**payload, "nonce": nonce, "enforce_nonce": True}
-        try:
-            channel_id = self._channels.get(user_id)
-            if channel_id is None:
-                opened = await asyncio.wait_for(self.bot.http.start_private_message(user_id), POST_TIMEOUT)
-                channel_id = self._channels[user_id] = int(opened["id"])
+        with self._failures(user_id):
+            channel_id = await self._channel(user_id)
             message = await asyncio.wait_for(send_payload(self.bot.http, channel_id, body), POST_TIMEOUT)
+        return PostResult(int(message["id"]))
+
+    async def _channel(self, user_id: int) -> int:
+        channel_id = self._channels.get(user_id)
+        if channel_id is None:
+            opened = await asyncio.wait_for(self.bot.http.start_private_message(user_id), POST_TIMEOUT)
+            channel_id = self._channels[user_id] = int(opened["id"])
+        return channel_id
+
+    @contextlib.contextmanager
+    def _failures(self, user_id: int) -> Iterator[None]:
+        """Discord's answers to a direct message (or to opening one) as PostFailures."""
+        try:
+            yield
         except discord.Forbidden as exc:
             if exc.code == _CANNOT_MESSAGE_USER:
                 raise DirectMessagesClosed from exc
@@ -271,4 +306,22 @@ class DiscordReminderSender:
             raise TransientError(f"Discord refused the direct message ({exc.status})") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise UnknownOutcome(f"no answer from Discord ({type(exc).__name__})") from exc
-        return PostResult(int(message["id"]))
+
+
+class DiscordLivePoster:
+    """Live mode's poster: "Starting in 5 minutes" and change notices, in a server's channels."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
+        """Post the talks about to start."""
+        return await self._send(guild_id, channel_id, embeds.up_next_embed(notice), nonce)
+
+    async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
+        """Post a batch of programme changes."""
+        return await self._send(guild_id, channel_id, embeds.changes_embed(notice), nonce)
+
+    async def _send(self, guild_id: int, channel_id: int, embed: discord.Embed, nonce: str) -> PostResult:
+        payload = message_payload(embed=embed, view=discord.ui.View(), allowed_mentions=discord.AllowedMentions.none())
+        return await send_to_channel(self.bot, guild_id, channel_id, payload, nonce)

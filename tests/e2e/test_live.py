@@ -1,0 +1,76 @@
+"""Live mode on Discord, through the real client and the emulator: /live setup, the notices, /live status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.catalogue.formats.options import ImportOptions
+from bot.highlights.clock import FakeClock
+from bot.live.service import ProgrammeChange, TalkTimes
+from emulator.server import DiscordEmulator
+from tests.e2e.conftest import EPHEMERAL, StartBot
+from tests.e2e.test_highlights import admin
+from tests.live.test_notices import FIRST, local
+
+START = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
+
+
+def text(body: dict) -> str:
+    data = body["data"]
+    return data.get("content") or data["embeds"][0]["description"]
+
+
+async def test_talks_are_announced_before_they_start_and_changes_are_told(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+):
+    clock = FakeClock(START)
+    async with start_bot(clock=clock) as bot:
+        await bot.services.catalogue.import_data(FIRST, "meshcon.toml", ImportOptions())
+        channel = discord_emulator.channel
+        said = await discord_emulator.slash(
+            "live setup", {"event": "meshcon-2026", "channel": channel, "lead": 5}, user=admin(discord_emulator)
+        )
+        body = await said.response()
+        assert body["data"]["flags"] & EPHEMERAL and "5 minutes before" in text(body)
+        status = await discord_emulator.slash("live status", {}, user=admin(discord_emulator))
+        assert "Alpha" in text(await status.response())
+        await clock.advance_to(local(9, 55))
+        notice = await discord_emulator.next_post(channel, timeout=5)
+        assert notice.embeds[0]["title"] == "⏱ Starting in 5 minutes"
+        assert "Alpha" in notice.embeds[0]["description"] and "Speaker of Alpha" in notice.embeds[0]["description"]
+        change = ProgrammeChange(
+            "moved",
+            "c",
+            "Gamma",
+            ("Speaker of Gamma",),
+            TalkTimes(local(11), None, "S1"),
+            TalkTimes(local(12), None, "S1"),
+        )
+        await bot.services.live.changed("meshcon-2026", [change])
+        told = await discord_emulator.next_post(channel, timeout=5)
+        assert told.embeds[0]["title"] == "Programme changes: MeshCon 2026"
+        assert (
+            "Time changed" in told.embeds[0]["description"]
+            and "Sat 11:00 -> Sat 12:00" in told.embeds[0]["description"]
+        )
+        await clock.advance(timedelta(hours=5))
+        posts = discord_emulator.posts(channel)
+        assert [p.embeds[0]["title"] for p in posts].count("⏱ Starting in 5 minutes") == 2
+
+
+async def test_live_is_for_server_managers_and_unknown_events_get_a_friendly_answer(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+):
+    async with start_bot():
+        with pytest.raises(LookupError, match="lacks the permissions"):
+            await discord_emulator.slash("live status", {})
+        unknown = await discord_emulator.slash(
+            "live setup", {"event": "no such conf", "channel": discord_emulator.channel}, user=admin(discord_emulator)
+        )
+        assert "no event" in text(await unknown.response()).lower()
+        untimed = await discord_emulator.slash(
+            "live setup", {"event": "kubecon", "channel": discord_emulator.channel}, user=admin(discord_emulator)
+        )
+        assert "no start times" in text(await untimed.response())
