@@ -1,4 +1,4 @@
-"""The bot owner's catalogue tools: /catalog import from an uploaded schedule export."""
+"""The bot owner's catalogue tools: /catalog import, recordings, follow, following and unfollow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from bot.catalogue.formats import csv_table
 from bot.catalogue.importer import MAX_FILE_BYTES, ImportOptions, format_report
 from bot.catalogue.service import CatalogueService
 from bot.errors import UserFacingError
+from bot.live.follow import FollowService
 from bot.platforms.discord import embeds
+from bot.recordings.apply import RecordingOptions, import_recordings
+from bot.recordings.matcher import DEFAULT_MIN_CONFIDENCE
+from bot.recordings.summary import summary_lines
 from cogs.replies import send
 
 if TYPE_CHECKING:
@@ -97,6 +101,82 @@ class CatalogCog(
         report = await self.catalogue.import_data(data, file.filename, options, dry_run=dry_run)
         text = "\n".join(format_report(report, limit=10))
         await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
+
+
+    @app_commands.command(name="recordings")
+    @app_commands.describe(
+        file="A list of videos: YouTube API or yt-dlp JSON, pyvideo, media.ccc.de, pretalx-youtube, CSV of url,title",
+        event="Only talks of this event (and its co-located events)",
+        dry_run="Only say what would change",
+        min_confidence="How sure a match must be to be written (0.85 unless given)",
+    )
+    async def recordings(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        event: app_commands.Range[str, 1, 200] | None = None,
+        dry_run: bool = False,
+        min_confidence: app_commands.Range[float, 0.01, 1.0] = DEFAULT_MIN_CONFIDENCE,
+    ) -> None:
+        """Match a list of recordings to their talks (all or nothing; doubtful ones are left for review)."""
+        if file.size > MAX_FILE_BYTES:
+            raise UserFacingError(f"{file.filename} is {file.size:,} bytes; at most {MAX_FILE_BYTES:,} can be read.")
+        options = RecordingOptions(event=event, min_confidence=min_confidence, interface="discord")
+        options.check()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await import_recordings(self.catalogue.db, await file.read(), file.filename, options, dry_run=dry_run)
+        await self.catalogue.refresh()
+        text = "\n".join(summary_lines(report))
+        await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
+
+    @app_commands.command(name="follow")
+    @app_commands.describe(
+        url="The published schedule: pretalx, frab or pentabarf JSON or XML, or Sessionize 'All data'",
+        interval="Minutes between polls (5 unless given)",
+        event="The event's name, for formats that do not carry one (Sessionize)",
+        timezone="The time zone of times without an offset, such as Europe/Brussels",
+    )
+    async def follow(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 2000],
+        interval: app_commands.Range[int, 1, 1440] = 5,
+        event: app_commands.Range[str, 1, 200] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
+        """Keep an event in step with its published schedule (polled, applied as an import)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        followed = await self.follows.follow(url, interval, event_name=event, timezone=timezone)
+        result = await self.follows.poll(followed.id)
+        if result.changes:
+            await self.bot.services.live.changed(result.follow.event or "", result.changes)
+        text = f"Following #{followed.id} every {interval} minutes. First poll: {result.summary}"
+        await send(interaction, content=embeds.clip(embeds.safe(text, 1900), embeds.CONTENT_LIMIT))
+
+    @app_commands.command(name="following")
+    async def following(self, interaction: discord.Interaction) -> None:
+        """The schedules followed: when each was last fetched, and what changed."""
+        follows = await self.follows.list()
+        lines = [
+            f"#{f.id} {f.url} every {f.interval_minutes} min · {f.last_status}"
+            + (f" · fetched {f.last_fetched_at:%Y-%m-%d %H:%M} UTC" if f.last_fetched_at else "")
+            + (f"\n    {f.last_summary}" if f.last_summary else "")
+            for f in follows
+        ]
+        text = "\n".join(lines) or "No schedule is followed. `/catalog follow url:` follows one."
+        await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT), ephemeral=True)
+
+    @app_commands.command(name="unfollow")
+    @app_commands.describe(follow="The number /catalog following shows")
+    async def unfollow(self, interaction: discord.Interaction, follow: app_commands.Range[int, 1]) -> None:
+        """Stop following a schedule (its talks stay in the catalogue)."""
+        gone = await self.follows.unfollow(follow)
+        await send(interaction, content=f"No longer following {embeds.safe(gone.url, 300)}.", ephemeral=True)
+
+    @property
+    def follows(self) -> FollowService:
+        """The followed schedules."""
+        return self.bot.services.follows
 
 
 async def setup(bot: HighlightsBot) -> None:

@@ -1,11 +1,15 @@
 """/live: during a conference, announce its talks shortly before they start, and its programme's changes.
 
 For members with Manage Server. The notices are posted by the scheduler's engine (see `bot.live.jobs`,
-registered with the highlights' scheduler in `cogs.highlights.setup`).
+registered with the highlights' scheduler in `cogs.highlights.setup`). The cog also polls the schedules the
+bot's owner follows (`/catalog follow`), whose changes become change notices.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,6 +18,7 @@ from discord.ext import commands
 
 from bot.catalogue.service import CatalogueService
 from bot.errors import UserFacingError
+from bot.live.follow import Follow, FollowService, ScheduleChange
 from bot.live.service import LiveService
 from bot.live.store import LiveSetup
 from bot.platforms.discord import embeds
@@ -48,10 +53,28 @@ def _setup_text(setup: LiveSetup) -> str:
 class LiveCog(commands.GroupCog, group_name="live", group_description="Announce a conference's talks as they start"):
     """Live setups of a server."""
 
-    def __init__(self, live: LiveService, catalogue: CatalogueService) -> None:
+    def __init__(self, live: LiveService, catalogue: CatalogueService, follows: FollowService) -> None:
         self.live = live
         self.catalogue = catalogue
+        self.follows = follows
+        self._following: asyncio.Task[None] | None = None
         super().__init__()
+
+    async def cog_load(self) -> None:
+        """Poll the followed schedules as they fall due; their changes become live notices."""
+        self._following = asyncio.create_task(self.follows.run(self._tell), name="followed-schedules")
+
+    async def cog_unload(self) -> None:
+        """Stop polling."""
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._following
+            self._following = None
+
+    async def _tell(self, follow: Follow, changes: Sequence[ScheduleChange]) -> None:
+        if follow.event:
+            await self.live.changed(follow.event, changes)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Manage Server is needed at run time too: server settings can override the default."""
@@ -148,4 +171,4 @@ class LiveCog(commands.GroupCog, group_name="live", group_description="Announce 
 
 async def setup(bot: HighlightsBot) -> None:
     """Add /live (its notices are posted by the scheduler made in cogs.highlights)."""
-    await bot.add_cog(LiveCog(bot.services.live, bot.services.catalogue))
+    await bot.add_cog(LiveCog(bot.services.live, bot.services.catalogue, bot.services.follows))

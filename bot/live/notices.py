@@ -13,10 +13,10 @@ from typing import Literal, Protocol
 from bot.domain.models import Talk
 from bot.highlights.ports import PostResult
 
-ChangeKind = Literal["moved", "room", "cancelled", "added", "retitled", "correction"]
-CHANGE_LABELS: dict[ChangeKind, str] = {
+LineKind = Literal["moved", "room_changed", "cancelled", "added", "retitled", "correction"]
+CHANGE_LABELS: dict[LineKind, str] = {
     "moved": "Time changed",
-    "room": "Room changed",
+    "room_changed": "Room changed",
     "cancelled": "Cancelled",
     "added": "New talk",
     "retitled": "Renamed",
@@ -54,7 +54,7 @@ class UpNext:
 class ChangeLine:
     """One change: what kind, the talk's title and speakers, and the detail ("S1 -> S2")."""
 
-    kind: ChangeKind
+    kind: LineKind
     title: str
     speakers: tuple[str, ...]
     detail: str = ""

@@ -16,7 +16,6 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,8 @@ from bot.catalogue.service import CatalogueService
 from bot.domain.models import Event, Talk
 from bot.errors import EventNotFound, UserFacingError
 from bot.highlights.ports import Clock
-from bot.live.notices import ChangeKind, ChangeLine, ChangeNotice, span
+from bot.live.follow import ScheduleChange
+from bot.live.notices import ChangeLine, ChangeNotice, span
 from bot.live.store import LivePost, LiveSetup, LiveStore, PostKind
 
 log = logging.getLogger(__name__)
@@ -35,39 +35,20 @@ _PROGRAMME = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TalkTimes:
-    """Where and when a talk is, as a change compares it."""
-
-    start: datetime | None
-    end: datetime | None
-    room: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProgrammeChange:
-    """One talk's change between two versions of a programme."""
-
-    kind: ChangeKind
-    slug: str
-    title: str
-    speakers: tuple[str, ...]
-    before: TalkTimes | None = None
-    after: TalkTimes | None = None
-
-
-def change_line(change: ProgrammeChange) -> ChangeLine:
+def change_line(change: ScheduleChange) -> ChangeLine:
     """The change as a notice says it: "Thu 13:00–13:30 -> Fri 14:00–14:30", "S1 -> S2"."""
     before, after = change.before, change.after
     detail = ""
     if change.kind == "moved" and before and after:
         detail = f"{span(before.start, before.end)} -> {span(after.start, after.end)}"
-    elif change.kind == "room" and before and after:
+    elif change.kind == "room_changed" and before and after:
         detail = f"{before.room or '?'} -> {after.room or '?'}"
     elif change.kind == "added" and after:
         detail = f"{span(after.start, after.end)}" + (f", {after.room}" if after.room else "")
     elif change.kind == "cancelled" and before:
         detail = f"was {span(before.start, before.end)}" + (f", {before.room}" if before.room else "")
+    elif change.kind == "retitled" and change.old_title:
+        detail = f"was “{change.old_title}”"
     return ChangeLine(change.kind, change.title, change.speakers, detail)
 
 
@@ -199,7 +180,7 @@ class LiveService:
             and talk.slug not in announced
         ]
 
-    async def changed(self, event: str, changes: Sequence[ProgrammeChange]) -> int:
+    async def changed(self, event: str, changes: Sequence[ScheduleChange]) -> int:
         """Turn one batch of a programme's changes into notices for every setup following it; how many."""
         if not changes:
             return 0
@@ -223,7 +204,7 @@ class LiveService:
             corrections: dict[int, list[ChangeLine]] = defaultdict(list)
             for change in changes:
                 told = announced.get(change.slug)
-                if told is not None and change.kind in ("moved", "room", "cancelled"):
+                if told is not None and change.kind in ("moved", "room_changed", "cancelled"):
                     line = change_line(change)
                     detail = f"{CHANGE_WORD[change.kind]}: {line.detail}"
                     fix = ChangeLine("correction", line.title, line.speakers, detail)
@@ -253,7 +234,7 @@ class LiveService:
         return last < now
 
 
-CHANGE_WORD = {"moved": "now", "room": "now in", "cancelled": "cancelled"}
+CHANGE_WORD = {"moved": "now", "room_changed": "now in", "cancelled": "cancelled"}
 
 
 def _key(start: datetime) -> str:

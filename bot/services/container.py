@@ -19,6 +19,7 @@ from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
 from bot.highlights.service import HighlightService
 from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteScheduleStore
+from bot.live.follow import FollowService
 from bot.live.service import LiveService
 from bot.live.store import LiveStore
 from bot.watchlist.reminders import Platform, RemindersService, ReminderStore
@@ -36,6 +37,7 @@ class Services:
     reminders: RemindersService
     reminder_store: ReminderStore  # the scheduler's, with only this platform's reminders
     live: LiveService
+    follows: FollowService
     schedule_store: SqliteScheduleStore
     clock: Clock
     scheduler_config: SchedulerConfig
@@ -69,6 +71,7 @@ async def open_services(
             reminders=RemindersService(catalogue, ReminderStore(db), settings, clock),
             reminder_store=ReminderStore(db, platform),
             live=LiveService(catalogue, LiveStore(db, platform), clock),
+            follows=FollowService(catalogue, db, clock),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

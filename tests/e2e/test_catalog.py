@@ -68,3 +68,27 @@ async def test_a_broken_upload_is_a_clear_error_and_changes_nothing(
         reply = await handle.followup(timeout=10)
         assert "broken.json" in str(reply.payload) and "Traceback" not in str(reply.payload)
     assert talks(bundled_db) == 11
+
+
+async def test_the_owner_matches_a_list_of_recordings_to_the_talks(
+    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
+) -> None:
+    videos = (
+        "url,title\n"
+        "https://videos.example/tap,Tap Tap - Debugging an App with your Service Mesh - KubeCon EU 2021\n"
+        "https://videos.example/other,Cooking pasta at home\n"
+    )
+    owner = discord_emulator.world.owner
+    async with start_bot():
+        handle = await discord_emulator.slash(
+            "catalog recordings", {"file": Upload("videos.csv", content=videos.encode()), "dry_run": True}, user=owner
+        )
+        await handle.response()
+        said = (await handle.followup(timeout=10)).content
+        assert "2 videos" in said and "unmatched" in said and "no talk matches" in said
+        refused = await discord_emulator.slash(
+            "catalog recordings",
+            {"file": Upload("videos.csv", content=videos.encode())},
+            user=discord_emulator.add_user("admin", permissions=int(Permission.ADMINISTRATOR)),
+        )
+        assert "Only the bot's owner" in str(await refused.response())

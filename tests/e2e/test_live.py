@@ -8,10 +8,11 @@ import pytest
 
 from bot.catalogue.formats.options import ImportOptions
 from bot.highlights.clock import FakeClock
-from bot.live.service import ProgrammeChange, TalkTimes
+from bot.live.follow import ScheduleChange, TalkTimes
 from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot
 from tests.e2e.test_highlights import admin
+from tests.live.test_follow import server  # noqa: F401 - the fixture
 from tests.live.test_notices import FIRST, local
 
 START = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ async def test_talks_are_announced_before_they_start_and_changes_are_told(
         notice = await discord_emulator.next_post(channel, timeout=5)
         assert notice.embeds[0]["title"] == "⏱ Starting in 5 minutes"
         assert "Alpha" in notice.embeds[0]["description"] and "Speaker of Alpha" in notice.embeds[0]["description"]
-        change = ProgrammeChange(
+        change = ScheduleChange(
             "moved",
             "c",
             "Gamma",
@@ -74,3 +75,33 @@ async def test_live_is_for_server_managers_and_unknown_events_get_a_friendly_ans
             "live setup", {"event": "kubecon", "channel": discord_emulator.channel}, user=admin(discord_emulator)
         )
         assert "no start times" in text(await untimed.response())
+
+
+async def test_a_followed_schedule_that_changes_is_told_in_the_channel(
+    discord_emulator: DiscordEmulator,
+    start_bot: StartBot,
+    server,  # noqa: F811 - the fixture imported above
+):
+    from tests.live.test_follow import PROGRAMME, moved, schedule_json
+
+    published, url = server
+    published.publish(schedule_json(PROGRAMME))
+    clock = FakeClock(datetime(2026, 5, 4, 5, 0, tzinfo=UTC))
+    owner = discord_emulator.world.owner
+    async with start_bot(clock=clock):
+        followed = await discord_emulator.slash("catalog follow", {"url": url, "interval": 5}, user=owner)
+        await followed.response()
+        assert "Following #1" in (await followed.followup(timeout=10)).content
+        channel = discord_emulator.channel
+        setup = await discord_emulator.slash(
+            "live setup", {"event": "LiveCon 2026", "channel": channel}, user=admin(discord_emulator)
+        )
+        assert "5 minutes before" in text(await setup.response())
+        published.publish(schedule_json(moved(PROGRAMME, 4, start="2026-05-04T15:00")))
+        await clock.advance(timedelta(minutes=5))  # the next poll finds the moved talk
+        told = await discord_emulator.next_post(channel, timeout=5)
+        assert told.embeds[0]["title"] == "Programme changes: LiveCon 2026"
+        assert "Observability" in told.embeds[0]["description"] and "Cy Twombly" in told.embeds[0]["description"]
+        assert "Mon 11:00–11:30 -> Mon 15:00–15:30" in told.embeds[0]["description"]
+        listed = await discord_emulator.slash("catalog following", {}, user=owner)
+        assert "every 5 min" in text(await listed.response())

@@ -15,9 +15,10 @@ from bot.catalogue.formats.options import ImportOptions
 from bot.highlights.memory import InMemoryScheduleStore
 from bot.highlights.ports import PostResult
 from bot.highlights.scheduler import Scheduler, SchedulerConfig
+from bot.live.follow import ScheduleChange, TalkTimes
 from bot.live.jobs import LiveJobs
 from bot.live.notices import ChangeNotice, UpNext
-from bot.live.service import LiveService, ProgrammeChange, TalkTimes
+from bot.live.service import LiveService
 from bot.live.store import LiveStore
 from tests.db.test_schedules import SettlingClock, Tracked
 
@@ -156,7 +157,7 @@ async def test_a_talk_moved_after_its_notice_gets_a_correction_not_a_second_noti
     await clock.advance_to(local(9, 56))
     moved = programme(("a", "Alpha", "11:00"), ("b", "Beta", "10:00"), ("c", "Gamma", "11:00"))
     await catalogue.import_data(moved, "meshcon.toml", ImportOptions())
-    change = ProgrammeChange(
+    change = ScheduleChange(
         "moved", "a", "Alpha", ("Speaker of Alpha",),
         TalkTimes(local(10), None, None), TalkTimes(local(11), None, None),
     )  # fmt: skip
@@ -178,19 +179,19 @@ async def test_a_talk_moved_before_its_notice_is_announced_at_its_new_time(live,
     await clock.advance_to(local(9))
     moved = programme(("a", "Alpha", "11:30"), ("b", "Beta", "10:00"), ("c", "Gamma", "11:00"))
     await catalogue.import_data(moved, "meshcon.toml", ImportOptions())
-    await live.service.changed("meshcon-2026", [ProgrammeChange("moved", "a", "Alpha", ())])
+    await live.service.changed("meshcon-2026", [ScheduleChange("moved", "a", "Alpha", (), None, None)])
     await clock.advance_to(local(12))
     assert live.channels.up_nexts() == [(local(9, 55), ["b"]), (local(10, 55), ["c"]), (local(11, 25), ["a"])]
 
 
 async def test_the_same_batch_of_changes_is_told_once_and_none_after_the_event(live, clock):
     await live.service.setup(GUILD, CHANNEL, "meshcon-2026")
-    change = ProgrammeChange("cancelled", "c", "Gamma", ("Speaker of Gamma",), TalkTimes(local(11), None, "S1"))
+    change = ScheduleChange("cancelled", "c", "Gamma", ("Speaker of Gamma",), TalkTimes(local(11), None, "S1"), None)
     await live.service.changed("meshcon-2026", [change])
     await live.service.changed("meshcon-2026", [change])
     await clock.advance(timedelta(minutes=1))
     assert [p.notice.lines[0].detail for p in live.channels.change_notices()] == ["was Sat 11:00, S1"]
     await clock.advance_to(local(23))
-    await live.service.changed("meshcon-2026", [ProgrammeChange("added", "d", "Delta", ())])
+    await live.service.changed("meshcon-2026", [ScheduleChange("added", "d", "Delta", (), None, None)])
     await clock.advance(timedelta(minutes=1))
     assert len(live.channels.change_notices()) == 1
