@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,7 +57,11 @@ async def test_talks_are_announced_before_they_start_and_changes_are_told(
             "Time changed" in told.embeds[0]["description"]
             and "Sat 11:00 -> Sat 12:00" in told.embeds[0]["description"]
         )
+        await clock.advance_to(local(10, 55))
+        second = await discord_emulator.next_post(channel, timeout=5)
+        assert "Gamma" in second.embeds[0]["description"]
         await clock.advance(timedelta(hours=5))
+        await asyncio.sleep(0.2)
         posts = discord_emulator.posts(channel)
         assert [p.embeds[0]["title"] for p in posts].count("⏱ Starting in 5 minutes") == 2
 
