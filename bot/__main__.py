@@ -36,6 +36,7 @@ from bot.db.connection import sync_db
 from bot.db.gateway import Database
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.live import cli as follow
+from bot.live import rehearse as rehearsal
 from bot.recordings import cli as recordings
 from bot.sandbox.options import add_sandbox_arguments
 from bot.search.corpus import load_engine
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         command("recordings", "match a list of videos (YouTube, yt-dlp, pyvideo, media.ccc.de...) to talks")
     )
     follow.add_arguments(command("follow", "keep an event in step with a published schedule's URL, polling it"))
+    rehearsal.add_arguments(command("rehearse", "replay an event's live notices on a simulated clock, printing them"))
     topics = command("topics", "topics with their number of talks", json_output=True)
     topics.add_argument("--tree", action="store_true", help="broad topics with their narrower ones under them")
     command("run", "start the bot on every platform whose credentials are set (DISCORD_TOKEN, SLACK_BOT_TOKEN)")
@@ -386,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args, settings, console)
         if args.command == "recordings":
             return recordings.run(args, settings.database, console, ensure_catalogue)
+        if args.command == "rehearse":
+            return rehearsal.run(args, settings.database, ensure_catalogue)
         if args.command == "follow":
             return follow.run(args, settings.database, console, ensure_catalogue)
         if args.command == "run" or (args.command == "start" and (settings.discord_token or settings.slack_enabled)):

@@ -9,6 +9,7 @@ speed of 0 jumps from one notice to the next at once.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.catalogue.formats.options import zone_named
 from bot.catalogue.service import CatalogueService
 from bot.db.gateway import Database
 from bot.errors import UserFacingError
@@ -165,3 +167,38 @@ async def _drain(clock: FakeClock, store: LiveStore) -> None:
         if all(post.due > clock.now() for post in await store.waiting()):
             return
         await asyncio.sleep(0.005)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `python -m bot rehearse`."""
+    parser.add_argument("event", help="the event (its id, name or short name)")
+    parser.add_argument(
+        "--start",
+        metavar="WHEN",
+        help='the simulated start, e.g. "2026-02-01 09:00" (default: an hour before the first talk)',
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="simulated seconds per real second (default 60; 0 jumps from notice to notice)",
+    )
+    parser.add_argument("--lead", type=int, default=5, metavar="MINUTES", help="minutes before each start (default 5)")
+    parser.add_argument(
+        "--timezone", default="UTC", metavar="ZONE", help="the zone the times are printed in (default UTC)"
+    )
+
+
+def run(args: argparse.Namespace, database: Path, prepare: Callable[[Path], object]) -> int:
+    """Rehearse the event; 0 when it would post something."""
+    prepare(database)
+    if not 1 <= args.lead <= 120:
+        raise UserFacingError("--lead is between 1 and 120 minutes.")
+    zone = zone_named(args.timezone, "--timezone")
+    try:
+        posts = asyncio.run(
+            rehearse(database, args.event, args.start, speed=args.speed, lead_minutes=args.lead, zone_name=zone.key)
+        )
+    except KeyboardInterrupt:
+        return 130
+    return 0 if posts else 1

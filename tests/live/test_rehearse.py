@@ -52,3 +52,17 @@ async def test_a_fast_rehearsal_runs_on_a_scaled_clock(database: Path):
 async def test_an_event_without_times_cannot_be_rehearsed(database: Path):
     with pytest.raises(UserFacingError, match="no start times"):
         await rehearse(database, "kubecon", None, speed=0)
+
+
+def test_the_command_line_rehearses_and_says_when_there_is_nothing(database: Path, capsys):
+    from bot.__main__ import main
+
+    assert (
+        main(["--db", str(database), "rehearse", "meshcon-2026", "--speed", "0", "--timezone", "Europe/Brussels"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "Sat 05 Dec 09:55:00  Starting in 5 minutes (Sat 10:00)" in out and "2 posts" in out
+    assert main(["--db", str(database), "rehearse", "kubecon", "--speed", "0"]) == 1
+    assert "no start times" in capsys.readouterr().err
+    assert main(["--db", str(database), "rehearse", "meshcon-2026", "--timezone", "Mars/Olympus"]) == 2  # usage
+    assert "Mars/Olympus" in capsys.readouterr().err
