@@ -11,7 +11,7 @@ FORBIDDEN = {"discord", "sqlite3"}
 CHAT_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
 # The core: the features and what they share. Platform adapters (bot/platforms), the command line's
 # presenters (bot/cli) and the sandbox depend on it, never the reverse.
-CORE = ("catalogue", "search", "highlights", "domain", "db", "data", "services", "commands", "watchlist", "recordings")
+CORE = ("catalogue", "search", "highlights", "domain", "db", "data", "services", "commands", "watchlist", "recordings", "live")
 TOP_PACKAGES = ("bot", "cogs", "emulator")
 
 
