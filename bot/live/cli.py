@@ -25,15 +25,9 @@ from bot.catalogue.service import CatalogueService
 from bot.db.gateway import Database
 from bot.highlights.clock import SystemClock
 from bot.live.follow import FollowService, PollResult, ScheduleChange, TalkTimes
+from bot.live.notices import CHANGE_LABELS
 
 SHOWN = 50  # changes listed per poll
-_KINDS = {
-    "moved": "Time changed",
-    "room_changed": "Room changed",
-    "cancelled": "Cancelled",
-    "added": "New talk",
-    "retitled": "Renamed",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,7 +100,7 @@ def changes_table(changes: tuple[ScheduleChange, ...]) -> Table:
     for change in changes[:SHOWN]:
         title = change.title if change.old_title is None else f"{change.old_title} -> {change.title}"
         table.add_row(
-            _KINDS[change.kind],
+            CHANGE_LABELS[change.kind],
             Text.assemble(title, "\n", (change.slug, "dim")),
             ", ".join(change.speakers),
             _times(change.before),
