@@ -126,7 +126,12 @@ class CatalogCog(
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await import_recordings(self.catalogue.db, await file.read(), file.filename, options, dry_run=dry_run)
         await self.catalogue.refresh()
-        text = "\n".join(summary_lines(report))
+        lines = summary_lines(report)
+        if not dry_run:
+            servers = await self.bot.services.announcements.recordings_added(report)
+            if servers:
+                lines.append(f"The new recordings will be announced in {servers} server{'s' * (servers != 1)}.")
+        text = "\n".join(lines)
         await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
 
     @app_commands.command(name="follow")

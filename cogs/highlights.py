@@ -18,6 +18,7 @@ from bot.highlights.service import HighlightService
 from bot.live.jobs import LiveJobs
 from bot.platforms.discord import embeds
 from bot.platforms.discord.posting import (
+    DiscordAnnouncementPoster,
     DiscordLivePoster,
     DiscordPoster,
     DiscordReminderSender,
@@ -25,6 +26,7 @@ from bot.platforms.discord.posting import (
     missing_permissions,
     permission_names,
 )
+from bot.recordings.announce import AnnouncementJobs, AnnouncementService
 from bot.watchlist.reminders import ReminderJobs
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, fail_soft, send
 
@@ -93,12 +95,18 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
     """Schedule highlight posts in this server's channels (Manage Server only)."""
 
     def __init__(
-        self, highlights: HighlightService, catalogue: CatalogueService, scheduler: Scheduler, poster: DiscordPoster
+        self,
+        highlights: HighlightService,
+        catalogue: CatalogueService,
+        scheduler: Scheduler,
+        poster: DiscordPoster,
+        announcements: AnnouncementService,
     ) -> None:
         self.highlights = highlights
         self.catalogue = catalogue
         self.scheduler = scheduler
         self.poster = poster
+        self.announcements = announcements
         self._starting: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -254,6 +262,44 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
             interaction, content=f"Posted “{embeds.safe(post.talk.title, 200)}” in <#{post.schedule.channel_id}>."
         )
 
+    @app_commands.command(name="recordings")
+    @app_commands.describe(
+        channel="Where to announce new recordings of the talks this server's schedules cover",
+        off="Stop announcing them (off is the default)",
+    )
+    async def recordings(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False
+    ) -> None:
+        """Announce new recordings of the talks your schedules cover ("5 new recordings from ..."), or stop."""
+        guild = interaction.guild
+        assert guild is not None  # noqa: S101 - guild_only
+        if channel is not None and off:
+            raise UserFacingError("Give a channel to announce new recordings in, or off to stop: not both.")
+        if off:
+            await self.announcements.set(guild.id, None, set_by=interaction.user.id)
+            text = "New recordings will no longer be announced."
+        elif channel is not None:
+            target = guild.get_channel(channel.id)
+            if not isinstance(target, discord.TextChannel):
+                raise UserFacingError("Pick a text or announcement channel for the announcements.")
+            missing = missing_permissions(target, guild.me)
+            if missing:
+                raise UserFacingError(f"I can't post in {target.mention}: I need {permission_names(missing)} there.")
+            await self.announcements.set(guild.id, target.id, set_by=interaction.user.id)
+            text = (
+                f"New recordings of the talks this server's highlight schedules cover will be announced in"
+                f" {target.mention}."
+            )
+        else:
+            setting = await self.announcements.setting(guild.id)
+            text = (
+                "New recordings are not announced. `/highlights recordings channel:` turns that on."
+                if setting is None
+                else f"New recordings of the talks this server's highlight schedules cover are announced in"
+                f" <#{setting.channel_id}>. `/highlights recordings off:True` stops that."
+            )
+        await send(interaction, content=text, ephemeral=True)
+
     @pause.autocomplete("schedule")
     @saved_first.autocomplete("schedule")
     @resume.autocomplete("schedule")
@@ -306,5 +352,9 @@ async def setup(bot: HighlightsBot) -> None:
     live = services.live
     scheduler.add(LiveJobs(live, live.store, DiscordLivePoster(bot), scheduler.runtime))
     live.on_change = scheduler.reload
+    # And the announcements of new recordings.
+    announcements = services.announcements
+    scheduler.add(AnnouncementJobs(announcements.store, DiscordAnnouncementPoster(bot), scheduler.runtime))
+    announcements.on_change = scheduler.reload
     await bot.add_cog(HighlightCog(services.highlights, services.catalogue))
-    await bot.add_cog(HighlightsCog(services.highlights, services.catalogue, scheduler, poster))
+    await bot.add_cog(HighlightsCog(services.highlights, services.catalogue, scheduler, poster, announcements))

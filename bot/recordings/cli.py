@@ -1,4 +1,9 @@
-"""`python -m bot recordings FILE`: match a list of videos to the catalogue's talks and write their links in."""
+"""`python -m bot recordings FILE`: match a list of videos to the catalogue's talks and write their links in.
+
+In the same transaction it plans the announcements of the new recordings for the servers that asked for them
+(`bot.recordings.announce.announce_added`): the running bot posts them when its engine next loads its jobs,
+at the latest when it next starts; a dry run plans none.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich import box
@@ -14,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.catalogue.importer import _write_atomically, database_for_import
-from bot.db.connection import sync_db
+from bot.db.connection import atomic, sync_db
+from bot.recordings.announce import announce_added
 from bot.recordings.apply import RecordingOptions, RecordingReport, apply_recordings, report_document, review_file
 from bot.recordings.formats import read_path
 from bot.recordings.matcher import DEFAULT_MIN_CONFIDENCE
@@ -50,12 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, database: Path, console: Console, prepare: Callable[[Path], object]) -> int:
-    """Read the list, match and write it in one transaction (none with --dry-run), and report."""
+    """Read the list, match and write it and its announcements in one transaction (none with --dry-run); report."""
     options = RecordingOptions(event=args.event, min_confidence=args.min_confidence)
     options.check()
     recordings = read_path(args.path)
-    with database_for_import(database, prepare, keep=not args.dry_run) as path, sync_db(path) as conn:
+    keep = not args.dry_run
+    with database_for_import(database, prepare, keep=keep) as path, sync_db(path) as conn, atomic(conn, keep=keep):
         report = apply_recordings(conn, recordings, options, dry_run=args.dry_run)
+        announce_added(conn, report, datetime.now(UTC))
     if args.review_out is not None:
         _write_atomically(args.review_out, review_file(report))
     if args.json:

@@ -2,7 +2,7 @@
 
 `open_services` is the one place they are wired together, for every platform: the database gateway, the
 catalogue, the highlights and the scheduler's store (sharing one cache of highlight pools), and members' watch lists and
-reminders, and live mode.
+reminders, live mode, and the announcements of new recordings.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.highlights.store import CataloguePool, ScheduleRepository, SqliteSchedu
 from bot.live.follow import FollowService
 from bot.live.service import LiveService
 from bot.live.store import LiveStore
+from bot.recordings.announce import AnnouncementService, AnnouncementStore
 from bot.watchlist.reminders import Platform, RemindersService, ReminderStore
 from bot.watchlist.service import WatchlistService
 from bot.watchlist.store import WatchlistStore
@@ -38,6 +39,7 @@ class Services:
     reminder_store: ReminderStore  # the scheduler's, with only this platform's reminders
     live: LiveService
     follows: FollowService
+    announcements: AnnouncementService  # new recordings told in servers' channels
     schedule_store: SqliteScheduleStore
     clock: Clock
     scheduler_config: SchedulerConfig
@@ -72,6 +74,7 @@ async def open_services(
             reminder_store=ReminderStore(db, platform),
             live=LiveService(catalogue, LiveStore(db, platform), clock),
             follows=FollowService(catalogue, db, clock),
+            announcements=AnnouncementService(AnnouncementStore(db, platform), pool, clock),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

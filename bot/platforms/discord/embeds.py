@@ -17,6 +17,7 @@ from bot.domain.models import Count, Event, PersonProfile, Talk
 from bot.domain.text import inert
 from bot.highlights.service import ScheduleInfo
 from bot.live.notices import ChangeNotice, UpNext
+from bot.recordings.announce import RecordingsNotice
 from bot.watchlist.reminders import Reminder
 from bot.watchlist.service import Forgotten, WatchPage
 
@@ -432,4 +433,21 @@ def changes_embed(notice: ChangeNotice) -> discord.Embed:
         detail = f": {safe(line.detail, 200)}" if line.detail else ""
         lines.append(f"**{line.label}**{detail}\n{safe(line.title, 200)}{who}")
     embed.description = clip("\n\n".join(lines), DESCRIPTION_LIMIT)
+    return fit(embed)
+
+
+# -- new recordings ---------------------------------------------------------------------------------------------
+
+
+def recordings_embed(notice: RecordingsNotice) -> discord.Embed:
+    """The "5 new recordings from KubeCon EU 2021" message: each event's talks linked to their videos."""
+    embed = discord.Embed(title=clip(f"🎬 {safe(notice.heading, 240)}", TITLE_LIMIT), colour=COLOUR)
+    sections = []
+    for event in notice.events:
+        lines = [f"• {_link(talk.title, talk.url, 200)}" for talk in event.talks]
+        if event.more:
+            lines.append(f"…and {event.more} more")
+        heading = f"**{safe(event.heading, 200)}**\n" if len(notice.events) > 1 else ""
+        sections.append(heading + "\n".join(lines))
+    embed.description = clip("\n\n".join(sections), DESCRIPTION_LIMIT)
     return fit(embed)

@@ -29,6 +29,7 @@ from bot.live.notices import ChangeNotice, UpNext
 from bot.platforms.discord import embeds
 from bot.platforms.discord.internals import message_payload, send_payload
 from bot.platforms.discord.views import TalkPager
+from bot.recordings.announce import RecordingsNotice
 from bot.services.container import Services
 from bot.watchlist.reminders import DirectMessagesClosed, Reminder
 
@@ -323,5 +324,18 @@ class DiscordLivePoster:
         return await self._send(guild_id, channel_id, embeds.changes_embed(notice), nonce)
 
     async def _send(self, guild_id: int, channel_id: int, embed: discord.Embed, nonce: str) -> PostResult:
+        payload = message_payload(embed=embed, view=discord.ui.View(), allowed_mentions=discord.AllowedMentions.none())
+        return await send_to_channel(self.bot, guild_id, channel_id, payload, nonce)
+
+
+class DiscordAnnouncementPoster:
+    """The announcements' poster: "5 new recordings from KubeCon EU 2021" in a server's channel."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+
+    async def announce(self, guild_id: int, channel_id: int, notice: RecordingsNotice, nonce: str) -> PostResult:
+        """Post the new recordings with the post's nonce (Discord drops a repeat)."""
+        embed = embeds.recordings_embed(notice)
         payload = message_payload(embed=embed, view=discord.ui.View(), allowed_mentions=discord.AllowedMentions.none())
         return await send_to_channel(self.bot, guild_id, channel_id, payload, nonce)
