@@ -7,6 +7,7 @@ does); the Discord and Slack adapters are tested against their emulators in test
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -236,6 +237,48 @@ async def test_ten_thousand_reminders_in_one_minute_keep_the_global_limit(db, ru
         second = int((message.at - due).total_seconds())
         per_second[second] = per_second.get(second, 0) + 1
     assert max(per_second.values()) <= 50
+
+
+class OpeningDirectMessages(FakeDirectMessages):
+    """Direct messages that are opened first, with a request of their own, as Discord's are."""
+
+    def __init__(self, clock: SettlingClock) -> None:
+        super().__init__(clock)
+        self.opened: set[str] = set()
+        self.requests: list[datetime] = []  # each request's time: opening or sending
+
+    def is_open(self, reminder: Reminder) -> bool:
+        return reminder.address in self.opened
+
+    async def open(self, reminder: Reminder) -> str:
+        self.requests.append(self.clock.now())
+        self.opened.add(reminder.address)
+        return reminder.address
+
+    async def remind(self, reminder: Reminder, nonce: str) -> PostResult:
+        if not self.is_open(reminder):
+            await self.open(reminder)
+        self.requests.append(self.clock.now())
+        return await super().remind(reminder, nonce)
+
+
+async def test_opening_a_members_direct_messages_counts_against_the_global_limit(db, reminders, clock):
+    opening = OpeningDirectMessages(clock)
+    running = Running(db, opening, clock, reminders)
+    await running.start()
+    store = ReminderStore(db, "discord")
+    due = NOW + timedelta(minutes=5)
+    base = Reminder(0, "", "discord", "", RUST, "Rust", "Rust Day", None, None, due, False, "pending")
+    for number in range(500):
+        await store.add(Reminder(**{**_fields(base), "member": f"discord:{number}", "address": str(number)}), NOW)
+    running.engine.reload()
+    await clock.advance(timedelta(minutes=6))
+    await running.stop()
+    assert len({m.address for m in opening.sent}) == len(opening.sent) == 500
+    assert len(opening.requests) == 1_000  # each reminder: open, then send
+    times = sorted(opening.requests)
+    busiest = max(bisect_left(times, at + timedelta(seconds=1)) - n for n, at in enumerate(times))
+    assert busiest <= 50  # one grant for both requests made 100 a second
 
 
 def _fields(reminder: Reminder) -> dict:
