@@ -89,10 +89,20 @@ class Snowflakes:
     def __init__(self) -> None:
         self._last = 0
 
-    def next(self) -> int:
-        """A fresh snowflake."""
+    def next(self, *, shard: tuple[int, int] | None = None) -> int:
+        """A fresh snowflake; with `shard` (`(shard_id, shard_count)`), one whose `(id >> 22) % shard_count` is it.
+
+        For a shard, its timestamp is moved forward by the few milliseconds that takes.
+        """
         now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
-        self._last = max(now, self._last + 1)
+        candidate = max(now, self._last + 1)
+        if shard is not None:
+            shard_id, count = shard
+            stamp = candidate >> 22
+            moved = stamp + (shard_id - stamp) % count
+            if moved != stamp:
+                candidate = moved << 22
+        self._last = candidate
         return self._last
 
 

@@ -13,6 +13,7 @@ from aiohttp import BodyPartReader, web
 
 from emulator import limits, payloads
 from emulator.faults import FaultReply, Faults, rate_limited
+from emulator.gateway import ShardingRules
 from emulator.interactions import InteractionHandle, InteractionType
 from emulator.model import Channel, Guild, MessageFlag, Permission, StoredMessage, iso, utcnow
 from emulator.spec import ApiSpec, Problem, form_body_errors
@@ -169,6 +170,7 @@ class EmulatorState(Protocol):
     token: str
     spec: ApiSpec | None
     callback_deadline: float | None
+    sharding: ShardingRules
     requests: list[RequestRecord]
     violations: list[Violation]
     interactions: dict[int, InteractionHandle]
@@ -444,9 +446,11 @@ class RestApi:
         return Reply(200, {"url": self._emu.gateway_url})
 
     async def get_gateway_bot(self, request: ApiRequest) -> Reply:
-        """`GET /gateway/bot`."""
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return Reply(200, {"url": self._emu.gateway_url, "shards": 1, "session_start_limit": limit})
+        """`GET /gateway/bot`: the recommended shard count and the identify concurrency."""
+        rules = self._emu.sharding
+        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": rules.max_concurrency}
+        shards = rules.shards_for(len(self._world.guilds))
+        return Reply(200, {"url": self._emu.gateway_url, "shards": shards, "session_start_limit": limit})
 
     # -- application commands -------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from emulator import payloads
 from emulator.faults import Faults
-from emulator.gateway import Gateway, ReadyPayloads, Session
+from emulator.gateway import Gateway, ReadyPayloads, Session, ShardingRules, shard_of
 from emulator.interactions import (
     InteractionHandle,
     InteractionType,
@@ -65,6 +65,7 @@ class DiscordEmulator:
         callback_deadline: float | None = 3.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        sharding: ShardingRules | None = None,
     ) -> None:
         self.token = token
         self.callback_deadline = callback_deadline
@@ -81,7 +82,8 @@ class DiscordEmulator:
         self._watch = Watch()
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self.gateway = Gateway(token, ReadyPayloads(self._ready, self._guild_creates), self.notify)
+        self.sharding = sharding or ShardingRules()
+        self.gateway = Gateway(token, ReadyPayloads(self._ready, self._guild_creates), self.notify, self.sharding)
         self.faults = Faults(self.gateway)
         self._rest = RestApi(self, self.faults)
         self._uploads: dict[int, bytes] = {}
@@ -169,9 +171,14 @@ class DiscordEmulator:
         """The DM channel between a user and the bot."""
         return self.world.dm_channel(user or self.user)
 
-    async def add_guild(self, name: str, channels: Iterable[str] = ("general",)) -> Guild:
-        """A new guild with the bot in it (GUILD_CREATE if the bot is connected)."""
-        guild = self.world.add_guild(name, tuple(channels))
+    async def add_guild(
+        self, name: str, channels: Iterable[str] = ("general",), *, shard: tuple[int, int] | None = None
+    ) -> Guild:
+        """A new guild with the bot in it (GUILD_CREATE if the bot is connected to its shard).
+
+        `shard` (`(shard_id, shard_count)`) picks an id that `(id >> 22) % shard_count` sends to that shard.
+        """
+        guild = self.world.add_guild(name, tuple(channels), shard=shard)
         await self.gateway.dispatch("GUILD_CREATE", payloads.guild_create(self.world, guild, joined=True))
         return guild
 
@@ -226,9 +233,15 @@ class DiscordEmulator:
         """Wait until `probe()` returns something other than `None` (re-checked after every change)."""
         return await self._watch.until(probe, timeout, what)
 
-    async def wait_connected(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109
-        """Wait until a bot is identified (or resumed) and its socket is open."""
-        await self.wait_for(lambda: True if self.gateway.connected else None, timeout=timeout, what="a gateway session")
+    async def wait_connected(self, timeout: float = 2.0, *, shard_id: int | None = None) -> None:  # noqa: ASYNC109
+        """Wait until a bot is identified (or resumed) and its socket is open (every session's, or one shard's)."""
+
+        def probe() -> bool | None:
+            connected = self.gateway.connected if shard_id is None else self.gateway.shard_connected(shard_id)
+            return True if connected else None
+
+        what = "a gateway session" if shard_id is None else f"a gateway session of shard {shard_id}"
+        await self.wait_for(probe, timeout=timeout, what=what)
 
     def record_post(self, message: StoredMessage) -> None:
         """Note a channel post (called by the REST side)."""
@@ -511,12 +524,12 @@ class DiscordEmulator:
         return {
             "v": 10,
             "user": payloads.private_user(self.world.bot),
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self.world.guilds],
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self._guild_ids(session.shard)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.world.application_id), "flags": 0},
-            "shard": [0, 1],
+            "shard": list(session.shard),
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -527,8 +540,11 @@ class DiscordEmulator:
             "_trace": ['["discord-emulator",{"micros":0}]'],
         }
 
-    def _guild_creates(self) -> list[dict[str, Any]]:
-        return [payloads.guild_create(self.world, guild) for guild in self.world.guilds.values()]
+    def _guild_ids(self, shard: tuple[int, int]) -> list[int]:
+        return [guild_id for guild_id in self.world.guilds if shard_of(guild_id, shard[1]) == shard[0]]
+
+    def _guild_creates(self, shard: tuple[int, int]) -> list[dict[str, Any]]:
+        return [payloads.guild_create(self.world, self.world.guilds[guild_id]) for guild_id in self._guild_ids(shard)]
 
 
 @web.middleware

@@ -53,9 +53,12 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, channel_names: tuple[str, ...]) -> Guild:
-        """A new guild owned by the application's owner, with the bot as a member and the given text channels."""
-        guild_id = self.snowflakes.next()
+    def add_guild(self, name: str, channel_names: tuple[str, ...], *, shard: tuple[int, int] | None = None) -> Guild:
+        """A new guild owned by the application's owner, with the bot as a member and the given text channels.
+
+        `shard` (`(shard_id, shard_count)`): its id is one whose events go to that shard.
+        """
+        guild_id = self.snowflakes.next(shard=shard)
         guild = Guild(id=guild_id, name=name, owner_id=self.owner.id, joined_at=utcnow())
         guild.roles[guild_id] = Role(guild_id, "@everyone", MEMBER_PERMISSIONS)
         bot_role = Role(self.snowflakes.next(), self.bot.username, BOT_PERMISSIONS, 1, True, self.bot.id)
