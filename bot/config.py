@@ -42,6 +42,8 @@ class Settings:
     slack_catalog_owners: tuple[str, ...] = ()  # Slack user ids who may import into the catalogue (/catalog)
     slack_api_url: str = SLACK_API_BASE_URL
     slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
+    shard_count: int | None = None  # Discord shards in all (None: as many as Discord recommends, all run here)
+    shard_ids: tuple[int, ...] | None = None  # the shards this process runs (None: every one)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, database: str | None = None) -> Settings:
@@ -109,6 +111,7 @@ class Settings:
         managers = _member_ids(get("SLACK_HIGHLIGHTS_MANAGERS"), "SLACK_HIGHLIGHTS_MANAGERS")
         owners = _member_ids(get("SLACK_CATALOG_OWNERS"), "SLACK_CATALOG_OWNERS")
         port = _whole(get("SLACK_PORT"), "SLACK_PORT", 1, 65535, "port")
+        shard_count, shard_ids = _shards(get("SHARD_COUNT"), get("SHARD_IDS"))
         return cls(
             database=Path(db).expanduser() if db else default_database(env),
             discord_token=token,
@@ -127,6 +130,8 @@ class Settings:
             slack_catalog_owners=owners,
             slack_api_url=(slack_api or SLACK_API_BASE_URL).rstrip("/") + "/",
             slack_port=3000 if port is None else port,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
         )
 
     @property
@@ -172,6 +177,29 @@ def _member_ids(value: str | None, key: str) -> tuple[str, ...]:
                 "profile, More, Copy member ID)."
             )
     return ids
+
+
+def _shards(count_value: str | None, ids_value: str | None) -> tuple[int | None, tuple[int, ...] | None]:
+    """SHARD_COUNT and SHARD_IDS: how many shards in all, and which of them this process runs."""
+    count = _whole(count_value, "SHARD_COUNT", 1, 100_000, "shards")
+    if ids_value is None:
+        return count, None
+    if count is None:
+        raise ConfigError(
+            "SHARD_IDS needs SHARD_COUNT: say how many shards there are in all (for example SHARD_COUNT=3), and "
+            "which of them this process runs (SHARD_IDS=0,1)."
+        )
+    parts = [part.strip() for part in ids_value.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ConfigError(f"SHARD_IDS must be shard numbers separated by commas, such as 0,1 (got {ids_value!r}).")
+    ids = tuple(int(part) for part in parts)
+    if any(shard >= count for shard in ids):
+        raise ConfigError(
+            f"SHARD_IDS lists shard {max(ids)}, but shards are numbered from 0 to {count - 1} with SHARD_COUNT={count}."
+        )
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"SHARD_IDS lists a shard twice ({ids_value!r}).")
+    return count, ids
 
 
 def _whole(value: str | None, key: str, low: int, high: int, unit: str) -> int | None:

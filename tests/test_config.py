@@ -90,3 +90,21 @@ def test_slack_settings_are_checked_and_name_what_is_wrong():
     ):
         with pytest.raises(ConfigError, match=named):
             Settings.from_env(env)
+
+
+def test_shards_are_optional_and_checked():
+    assert (Settings.from_env({}).shard_count, Settings.from_env({}).shard_ids) == (None, None)
+    every = Settings.from_env({"SHARD_COUNT": "4"})
+    assert (every.shard_count, every.shard_ids) == (4, None)
+    some = Settings.from_env({"SHARD_COUNT": "3", "SHARD_IDS": " 0, 2 "})
+    assert (some.shard_count, some.shard_ids) == (3, (0, 2))
+    for env, said in (
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be a whole number"),
+        ({"SHARD_COUNT": "three"}, "SHARD_COUNT must be a whole number"),
+        ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "3", "SHARD_IDS": "0;1"}, "separated by commas"),
+        ({"SHARD_COUNT": "3", "SHARD_IDS": "1,3"}, "numbered from 0 to 2"),
+        ({"SHARD_COUNT": "3", "SHARD_IDS": "1,1"}, "twice"),
+    ):
+        with pytest.raises(ConfigError, match=said):
+            Settings.from_env(env)
