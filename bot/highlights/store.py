@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.catalogue.store import catalogue_version
 from bot.db.gateway import Database, Session
+from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Attempt, Clock, RotationState, Schedule
 from bot.highlights.rotation import Pick, next_talk
@@ -367,17 +368,28 @@ class SqliteScheduleStore:
     """
 
     def __init__(
-        self, db: Database, *, clock: Clock | None = None, pool: CataloguePool | None = None, platform: str = "discord"
+        self,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        pool: CataloguePool | None = None,
+        platform: str = "discord",
+        shards: ShardFilter | None = None,
     ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.pool = pool or CataloguePool(db)
         self.platform = platform  # the chat platform whose schedules it loads
+        self.shards = shards  # only the servers of these shards (None: every server)
 
     async def list_enabled(self) -> list[Schedule]:
         """Every enabled schedule, in one query; a row that cannot be read is logged and left out."""
-        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' AND s.platform = ? ORDER BY s.id"
-        rows = await self.db.scan(lambda conn: conn.execute(sql, (self.platform,)).fetchall())
+        on_shards, shards = shard_sql(self.shards, "s.guild_id")
+        sql = (
+            f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.state = 'enabled' AND s.platform = ?{on_shards}"
+            " ORDER BY s.id"
+        )
+        rows = await self.db.scan(lambda conn: conn.execute(sql, (self.platform, *shards)).fetchall())
         schedules = []
         for row in rows:
             try:
@@ -388,8 +400,12 @@ class SqliteScheduleStore:
 
     async def get(self, schedule_id: int) -> Schedule | None:
         """One enabled schedule, or None if it is gone, paused or disabled."""
-        sql = f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled' AND s.platform = ?"
-        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, self.platform)).fetchone())
+        on_shards, shards = shard_sql(self.shards, "s.guild_id")
+        sql = (
+            f"SELECT {_SCHEDULE_COLUMNS}{_SCHEDULE_FROM} WHERE s.id = ? AND s.state = 'enabled' AND s.platform = ?"
+            f"{on_shards}"
+        )
+        row = await self.db.read(lambda conn: conn.execute(sql, (schedule_id, self.platform, *shards)).fetchone())
         return None if row is None else _schedule(row)
 
     async def rotation(self, schedule_id: int) -> RotationState:

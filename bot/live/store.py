@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.db.gateway import Database, Session
+from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.store import from_db_instant, to_db_instant
 
 PostKind = Literal["next", "change"]
@@ -100,11 +101,12 @@ def _post(row: Sequence[Any]) -> LivePost:
 
 
 class LiveStore:
-    """Setups, rooms and posts; `platform` limits what the scheduler loads to its own process's."""
+    """Setups, rooms and posts; `platform` and `shards` limit what the scheduler loads to its own process's."""
 
-    def __init__(self, db: Database, platform: Platform = "discord") -> None:
+    def __init__(self, db: Database, platform: Platform = "discord", shards: ShardFilter | None = None) -> None:
         self.db = db
         self.platform = platform
+        self.shards = shards  # the scheduler's posts only for the servers of these shards (None: every server)
 
     # -- setups ------------------------------------------------------------------------------------------------
 
@@ -214,21 +216,23 @@ class LiveStore:
 
         return await self.db.read(work)
 
-    def _waiting_sql(self) -> str:
-        return (
+    def _waiting_sql(self) -> tuple[str, tuple[Any, ...]]:
+        on_shards, shards = shard_sql(self.shards, "s.guild_id")
+        sql = (
             f"SELECT {_POST_COLUMNS} FROM live_posts p JOIN live_setups s ON s.id = p.setup_id"
-            " WHERE p.state IN ('pending', 'sending') AND s.state = 'enabled' AND s.platform = ?"
+            f" WHERE p.state IN ('pending', 'sending') AND s.state = 'enabled' AND s.platform = ?{on_shards}"
         )
+        return sql, (self.platform, *shards)
 
     async def waiting(self) -> list[LivePost]:
-        """Every post waiting to go out, of the platform's enabled setups."""
-        sql = self._waiting_sql()
-        return await self.db.scan(lambda conn: [_post(r) for r in conn.execute(sql, (self.platform,)).fetchall()])
+        """Every post waiting to go out, of the platform's enabled setups (on the store's shards)."""
+        sql, params = self._waiting_sql()
+        return await self.db.scan(lambda conn: [_post(r) for r in conn.execute(sql, params).fetchall()])
 
     async def get(self, post_id: int) -> LivePost | None:
-        """One waiting post."""
-        sql = self._waiting_sql() + " AND p.id = ?"
-        row = await self.db.read(lambda conn: conn.execute(sql, (self.platform, post_id)).fetchone())
+        """One waiting post (of a setup on the store's shards)."""
+        sql, params = self._waiting_sql()
+        row = await self.db.read(lambda conn: conn.execute(sql + " AND p.id = ?", (*params, post_id)).fetchone())
         return None if row is None else _post(row)
 
     async def claim(self, post: LivePost, body: dict[str, Any], at: datetime) -> LivePost | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.catalogue.service import CatalogueService
 from bot.db.gateway import Database
+from bot.db.shards import ShardFilter
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Clock
 from bot.highlights.scheduler import SchedulerConfig
@@ -55,10 +56,14 @@ async def open_services(
     scheduler_config: SchedulerConfig | None = None,
     view_timeout: float = 300.0,
     platform: Platform = "discord",
+    shards: ShardFilter | None = None,
 ) -> AsyncIterator[Services]:
     """Open the database (creating and migrating it if needed) and build the services over it; closed on exit.
 
-    The highlights see only `platform`'s schedules: each platform's process runs its own scheduler.
+    The highlights see only `platform`'s schedules: each platform's process runs its own scheduler. With
+    `shards`, a process running some of Discord's shards schedules only the highlights and live notices of the
+    servers on them (its gateway cache holds only those). Reminders are direct messages, which need no shard:
+    every process loads them, and their atomic claim has exactly one of them send each.
     """
     clock = clock or SystemClock()
     db = await Database.open(database)
@@ -72,10 +77,10 @@ async def open_services(
             watchlist=WatchlistService(catalogue, settings, clock),
             reminders=RemindersService(catalogue, ReminderStore(db), settings, clock),
             reminder_store=ReminderStore(db, platform),
-            live=LiveService(catalogue, LiveStore(db, platform), clock),
+            live=LiveService(catalogue, LiveStore(db, platform, shards), clock),
             follows=FollowService(catalogue, db, clock),
             announcements=AnnouncementService(AnnouncementStore(db, platform), pool, clock),
-            schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform),
+            schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform, shards=shards),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),
             view_timeout=view_timeout,
