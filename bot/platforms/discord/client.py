@@ -1,4 +1,10 @@
-"""The Discord client: wiring in `setup_hook`, the extensions, and one error handler for every command."""
+"""The Discord client: wiring in `setup_hook`, the extensions, and one error handler for every command.
+
+It runs as discord.py's `AutoShardedBot`: `SHARD_COUNT` and `SHARD_IDS` give a process its share of Discord's
+shards (neither set: the count Discord recommends, all in this process). Before each IDENTIFY a shard claims
+its rate-limit bucket in the database (`bot.db.shards.claim_identify`), so several processes never identify
+faster than Discord allows; the process's scheduler loads only its shards' servers.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.db.shards import ShardFilter, claim_identify
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Clock
@@ -37,7 +44,7 @@ GENERIC_ERROR = "Something went wrong on our side while answering that. It has b
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
 
 
-class HighlightsBot(commands.Bot):
+class HighlightsBot(commands.AutoShardedBot):
     """The talk highlights bot: slash commands only, mentions disabled everywhere."""
 
     def __init__(
@@ -51,6 +58,10 @@ class HighlightsBot(commands.Bot):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channels and permissions for scheduled posts; no members, no message content
+        if settings.shard_count is not None:
+            options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:
+            options.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -67,6 +78,7 @@ class HighlightsBot(commands.Bot):
         )
         self._resources = AsyncExitStack()
         self._services: Services | None = None
+        self._max_concurrency: int | None = None
         self.tree.error(self.on_app_command_error)
 
     @property
@@ -84,6 +96,7 @@ class HighlightsBot(commands.Bot):
                 clock=self.clock,
                 scheduler_config=self.scheduler_config,
                 view_timeout=self.view_timeout,
+                shards=self.shard_filter,
             )
         )
         self.add_dynamic_items(MoreLikeThisButton, SaveButton)
@@ -94,6 +107,27 @@ class HighlightsBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("Copied %d commands to the development server %s", len(synced), self.settings.dev_guild_id)
+
+    @property
+    def shard_filter(self) -> ShardFilter | None:
+        """The servers this process schedules for: its shards' (None: it runs them all)."""
+        if self.shard_ids is None or self.shard_count is None:
+            return None
+        return ShardFilter(self.shard_count, tuple(self.shard_ids))
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's identify bucket, claimed in the database for every process sharing it."""
+        db = self._services.db if self._services is not None else None
+        if db is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            try:
+                self._max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
+            except discord.DiscordException:
+                log.warning("Could not read Discord's identify concurrency; identifying one shard at a time")
+                self._max_concurrency = 1
+        await claim_identify(db, shard_id or 0, self.shard_count or 1, self._max_concurrency)
 
     async def on_ready(self) -> None:
         """Log readiness with what is loaded (this also runs after reconnects; it only logs)."""
