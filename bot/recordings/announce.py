@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol, cast
 
 from bot.catalogue.store import catalogue_version
 from bot.db.gateway import Database, Session
+from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.engine import Runtime
 from bot.highlights.ports import Clock, PostFailure, PostResult
 from bot.highlights.store import (
@@ -305,9 +306,10 @@ def _post(row: Sequence[Any]) -> AnnouncementPost:
 class AnnouncementStore:
     """Settings and posts of one platform's servers, on the database gateway."""
 
-    def __init__(self, db: Database, platform: Platform = "discord") -> None:
+    def __init__(self, db: Database, platform: Platform = "discord", shards: ShardFilter | None = None) -> None:
         self.db = db
         self.platform = platform
+        self.shards = shards  # the scheduler posts only for the servers of these shards (None: every server)
 
     async def set(self, guild_id: int, channel_id: int | None, set_by: int | None, at: datetime) -> None:
         """Announce in a channel (the posts waiting move there too), or (None) not at all (they are dropped)."""
@@ -347,16 +349,23 @@ class AnnouncementStore:
 
     async def waiting(self) -> list[AnnouncementPost]:
         """Every post of the platform waiting to go out."""
-        sql = f"SELECT {_POST_COLUMNS} FROM recording_posts WHERE platform = ? AND state IN ('pending', 'sending')"
-        return await self.db.scan(lambda conn: [_post(r) for r in conn.execute(sql, (self.platform,)).fetchall()])
+        on_shards, shards = shard_sql(self.shards, "guild_id")
+        sql = (
+            f"SELECT {_POST_COLUMNS} FROM recording_posts"
+            f" WHERE platform = ? AND state IN ('pending', 'sending'){on_shards}"
+        )
+        params = (self.platform, *shards)
+        return await self.db.scan(lambda conn: [_post(r) for r in conn.execute(sql, params).fetchall()])
 
     async def get(self, post_id: int) -> AnnouncementPost | None:
         """One waiting post."""
+        on_shards, shards = shard_sql(self.shards, "guild_id")
         sql = (
             f"SELECT {_POST_COLUMNS} FROM recording_posts"
-            " WHERE id = ? AND platform = ? AND state IN ('pending', 'sending')"
+            f" WHERE id = ? AND platform = ? AND state IN ('pending', 'sending'){on_shards}"
         )
-        row = await self.db.read(lambda conn: conn.execute(sql, (post_id, self.platform)).fetchone())
+        params = (post_id, self.platform, *shards)
+        row = await self.db.read(lambda conn: conn.execute(sql, params).fetchone())
         return None if row is None else _post(row)
 
     async def claim(self, post: AnnouncementPost, at: datetime) -> AnnouncementPost | None:

@@ -79,7 +79,7 @@ async def open_services(
             reminder_store=ReminderStore(db, platform),
             live=LiveService(catalogue, LiveStore(db, platform, shards), clock),
             follows=FollowService(catalogue, db, clock),
-            announcements=AnnouncementService(AnnouncementStore(db, platform), pool, clock),
+            announcements=AnnouncementService(AnnouncementStore(db, platform, shards), pool, clock),
             schedule_store=SqliteScheduleStore(db, clock=clock, pool=pool, platform=platform, shards=shards),
             clock=clock,
             scheduler_config=scheduler_config or SchedulerConfig(),

@@ -276,3 +276,27 @@ def test_an_event_lists_its_first_talks_and_counts_the_rest() -> None:
     assert many.heading == f"{SHOWN + 5} new recordings from KubeCon EU 2021" and many.more == 5
     three = RecordingsNotice((many, EventRecordings("A", 1, ()), EventRecordings("B", 2, ())))
     assert three.heading == f"{SHOWN + 8} new recordings from 3 events"
+
+
+async def test_a_process_loads_only_the_posts_of_its_shards_servers(db):
+    from bot.db.shards import ShardFilter
+    from bot.recordings.announce import AnnouncementStore
+
+    mine, theirs = (1 << 22) * 3, (1 << 22) * 4  # shards 0 and 1 of 3
+    rows = [
+        ("discord", guild, 7, f"k{guild}", "{}", "pending", "2026-01-01T00:00:00.000000+00:00")
+        for guild in (mine, theirs)
+    ]
+    await db.write(
+        lambda conn: conn.executemany(
+            "INSERT INTO recording_posts (platform, guild_id, channel_id, key, body, state, due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    )
+    everything = await AnnouncementStore(db).waiting()
+    assert sorted(p.guild_id for p in everything) == [mine, theirs]
+    shard_zero = AnnouncementStore(db, shards=ShardFilter(3, (0,)))
+    assert [p.guild_id for p in await shard_zero.waiting()] == [mine]
+    other = next(p for p in everything if p.guild_id == theirs)
+    assert await shard_zero.get(other.id) is None
