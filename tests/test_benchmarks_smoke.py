@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmarks import interaction_bench, scheduler_bench, slack_bench, watchlist_bench
+from benchmarks import interaction_bench, live_bench, scheduler_bench, slack_bench, watchlist_bench
 
 
 async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
@@ -119,3 +119,19 @@ async def test_slack_bench_acknowledges_every_command_and_posts_each_schedule_on
     assert crowded.rate_limited > 0  # seven posts at once in a channel: over the emulator's burst of five
     assert crowded.limited_posted == crowded.limited_channels == 2
     assert not any(word in line for line in report.lines for word in ("NOT ACKNOWLEDGED", "TWICE", "MISSING"))
+
+
+async def test_live_bench_posts_each_notice_once_across_changes_and_a_restart(tmp_path: Path) -> None:
+    sizes = live_bench.Sizes(
+        talks=30, rooms=3, days=1, own_channels=2, moved=2, cancelled=1, added=1, lead_in=0.05, wait=20.0
+    )
+    report = await live_bench.measure(sizes, tmp_path, lambda _: None)
+
+    run = report.run
+    assert run is not None
+    assert run.expected > 0 and run.posted == run.expected
+    assert (run.duplicates, run.missing, run.unexpected, run.timeouts, run.restless) == (0, 0, 0, 0, 0)
+    assert run.talks_announced == run.talks_expected and run.talks_twice == run.talks_wrong_notice == 0
+    assert run.changes_posted == run.changes_expected == 2
+    assert run.at_crash[1] > 0  # the crash came at a due instant, and a new bot finished the run
+    assert not any(word in line for line in report.lines for word in ("DUPLICATES", "MISSING"))
