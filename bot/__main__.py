@@ -326,19 +326,19 @@ async def run_platforms(settings: Settings) -> int:
         async with asyncio.TaskGroup() as platforms:
             if settings.discord_token:
                 platforms.create_task(run_bot(settings))
-            if settings.slack_enabled:
-                platforms.create_task(run_slack(settings))
+            if settings.slack_enabled:  # the Discord bot, when it runs too, polls the followed schedules
+                platforms.create_task(run_slack(settings, follow_schedules=not settings.discord_token))
     except* UserFacingError as failed:  # one line, as when a platform runs alone
         raise failed.exceptions[0] from None
     return 0
 
 
-async def run_slack(settings: Settings) -> int:
-    """Serve Slack until stopped."""
+async def run_slack(settings: Settings, *, follow_schedules: bool = True) -> int:
+    """Serve Slack until stopped (polling the followed schedules too unless a Discord bot in this process does)."""
     from bot.platforms.slack.serve import serve  # Slack's libraries load only for the Slack app
 
     await asyncio.to_thread(ensure_catalogue, settings.database)
-    await serve(settings)
+    await serve(settings, follow_schedules=follow_schedules)
     return 0
 
 

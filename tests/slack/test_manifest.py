@@ -20,7 +20,7 @@ def _listed(text: str, section: str) -> list[str]:
 def test_the_manifest_declares_every_command_and_scope_the_app_has():
     text = MANIFEST.read_text(encoding="utf-8")
     commands = set(re.findall(r"^\s*- command: /(\S+)", text, re.MULTILINE))
-    assert commands == {*COMMANDS, "highlights", "catalog"}
+    assert commands == {*COMMANDS, "highlights", "live", "catalog"}
     assert {"remind", "reminders"} <= commands
     assert set(_listed(text, "bot")) == set(BOT_SCOPES)
     # Reminders arrive in the member's DM with the app (im:write); im:history settles one whose answer was lost.
@@ -29,7 +29,7 @@ def test_the_manifest_declares_every_command_and_scope_the_app_has():
     # /watchlist export sends the calendar in the member's direct messages with the app: its Messages tab.
     assert re.search(r"^\s*messages_tab_enabled: true\b", text, re.MULTILINE)
     assert REDIRECT_PATH in text and "/slack/events" in text and INSTALL_PATH.startswith("/slack/")
-    # /highlights reads channels as Slack escapes them (<#C123|general>); the others take words as typed.
+    # /highlights and /live read channels as Slack escapes them (<#C123|general>); the others take words as typed.
     entries = text.split("- command: /")[1:]
     escaped = [entry.split()[0] for entry in entries if "should_escape: true" in entry.split("- command:")[0]]
-    assert escaped == ["highlights"]
+    assert escaped == ["highlights", "live"]

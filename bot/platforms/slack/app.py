@@ -18,6 +18,7 @@ has its answer, the member is told once, privately, of reminders missed or not d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -36,13 +37,16 @@ from bot.commands.text import CommandSpec, UsageError
 from bot.domain.models import Talk
 from bot.errors import NotFoundError, UserFacingError
 from bot.highlights.scheduler import Scheduler
+from bot.live.follow import Follow, ScheduleChange
+from bot.live.jobs import LiveJobs
 from bot.platforms.slack import blocks
 from bot.platforms.slack.background import in_background
 from bot.platforms.slack.catalog import MODAL as CATALOG_MODAL
-from bot.platforms.slack.catalog import SlackCatalog
+from bot.platforms.slack.catalog import RECORDINGS_MODAL, SlackCatalog
 from bot.platforms.slack.highlights import SlackHighlights
 from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
-from bot.platforms.slack.posting import SlackPoster, SlackReminderSender, build_client
+from bot.platforms.slack.live import SlackLive
+from bot.platforms.slack.posting import SlackLivePoster, SlackPoster, SlackReminderSender, build_client
 from bot.services.container import Services
 from bot.services.ids import SlackIds
 from bot.watchlist.reminders import ReminderJobs
@@ -237,10 +241,11 @@ def _truthy(text: str | None) -> bool:
 class SlackCommands:
     """The listeners: each reads its command, calls a service and answers with blocks."""
 
-    def __init__(self, services: Services, highlights: SlackHighlights) -> None:
+    def __init__(self, services: Services, highlights: SlackHighlights, live: SlackLive | None = None) -> None:
         self.catalogue: CatalogueService = services.catalogue
         self.services = services
         self.schedules = highlights
+        self.live = live
 
     def register(self, app: AsyncApp) -> None:
         """Add every command, button and select to `app`."""
@@ -262,6 +267,8 @@ class SlackCommands:
         for name, handler in handlers.items():
             app.command(f"/{name}")(self._command(COMMANDS[name], handler))
         app.command("/highlights")(self._highlights)
+        if self.live is not None:
+            app.command("/live")(self._live)
         app.action("page_next")(self._action(self._page))
         app.action("page_prev")(self._action(self._page))
         app.action("more_like_this")(self._action(self._more_like_this, replace=False))
@@ -360,6 +367,19 @@ class SlackCommands:
             client=client,
         )
         await _answer_in_time(ack, respond, answer, "/highlights", then=self._notices(command, respond))
+
+    async def _live(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        assert self.live is not None  # noqa: S101 - registered only with it
+        answer = self.live.answer(
+            str(command.get("text") or ""),
+            team=str(command.get("team_id", "")),
+            channel=str(command.get("channel_id", "")),
+            user=str(command.get("user_id", "")),
+            client=client,
+        )
+        await _answer_in_time(ack, respond, answer, "/live", then=self._notices(command, respond))
 
     def _notices(self, command: dict[str, Any], respond: AsyncRespond) -> Callable[[], Awaitable[None]]:
         """After a command's answer: tell the member, once and privately, of reminders missed or not delivered."""
@@ -801,6 +821,10 @@ class SlackBot:
     instead, it serves every workspace that installs it through OAuth (`/slack/install`, then
     `/slack/oauth_redirect`): each workspace's bot token is kept in the database (`installs`), each request
     is answered with its workspace's token, and each scheduled post is sent with it.
+
+    Live mode's notices go out through the same scheduler's engine. With `follow_schedules` the app also polls
+    the followed schedules (`/catalog follow`), whose changes become live notices: only when no Discord bot
+    runs in the same process (see `__init__`).
     """
 
     def __init__(
@@ -814,6 +838,7 @@ class SlackBot:
         client_secret: str | None = None,
         managers: Sequence[str] = (),
         catalog_owners: Sequence[str] = (),
+        follow_schedules: bool = True,
     ) -> None:
         if services.db is None:
             raise RuntimeError("the Slack app needs the services' database gateway")
@@ -842,12 +867,15 @@ class SlackBot:
                 signing_secret=signing_secret, client=self.client, oauth_settings=oauth, process_before_response=True
             )
         self.commands = SlackCommands(
-            services, SlackHighlights(services.highlights, self.ids, self.client, self.poster, managers=managers)
+            services,
+            SlackHighlights(services.highlights, self.ids, self.client, self.poster, managers=managers),
+            SlackLive(services.live, self.ids, self.client, managers=managers),
         )
         self.commands.register(self.app)
-        self.catalog = SlackCatalog(services.catalogue, catalog_owners)
-        self.app.command("/catalog")(self.catalog.command)
+        self.catalog = SlackCatalog(services.catalogue, catalog_owners, follows=services.follows, live=services.live)
+        self.app.command("/catalog")(self._catalog)
         self.app.view(CATALOG_MODAL)(self.catalog.submitted)
+        self.app.view(RECORDINGS_MODAL)(self.catalog.submitted)
         self.app.event("app_uninstalled")(self._uninstalled)
         self.app.event("tokens_revoked")(self._tokens_revoked)
         config = services.scheduler_config
@@ -868,6 +896,19 @@ class SlackBot:
         services.reminders.on_change = self.scheduler.add(
             ReminderJobs(services.reminder_store, self.reminder_sender, self.scheduler.runtime)
         )
+        # Live mode's notices too: the setups' "Starting in 5 minutes" and programme changes, planned again
+        # whenever a setup or the programme changes (the engine reloads them).
+        self.live_poster = SlackLivePoster(
+            self.client, self.ids, services.live.store, services.clock, tokens=None if token else self._token_of
+        )
+        self.scheduler.add(LiveJobs(services.live, services.live.store, self.live_poster, self.scheduler.runtime))
+        services.live.on_change = self.scheduler.reload
+        # One loop per process polls the followed schedules. When a Discord bot runs in the same process
+        # (`run_platforms`), its live cog polls them already; a second loop here would be wrong: both share the
+        # follows' rows and validators, so whichever polled second would get 304 (or find the file applied
+        # already) and see no changes, and the changes it was meant to announce would be missed on one side.
+        self.follow_schedules = follow_schedules
+        self._following: asyncio.Task[None] | None = None
 
     async def _token_of(self, team: str) -> str | None:
         """The workspace's bot token, or None if the app is not installed there (any more)."""
@@ -891,10 +932,35 @@ class SlackBot:
         if self.installations is not None and team and (event.get("tokens") or {}).get("bot"):
             await self.installations.async_delete_bot(enterprise_id=body.get("enterprise_id"), team_id=team)
 
+    async def _catalog(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        """/catalog: `import` and `recordings` open a modal; `follow`, `following` and `unfollow` answer in words."""
+        text = str(command.get("text") or "")
+        if self.catalog.opens_modal(text):
+            await self.catalog.command(ack, command, client)
+            return
+        answer = self.catalog.answer(text, user=str(command.get("user_id", "")))
+        await _answer_in_time(ack, respond, answer, "/catalog")
+
+    async def _schedule_changed(self, follow: Follow, changes: Sequence[ScheduleChange]) -> None:
+        """A followed schedule changed: its changes become live notices for the setups following its event."""
+        if follow.event:
+            await self.services.live.changed(follow.event, changes)
+
     async def start(self) -> None:
-        """Start posting scheduled highlights."""
+        """Start posting scheduled highlights and live notices (and polling followed schedules, if this app does)."""
         await self.scheduler.start()
+        if self.follow_schedules and self._following is None:
+            self._following = asyncio.create_task(
+                self.services.follows.run(self._schedule_changed), name="followed-schedules"
+            )
 
     async def close(self) -> None:
-        """Stop the scheduler (posts in flight are settled on the next start)."""
+        """Stop polling and the scheduler (posts in flight are settled on the next start)."""
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._following
+            self._following = None
         await self.scheduler.stop()

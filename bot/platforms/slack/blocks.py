@@ -38,6 +38,7 @@ from bot.domain.text import fit_id, inert
 if TYPE_CHECKING:
     from bot.catalogue.service import Result
     from bot.highlights.service import ScheduleInfo
+    from bot.live.notices import ChangeNotice, UpNext
     from bot.watchlist.reminders import Notice, Reminder
     from bot.watchlist.service import Forgotten, SavedTalk, WatchPage
 
@@ -1092,3 +1093,65 @@ def notices_message(notices: Sequence[Notice]) -> dict[str, Any]:
     if len(notices) > 10:
         lines.append(f"…and {len(notices) - 10} more")
     return notice_message(":bell: " + "\n".join(lines))
+
+
+# -- live mode -----------------------------------------------------------------------------------------------
+
+LIVE_TALK_LIMIT = 900  # one talk of an "up next" notice: title, speakers, room and stream
+LIVE_CHANGE_LIMIT = 700  # one change: what changed, the title and the speakers
+
+
+def _live_talk(talk: Talk) -> str:
+    """A talk about to start: its title, its speakers, and its room and live stream when the programme gives them."""
+    where = [mrkdwn(talk.room, 60)] if talk.room and flat(talk.room) else []
+    stream = link("Watch live", talk.stream_url, 20)
+    if stream.startswith("<"):  # only an http(s) address becomes a link; anything else is left out
+        where.append(stream)
+    lines = [_bold(mrkdwn(talk.title, 250) or "Untitled talk"), credits_line(talk, 400)]
+    if where:
+        lines.append(" · ".join(where))
+    return fit("\n".join(lines), LIVE_TALK_LIMIT) + "\n"
+
+
+def _more(blocks: list[dict[str, Any]], left: int, noun: str) -> None:
+    if left:
+        blocks.append(_context(f"…and {_plural(left, noun)} more"))
+
+
+def up_next_message(notice: UpNext) -> dict[str, Any]:
+    """The "Starting in 5 minutes" notice: every talk of the slot (many rooms share one), within Block Kit's limits."""
+    heading = f":stopwatch: {notice.heading}"
+    when = f"{notice.start:%a %H:%M}"
+    footer = " · ".join(x for x in (mrkdwn(notice.event_name, 200), when) if x)
+    sections, left = _line_sections([_live_talk(t) for t in notice.talks], BLOCKS_LIMIT - 3)
+    blocks = [_section(f"*{heading}*"), *sections]
+    _more(blocks, left, "talk")
+    blocks.append(_context(footer))
+    titles = ", ".join(flat(t.title) for t in notice.talks[:5]) + ("…" if len(notice.talks) > 5 else "")
+    return _message(f"{notice.heading}: {titles}" if titles else notice.heading, blocks)
+
+
+def _change_line(kind: str, detail: str, title: str, speakers: Sequence[str]) -> str:
+    said = f"*{kind}*" + (f": {mrkdwn(detail, 200)}" if flat(detail) else "")
+    who = _joined([mrkdwn(s, 120) for s in speakers if flat(s)], 300)
+    talk = mrkdwn(title, 250) or "Untitled talk"
+    return fit(f"{said}\n{talk}" + (f" ({who})" if who else ""), LIVE_CHANGE_LIMIT) + "\n"
+
+
+def changes_message(notice: ChangeNotice) -> dict[str, Any]:
+    """A batch of programme changes, one message, each change with its talk's title and speakers."""
+    event = flat(notice.event_name)
+    heading = f"Programme changes: {event}" if event else "Programme changes"
+    lines = [_change_line(line.label, line.detail, line.title, line.speakers) for line in notice.lines]
+    sections, left = _line_sections(lines, BLOCKS_LIMIT - 2)
+    blocks = [_header(heading, "Programme changes"), *sections]
+    _more(blocks, left, "change")
+    return _message(heading, blocks)
+
+
+def lines_message(heading: str, lines: Sequence[str]) -> dict[str, Any]:
+    """A heading and lines of mrkdwn the caller composed (catalogue text in them through `escape`)."""
+    sections, left = _line_sections(lines, BLOCKS_LIMIT - 2)
+    blocks = [_header(heading, heading or "Talk highlights"), *sections]
+    _more(blocks, left, "line")
+    return _message(heading, blocks)

@@ -56,6 +56,33 @@ class NotAnAdmin(UserFacingError):
     """Only the workspace's admins and owners may change its highlight schedules."""
 
 
+async def check_admin(user: str, client: AsyncWebClient, what: str) -> None:
+    """NotAnAdmin unless `user` is one of the workspace's admins or owners; `what` they would do, for the refusal."""
+    try:
+        found = (await client.users_info(user=user)).get("user") or {}
+    except SlackApiError as error:
+        raise UserFacingError(f"Slack would not say who you are ({error.response.get('error')}).") from error
+    if not (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner")):
+        raise NotAnAdmin(
+            f"Only the workspace's admins and owners (and the members the bot's operator names) can {what}."
+        )
+
+
+async def check_channel(channel: str, client: AsyncWebClient, then: str) -> None:
+    """The app must be in the channel to post there; say so now rather than at the first post."""
+    try:
+        found = (await client.conversations_info(channel=channel)).get("channel") or {}
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code == "channel_not_found":
+            raise UserFacingError(f"I can't see that channel. Invite me there first (/invite), then {then}.") from error
+        raise UserFacingError(f"Slack would not tell me about that channel ({code}).") from error
+    if found.get("is_archived"):
+        raise UserFacingError("That channel is archived: pick another one.")
+    if not found.get("is_member"):
+        raise UserFacingError("I'm not in that channel: invite me there with /invite, then try again.")
+
+
 def read_channel(text: str) -> str:
     """A channel as Slack writes it in a command's text (`<#C123|general>`), or a bare channel id."""
     text = text.strip()
@@ -213,15 +240,7 @@ class SlackHighlights:
 
     @staticmethod
     async def _check_admin(user: str, client: AsyncWebClient) -> None:
-        try:
-            found = (await client.users_info(user=user)).get("user") or {}
-        except SlackApiError as error:
-            raise UserFacingError(f"Slack would not say who you are ({error.response.get('error')}).") from error
-        if not (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner")):
-            raise NotAnAdmin(
-                "Only the workspace's admins and owners (and the members the bot's operator names) can change its "
-                "highlight schedules."
-            )
+        await check_admin(user, client, "change its highlight schedules")
 
     @staticmethod
     async def _zone_of(user: str, client: AsyncWebClient) -> str:
@@ -236,20 +255,7 @@ class SlackHighlights:
 
     @staticmethod
     async def _check_channel(channel: str, client: AsyncWebClient) -> None:
-        """The app must be in the channel to post there; say so now rather than at the first post."""
-        try:
-            found = (await client.conversations_info(channel=channel)).get("channel") or {}
-        except SlackApiError as error:
-            code = error.response.get("error")
-            if code == "channel_not_found":
-                raise UserFacingError(
-                    "I can't see that channel. Invite me there first (/invite), then set up the highlights."
-                ) from error
-            raise UserFacingError(f"Slack would not tell me about that channel ({code}).") from error
-        if found.get("is_archived"):
-            raise UserFacingError("That channel is archived: pick another one.")
-        if not found.get("is_member"):
-            raise UserFacingError("I'm not in that channel: invite me there with /invite, then try again.")
+        await check_channel(channel, client, "set up the highlights")
 
     async def _channels(self, infos: list[ScheduleInfo]) -> dict[int, str]:
         found = {}

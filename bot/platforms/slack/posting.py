@@ -18,6 +18,10 @@ admins see in `/highlights status`, and pause the schedule after repeated failur
 Members' reminders (`SlackReminderSender`) go to the member's direct messages with the app the same way: the
 reminder's nonce in the message's metadata (`event_type` "talk_reminder"), and a send that may have gone out
 sent again only after the DM's history (`im:history`) was read and holds no message with that nonce.
+
+Live mode's notices (`SlackLivePoster`: "Starting in 5 minutes" and programme changes) go to channels the same
+way, with the notice's nonce in the metadata (`event_type` "live_notice") and the channel's history read
+before a notice that may have gone out is sent again.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from bot.highlights.ports import (
     TransientError,
     UnknownOutcome,
 )
+from bot.live.jobs import nonce_of
+from bot.live.notices import ChangeNotice, UpNext
+from bot.live.store import LiveStore
 from bot.platforms.slack import blocks
 from bot.services.ids import SlackIds
 from bot.watchlist.reminders import DirectMessagesClosed, Reminder
@@ -53,6 +60,7 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "talk_highlight"
 REMINDER_EVENT_TYPE = "talk_reminder"
+LIVE_EVENT_TYPE = "live_notice"
 POST_TIMEOUT = 10.0  # seconds; a post that takes longer has an unknown outcome
 HISTORY_PAGE = 200
 _GONE = {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted",
@@ -175,6 +183,39 @@ class SlackPoster:
             if _nonce_of(message) == nonce:
                 return str(message["ts"])
         return None
+
+
+async def _history_nonce(
+    client: AsyncWebClient,
+    channel: str,
+    nonce: str,
+    since: datetime,
+    token: dict[str, Any],
+    *,
+    event_type: str,
+    wait: float,
+) -> str | None:
+    """The ts of a message in the channel carrying `nonce` (of `event_type`), sent since `since`; None if none."""
+    try:
+        response = await asyncio.wait_for(
+            client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp() - 60:.6f}",
+                limit=HISTORY_PAGE,
+                include_all_metadata=True,
+                **token,
+            ),
+            wait,
+        )
+    except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as error:
+        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+        raise UnknownOutcome(
+            f"an earlier send may have gone out and the channel's history could not be read to check ({reason})"
+        ) from error
+    for message in response.get("messages") or []:
+        if _nonce_of(message, event_type) == nonce:
+            return str(message["ts"])
+    return None
 
 
 def _nonce_of(message: dict[str, Any], event_type: str = EVENT_TYPE) -> str | None:
@@ -348,3 +389,95 @@ def _reminder_failure(error: SlackApiError) -> PostFailure:
     if code == "missing_scope":
         return PostFailure("the app may not send direct messages in this workspace yet: an admin must reinstall it")
     return _failure(error)
+
+
+class SlackLivePoster:
+    """Live mode's `LivePoster` for Slack: "Starting in 5 minutes" and change notices, in a workspace's channels.
+
+    The setup's ids are `SlackIds` numbers. A notice is checked against the channel's history before it is
+    sent when it may have gone out already: its nonce was tried by this process, or its post was claimed
+    ("sending") before this process began (read once from the live store, at the first notice).
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        ids: SlackIds,
+        store: LiveStore,
+        clock: Clock,
+        *,
+        timeout: float = POST_TIMEOUT,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        self.client = client
+        self.ids = ids
+        self.store = store
+        self.tokens = tokens  # a workspace's bot token, when the app is installed in many (else the client's)
+        self.timeout = timeout
+        self._started = clock.now()
+        self._tried: set[str] = set()  # nonces this process has sent (or tried to)
+        self._inherited: dict[str, datetime] | None = None  # nonces claimed before this process began
+
+    async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
+        """Post the talks about to start."""
+        return await self._send(guild_id, channel_id, blocks.up_next_message(notice), nonce)
+
+    async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
+        """Post a batch of programme changes."""
+        return await self._send(guild_id, channel_id, blocks.changes_message(notice), nonce)
+
+    async def _send(self, guild_id: int, channel_id: int, message: dict[str, Any], nonce: str) -> PostResult:
+        channel = await self.ids.slack_id(channel_id)
+        if channel is None:
+            raise ChannelGone()
+        token: dict[str, Any] = {}
+        if self.tokens is not None:
+            team = await self.ids.slack_id(guild_id)
+            bot_token = None if team is None else await self.tokens(team)
+            if bot_token is None:
+                raise PostFailure("the app is no longer installed in this workspace")
+            token = {"token": bot_token}
+        since = await self._maybe_sent(nonce)
+        if since is not None:
+            earlier = await _history_nonce(
+                self.client, channel, nonce, since, token, event_type=LIVE_EVENT_TYPE, wait=self.timeout
+            )
+            if earlier is not None:
+                log.info("live notice %s: its earlier send went out; not sending again", nonce)
+                return PostResult(ts_number(earlier))
+        metadata = {"event_type": LIVE_EVENT_TYPE, "event_payload": {"nonce": nonce}}
+        self._tried.add(nonce)
+        try:
+            response = await asyncio.wait_for(
+                self.client.chat_postMessage(
+                    channel=channel,
+                    text=str(message["text"]),
+                    blocks=message["blocks"],
+                    metadata=metadata,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **token,
+                ),
+                self.timeout,
+            )
+        except TimeoutError as error:
+            raise UnknownOutcome("Slack did not answer in time; the notice may or may not have gone out") from error
+        except SlackApiError as error:
+            raise _failure(error) from error
+        except aiohttp.ClientConnectorError as error:  # no connection was made: nothing was sent
+            raise TransientError(f"could not reach Slack ({error.__class__.__name__})") from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise UnknownOutcome(f"the connection to Slack failed mid-request ({error.__class__.__name__})") from error
+        return PostResult(ts_number(str(response["ts"])))
+
+    async def _maybe_sent(self, nonce: str) -> datetime | None:
+        """Since when a message with `nonce` may be in the channel; None when it cannot have been sent yet."""
+        if self._inherited is None:
+            self._inherited = {
+                nonce_of(post): post.claimed_at
+                for post in await self.store.waiting()
+                if post.state == "sending" and post.claimed_at is not None and post.claimed_at <= self._started
+            }
+        if nonce in self._inherited:
+            return self._inherited[nonce]
+        return self._started if nonce in self._tried else None

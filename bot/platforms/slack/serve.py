@@ -21,8 +21,11 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-async def serve(settings: Settings) -> None:
-    """Serve Slack until cancelled (Ctrl-C); the database must exist (the entry point prepares it)."""
+async def serve(settings: Settings, *, follow_schedules: bool = True) -> None:
+    """Serve Slack until cancelled (Ctrl-C); the database must exist (the entry point prepares it).
+
+    `follow_schedules` is False when a Discord bot runs in the same process: it polls the followed schedules.
+    """
     if not settings.slack_enabled:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set: install the app in your workspace (see the README's Slack section) and "
@@ -41,6 +44,7 @@ async def serve(settings: Settings) -> None:
             client_secret=settings.slack_client_secret,
             managers=settings.slack_highlights_managers,
             catalog_owners=settings.slack_catalog_owners,
+            follow_schedules=follow_schedules,
         )
         await bot.start()
         try:
