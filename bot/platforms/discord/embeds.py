@@ -415,7 +415,7 @@ def _live_line(talk: Talk) -> str:
 
 
 def up_next_embed(notice: UpNext) -> discord.Embed:
-    """"Starting in 5 minutes": each talk with its speakers, room and live stream."""
+    """The "Starting in 5 minutes" notice: each talk with its speakers, room and live stream."""
     embed = discord.Embed(title=f"⏱ {notice.heading}", colour=COLOUR)
     embed.description = clip("\n\n".join(_live_line(t) for t in notice.talks), DESCRIPTION_LIMIT)
     start = notice.start

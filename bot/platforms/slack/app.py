@@ -46,7 +46,14 @@ from bot.platforms.slack.catalog import RECORDINGS_MODAL, SlackCatalog
 from bot.platforms.slack.highlights import SlackHighlights
 from bot.platforms.slack.installs import SlackInstallations, SlackOAuthStates
 from bot.platforms.slack.live import SlackLive
-from bot.platforms.slack.posting import SlackLivePoster, SlackPoster, SlackReminderSender, build_client
+from bot.platforms.slack.posting import (
+    SlackAnnouncementPoster,
+    SlackLivePoster,
+    SlackPoster,
+    SlackReminderSender,
+    build_client,
+)
+from bot.recordings.announce import AnnouncementJobs
 from bot.services.container import Services
 from bot.services.ids import SlackIds
 from bot.watchlist.reminders import ReminderJobs
@@ -868,11 +875,24 @@ class SlackBot:
             )
         self.commands = SlackCommands(
             services,
-            SlackHighlights(services.highlights, self.ids, self.client, self.poster, managers=managers),
+            SlackHighlights(
+                services.highlights,
+                self.ids,
+                self.client,
+                self.poster,
+                managers=managers,
+                announcements=services.announcements,
+            ),
             SlackLive(services.live, self.ids, self.client, managers=managers),
         )
         self.commands.register(self.app)
-        self.catalog = SlackCatalog(services.catalogue, catalog_owners, follows=services.follows, live=services.live)
+        self.catalog = SlackCatalog(
+            services.catalogue,
+            catalog_owners,
+            follows=services.follows,
+            live=services.live,
+            announcements=services.announcements,
+        )
         self.app.command("/catalog")(self._catalog)
         self.app.view(CATALOG_MODAL)(self.catalog.submitted)
         self.app.view(RECORDINGS_MODAL)(self.catalog.submitted)
@@ -903,6 +923,18 @@ class SlackBot:
         )
         self.scheduler.add(LiveJobs(services.live, services.live.store, self.live_poster, self.scheduler.runtime))
         services.live.on_change = self.scheduler.reload
+        # And the announcements of new recordings, in the workspaces that turned them on.
+        self.announcement_poster = SlackAnnouncementPoster(
+            self.client,
+            self.ids,
+            services.announcements.store,
+            services.clock,
+            tokens=None if token else self._token_of,
+        )
+        self.scheduler.add(
+            AnnouncementJobs(services.announcements.store, self.announcement_poster, self.scheduler.runtime)
+        )
+        services.announcements.on_change = self.scheduler.reload
         # One loop per process polls the followed schedules. When a Discord bot runs in the same process
         # (`run_platforms`), its live cog polls them already; a second loop here would be wrong: both share the
         # follows' rows and validators, so whichever polled second would get 304 (or find the file applied

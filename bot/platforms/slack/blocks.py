@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from bot.catalogue.service import Result
     from bot.highlights.service import ScheduleInfo
     from bot.live.notices import ChangeNotice, UpNext
+    from bot.recordings.announce import RecordingsNotice
     from bot.watchlist.reminders import Notice, Reminder
     from bot.watchlist.service import Forgotten, SavedTalk, WatchPage
 
@@ -1147,6 +1148,24 @@ def changes_message(notice: ChangeNotice) -> dict[str, Any]:
     blocks = [_header(heading, "Programme changes"), *sections]
     _more(blocks, left, "change")
     return _message(heading, blocks)
+
+
+# -- new recordings ------------------------------------------------------------------------------------------
+
+
+def recordings_message(notice: RecordingsNotice) -> dict[str, Any]:
+    """The "5 new recordings from KubeCon EU 2021" message: each event's talks linked to their videos."""
+    lines: list[str] = []
+    for event in notice.events:
+        if len(notice.events) > 1:
+            lines.append(_bold(mrkdwn(event.heading, 250)))
+        lines.extend(f"• {link(flat(t.title) or 'Untitled talk', t.url, 250)}" for t in event.talks)
+        if event.more:
+            lines.append(f"…and {event.more} more")
+    sections, left = _line_sections(lines, BLOCKS_LIMIT - 2)
+    blocks = [_section(f"*:clapper: {mrkdwn(notice.heading, 250)}*"), *sections]
+    _more(blocks, left, "line")
+    return _message(notice.heading, blocks)
 
 
 def lines_message(heading: str, lines: Sequence[str]) -> dict[str, Any]:

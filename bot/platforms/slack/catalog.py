@@ -29,6 +29,7 @@ from bot.live.follow import FollowService
 from bot.live.service import LiveService
 from bot.platforms.slack import blocks
 from bot.platforms.slack.background import in_background
+from bot.recordings.announce import AnnouncementService
 from bot.recordings.apply import RecordingOptions, import_recordings
 from bot.recordings.matcher import DEFAULT_MIN_CONFIDENCE
 from bot.recordings.summary import summary_lines
@@ -167,11 +168,13 @@ class SlackCatalog:
         *,
         follows: FollowService | None = None,
         live: LiveService | None = None,
+        announcements: AnnouncementService | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.owners = frozenset(owners)
         self.follows = follows
         self.live = live
+        self.announcements = announcements
 
     @staticmethod
     def opens_modal(text: str) -> bool:
@@ -261,7 +264,12 @@ class SlackCatalog:
             data = await _download(file, client.token)
             report = await import_recordings(self.catalogue.db, data, name, options, dry_run=dry_run)
             await self.catalogue.refresh()
-            message = _report("\n".join(summary_lines(report)))
+            lines = summary_lines(report)
+            if not dry_run and self.announcements is not None:
+                places = await self.announcements.recordings_added(report)
+                if places:
+                    lines.append(f"The new recordings will be announced in {places} place{'s' * (places != 1)}.")
+            message = _report("\n".join(lines))
         except UserFacingError as error:
             message = blocks.error_message(error.message)
         except Exception:

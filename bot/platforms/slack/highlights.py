@@ -3,9 +3,10 @@
 `/highlights setup channel:#general time:09:00 timezone:Europe/Berlin` (the channel defaults to the one the
 command is typed in, the time zone to the member's own, from their Slack profile), then `list`, `status 3`,
 `pause 3`, `resume 3`, `remove 3`, `preview 3`, `now 3` and `saved-first 3 off` (a new schedule posts the
-talks the workspace's members saved most first in each round; `on` switches it back). The schedules are
-the same as Discord's, in the same tables (marked as Slack's), with the same guarantees; Slack's workspace
-and channel ids are kept as numbers (`bot.services.ids.SlackIds`).
+talks the workspace's members saved most first in each round; `on` switches it back). `recordings #talks`
+announces new recordings of the talks the schedules cover in a channel (`off` stops it; off by default).
+The schedules are the same as Discord's, in the same tables (marked as Slack's), with the same guarantees;
+Slack's workspace and channel ids are kept as numbers (`bot.services.ids.SlackIds`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.errors import UserFacingError
 from bot.highlights.ports import Poster
 from bot.highlights.service import HighlightService, ScheduleInfo
 from bot.platforms.slack import blocks
+from bot.recordings.announce import AnnouncementService
 from bot.services.ids import SlackIds
 
 Message = dict[str, Any]
@@ -43,12 +45,13 @@ SUBCOMMANDS = {
             for name in ("status", "pause", "resume", "remove", "preview", "now")
         ),
         CommandSpec("highlights saved-first", ("schedule", "on"), ("schedule",), "/highlights saved-first 3 off"),
+        CommandSpec("highlights recordings", ("channel",), (), "/highlights recordings channel:#talks (or off)"),
     )
 }
 READ_ONLY = frozenset({"list", "status", "preview"})  # anyone in the workspace may look
 USAGE = (
     "/highlights setup | list | status <n> | pause <n> | resume <n> | remove <n> | preview <n> | now <n>"
-    " | saved-first <n> on|off"
+    " | saved-first <n> on|off | recordings [#channel|off]"
 )
 
 
@@ -108,12 +111,14 @@ class SlackHighlights:
         poster: Poster,
         *,
         managers: Sequence[str] = (),
+        announcements: AnnouncementService | None = None,
     ) -> None:
         self.managers = frozenset(managers)  # members who may change schedules besides the admins and owners
         self.highlights = highlights
         self.ids = ids
         self.client = client
         self.poster = poster
+        self.announcements = announcements
 
     async def answer(
         self, text: str, *, team: str, channel: str, user: str, request: str, client: AsyncWebClient | None = None
@@ -143,6 +148,7 @@ class SlackHighlights:
             "preview": self._preview,
             "now": self._now,
             "saved-first": self._saved_first,
+            "recordings": self._recordings,
         }
         name = spec.name.split()[1]
         if name not in READ_ONLY and user not in self.managers:
@@ -207,6 +213,34 @@ class SlackHighlights:
         info = await self.highlights.prefer_saved(guild, _number(number), on)
         title = f"Highlight #{info.id}: {'saved talks first' if on else 'in rotation order'}"
         return blocks.schedule_message(info, await self._channels([info]), title=title)
+
+    async def _recordings(
+        self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient
+    ) -> Message:
+        if self.announcements is None:
+            raise UserFacingError("This app does not announce new recordings.")
+        given = options.get("channel", "").strip()
+        if given.casefold() == "off":
+            await self.announcements.set(guild, None, set_by=await self.ids.number(user))
+            return blocks.notice_message("New recordings will no longer be announced.")
+        if given:
+            target = read_channel(given)
+            await check_channel(target, client, "ask again")
+            await self.announcements.set(guild, await self.ids.number(target), set_by=await self.ids.number(user))
+            return blocks.notice_message(
+                "New recordings of the talks this workspace's highlight schedules cover will be announced in"
+                f" <#{target}>."
+            )
+        setting = await self.announcements.setting(guild)
+        where = None if setting is None else await self.ids.slack_id(setting.channel_id)
+        if where is None:
+            return blocks.notice_message(
+                "New recordings are not announced. `/highlights recordings #channel` turns that on."
+            )
+        return blocks.notice_message(
+            f"New recordings of the talks this workspace's highlight schedules cover are announced in <#{where}>."
+            " `/highlights recordings off` stops that."
+        )
 
     async def _remove(
         self, options: dict[str, str], guild: int, channel: str, user: str, request: str, client: AsyncWebClient

@@ -21,7 +21,8 @@ sent again only after the DM's history (`im:history`) was read and holds no mess
 
 Live mode's notices (`SlackLivePoster`: "Starting in 5 minutes" and programme changes) go to channels the same
 way, with the notice's nonce in the metadata (`event_type` "live_notice") and the channel's history read
-before a notice that may have gone out is sent again.
+before a notice that may have gone out is sent again; so do announcements of new recordings
+(`SlackAnnouncementPoster`, `event_type` "new_recordings").
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from bot.live.jobs import nonce_of
 from bot.live.notices import ChangeNotice, UpNext
 from bot.live.store import LiveStore
 from bot.platforms.slack import blocks
+from bot.recordings.announce import AnnouncementStore, RecordingsNotice
+from bot.recordings.announce import nonce_of as announcement_nonce
 from bot.services.ids import SlackIds
 from bot.watchlist.reminders import DirectMessagesClosed, Reminder
 
@@ -61,6 +64,7 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "talk_highlight"
 REMINDER_EVENT_TYPE = "talk_reminder"
 LIVE_EVENT_TYPE = "live_notice"
+RECORDINGS_EVENT_TYPE = "new_recordings"
 POST_TIMEOUT = 10.0  # seconds; a post that takes longer has an unknown outcome
 HISTORY_PAGE = 200
 _GONE = {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "team_access_not_granted",
@@ -391,19 +395,20 @@ def _reminder_failure(error: SlackApiError) -> PostFailure:
     return _failure(error)
 
 
-class SlackLivePoster:
-    """Live mode's `LivePoster` for Slack: "Starting in 5 minutes" and change notices, in a workspace's channels.
+class _ChannelNotices:
+    """Notices the engine posts in a workspace's channels, each once: live mode's and new recordings'.
 
-    The setup's ids are `SlackIds` numbers. A notice is checked against the channel's history before it is
-    sent when it may have gone out already: its nonce was tried by this process, or its post was claimed
-    ("sending") before this process began (read once from the live store, at the first notice).
+    Ids are `SlackIds` numbers. A notice is checked against the channel's history before it is sent when it
+    may have gone out already: its nonce was tried by this process, or its post was claimed ("sending") before
+    this process began (`_claimed_before`, read once, at the first notice).
     """
+
+    event_type = ""
 
     def __init__(
         self,
         client: AsyncWebClient,
         ids: SlackIds,
-        store: LiveStore,
         clock: Clock,
         *,
         timeout: float = POST_TIMEOUT,
@@ -411,20 +416,15 @@ class SlackLivePoster:
     ) -> None:
         self.client = client
         self.ids = ids
-        self.store = store
         self.tokens = tokens  # a workspace's bot token, when the app is installed in many (else the client's)
         self.timeout = timeout
         self._started = clock.now()
         self._tried: set[str] = set()  # nonces this process has sent (or tried to)
         self._inherited: dict[str, datetime] | None = None  # nonces claimed before this process began
 
-    async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
-        """Post the talks about to start."""
-        return await self._send(guild_id, channel_id, blocks.up_next_message(notice), nonce)
-
-    async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
-        """Post a batch of programme changes."""
-        return await self._send(guild_id, channel_id, blocks.changes_message(notice), nonce)
+    async def _claimed_before(self, started: datetime) -> dict[str, datetime]:
+        """The nonces of the posts claimed ("sending") at or before `started`, with when they were claimed."""
+        raise NotImplementedError
 
     async def _send(self, guild_id: int, channel_id: int, message: dict[str, Any], nonce: str) -> PostResult:
         channel = await self.ids.slack_id(channel_id)
@@ -440,12 +440,12 @@ class SlackLivePoster:
         since = await self._maybe_sent(nonce)
         if since is not None:
             earlier = await _history_nonce(
-                self.client, channel, nonce, since, token, event_type=LIVE_EVENT_TYPE, wait=self.timeout
+                self.client, channel, nonce, since, token, event_type=self.event_type, wait=self.timeout
             )
             if earlier is not None:
-                log.info("live notice %s: its earlier send went out; not sending again", nonce)
+                log.info("%s %s: its earlier send went out; not sending again", self.event_type, nonce)
                 return PostResult(ts_number(earlier))
-        metadata = {"event_type": LIVE_EVENT_TYPE, "event_payload": {"nonce": nonce}}
+        metadata = {"event_type": self.event_type, "event_payload": {"nonce": nonce}}
         self._tried.add(nonce)
         try:
             response = await asyncio.wait_for(
@@ -473,11 +473,71 @@ class SlackLivePoster:
     async def _maybe_sent(self, nonce: str) -> datetime | None:
         """Since when a message with `nonce` may be in the channel; None when it cannot have been sent yet."""
         if self._inherited is None:
-            self._inherited = {
-                nonce_of(post): post.claimed_at
-                for post in await self.store.waiting()
-                if post.state == "sending" and post.claimed_at is not None and post.claimed_at <= self._started
-            }
+            self._inherited = await self._claimed_before(self._started)
         if nonce in self._inherited:
             return self._inherited[nonce]
         return self._started if nonce in self._tried else None
+
+
+class SlackLivePoster(_ChannelNotices):
+    """Live mode's `LivePoster` for Slack: "Starting in 5 minutes" and change notices (`event_type` "live_notice")."""
+
+    event_type = LIVE_EVENT_TYPE
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        ids: SlackIds,
+        store: LiveStore,
+        clock: Clock,
+        *,
+        timeout: float = POST_TIMEOUT,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        super().__init__(client, ids, clock, timeout=timeout, tokens=tokens)
+        self.store = store
+
+    async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
+        """Post the talks about to start."""
+        return await self._send(guild_id, channel_id, blocks.up_next_message(notice), nonce)
+
+    async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
+        """Post a batch of programme changes."""
+        return await self._send(guild_id, channel_id, blocks.changes_message(notice), nonce)
+
+    async def _claimed_before(self, started: datetime) -> dict[str, datetime]:
+        return {
+            nonce_of(post): post.claimed_at
+            for post in await self.store.waiting()
+            if post.state == "sending" and post.claimed_at is not None and post.claimed_at <= started
+        }
+
+
+class SlackAnnouncementPoster(_ChannelNotices):
+    """The announcements' poster for Slack: "5 new recordings from KubeCon EU 2021" (`event_type` "new_recordings")."""
+
+    event_type = RECORDINGS_EVENT_TYPE
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        ids: SlackIds,
+        store: AnnouncementStore,
+        clock: Clock,
+        *,
+        timeout: float = POST_TIMEOUT,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        super().__init__(client, ids, clock, timeout=timeout, tokens=tokens)
+        self.store = store
+
+    async def announce(self, guild_id: int, channel_id: int, notice: RecordingsNotice, nonce: str) -> PostResult:
+        """Post the new recordings, grouped per event, each title linked to its video."""
+        return await self._send(guild_id, channel_id, blocks.recordings_message(notice), nonce)
+
+    async def _claimed_before(self, started: datetime) -> dict[str, datetime]:
+        return {
+            announcement_nonce(post): post.claimed_at
+            for post in await self.store.waiting()
+            if post.state == "sending" and post.claimed_at is not None and post.claimed_at <= started
+        }
