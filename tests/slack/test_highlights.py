@@ -228,7 +228,10 @@ async def test_saved_first_is_switched_by_admins_only(bot, services, slack_emula
     assert "`on` or `off`" in markup(odd.last)
     off = await slack_emulator.slash("/highlights", "saved-first 1 off", user="U2")
     assert "in rotation order" in json.dumps(off.last.blocks)
+    assert "saved talks first" not in json.dumps(off.last.blocks)
     [schedule] = await services.highlights.list(await bot.ids.number(slack_emulator.team_id))
     assert not schedule.prefer_saved
     on = await slack_emulator.slash("/highlights", "saved-first 1 on", user="U2")
     assert "saved talks first" in json.dumps(on.last.blocks)
+    listed = await slack_emulator.slash("/highlights", "list", user="U2")
+    assert "members' saved talks first" in json.dumps(listed.last.blocks, ensure_ascii=False)

@@ -722,9 +722,10 @@ def _when(instant: datetime | None, zone: tzinfo) -> str:
 
 def schedule_lines(info: ScheduleInfo, channels: dict[int, str]) -> str:
     """One schedule in a few lines: where, when, what, and how it is doing."""
+    saved = " · members' saved talks first" if info.prefer_saved else ""
     lines = [
         f"{_channel(info.channel_id, channels)} · {mrkdwn(info.rule_text, 200)}",
-        f"Talks: {mrkdwn(info.filter_text, 300)}",
+        f"Talks: {mrkdwn(info.filter_text, 300)}{saved}",
     ]
     if info.paused:
         lines.append(f":double_vertical_bar: Paused: {mrkdwn(info.paused_reason or 'paused', 300)}")
