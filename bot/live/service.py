@@ -23,7 +23,7 @@ from bot.catalogue.service import CatalogueService
 from bot.domain.models import Event, Talk
 from bot.errors import EventNotFound, UserFacingError
 from bot.highlights.ports import Clock
-from bot.live.follow import ScheduleChange
+from bot.live.follow import ScheduleChange, cancelled_title
 from bot.live.notices import ChangeLine, ChangeNotice, span
 from bot.live.store import LivePost, LiveSetup, LiveStore, PostKind
 
@@ -142,10 +142,14 @@ class LiveService:
     # -- the programme and its notices -----------------------------------------------------------------------
 
     async def programme(self, event: str) -> list[Talk]:
-        """The event's talks (with its co-located events') that have a start time, in start order."""
+        """The event's talks (with its co-located events') that have a start time, in start order.
+
+        A talk its schedule keeps but marks cancelled by its title ("CANCELLED: ...", as FOSDEM's does) is not
+        in the programme: it is never announced as starting, and the change notice says it was cancelled.
+        """
         ids = await self.catalogue.db.read(lambda conn: [int(r[0]) for r in conn.execute(_PROGRAMME, (event, event))])
         talks = await self.catalogue.repo.get_talks(ids)
-        timed = [t for t in talks.values() if t.starts_at is not None]
+        timed = [t for t in talks.values() if t.starts_at is not None and not cancelled_title(t.title)]
         return sorted(timed, key=lambda t: (t.starts_at or self.clock.now(), t.slug))
 
     async def plan(self, setup: LiveSetup) -> int:

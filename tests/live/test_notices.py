@@ -184,6 +184,17 @@ async def test_a_talk_moved_before_its_notice_is_announced_at_its_new_time(live,
     assert live.channels.up_nexts() == [(local(9, 55), ["b"]), (local(10, 55), ["c"]), (local(11, 25), ["a"])]
 
 
+async def test_a_talk_its_schedule_marks_cancelled_by_title_is_not_announced(live, catalogue, clock):
+    setup = await live.service.setup(GUILD, CHANNEL, "meshcon-2026")
+    await clock.advance_to(local(9))
+    marked = programme(("a", "Alpha", "10:00"), ("b", "CANCELLED: Beta", "10:00"), ("c", "[Abgesagt] Gamma", "11:00"))
+    await catalogue.import_data(marked, "meshcon.toml", ImportOptions())
+    await live.service.changed("meshcon-2026", [ScheduleChange("cancelled", "b", "CANCELLED: Beta", (), None, None)])
+    assert [[t.slug for t in talks] for _, talks in await live.service.coming(setup)] == [["a"]]
+    await clock.advance_to(local(12))
+    assert live.channels.up_nexts() == [(local(9, 55), ["a"])]  # and no empty notice at 10:55
+
+
 async def test_the_same_batch_of_changes_is_told_once_and_none_after_the_event(live, clock):
     await live.service.setup(GUILD, CHANNEL, "meshcon-2026")
     change = ScheduleChange("cancelled", "c", "Gamma", ("Speaker of Gamma",), TalkTimes(local(11), None, "S1"), None)
