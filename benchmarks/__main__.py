@@ -5,7 +5,8 @@ In order: search quality (`benchmarks.evaluate`), search speed and memory agains
 pairs and at scale (`benchmarks.recordings_bench`), interaction latency through the real client and the
 emulator (`benchmarks.interaction_bench`), the watch list's latency at 1,000,000 saved talks
 (`benchmarks.watchlist_bench`), scheduled posting at scale
-(`benchmarks.scheduler_bench`), live mode's notices over a conference's days, replayed with changes and a restart
+(`benchmarks.scheduler_bench`), members' reminders at scale with a crash half-way (`benchmarks.reminders_bench`),
+live mode's notices over a conference's days, replayed with changes and a restart
 (`benchmarks.live_bench`) and the Slack side: slash-command latency, a burst and scheduled posts to
 many channels (`benchmarks.slack_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
 """
@@ -21,6 +22,7 @@ from benchmarks import (
     interaction_bench,
     live_bench,
     recordings_bench,
+    reminders_bench,
     scheduler_bench,
     search_bench,
     slack_bench,
@@ -53,6 +55,8 @@ def main(argv: list[str]) -> None:
     watchlist_bench.run(quick, echo=say)
     say("\n# Scheduled posts (python -m benchmarks.scheduler_bench)\n")
     scheduler_bench.run(quick, echo=say)
+    say("\n# Reminders at scale, with a crash half-way (python -m benchmarks.reminders_bench)\n")
+    reminders_bench.run(quick, echo=say)
     say("\n# Live mode: a followed schedule replayed, with changes and a restart (python -m benchmarks.live_bench)\n")
     live_bench.run(quick, echo=say)
     say("\n# Slack: slash commands and scheduled posts (python -m benchmarks.slack_bench)\n")

@@ -1,9 +1,10 @@
 """The emulator in a child process of its own, driven over a pipe, so that its CPU is not charged to the bot.
 
-`remote_emulator(servers)` starts a spawned process (its own interpreter and event loop) that runs a
-`DiscordEmulator` (validation off) holding `servers` servers with one channel, "highlights", each, and
-yields a `RemoteEmulator`: the addresses and token a client needs, the ids of every server and channel, and
-a few requests answered over the pipe (set the global limit, wait for the n-th post, the arrivals so far).
+`remote_emulator(servers, users=0)` starts a spawned process (its own interpreter and event loop) that runs
+a `DiscordEmulator` (validation off) holding `servers` servers with one channel, "highlights", each, and
+`users` more users (whom the bot can send direct messages), and yields a `RemoteEmulator`: the addresses and
+token a client needs, the ids of every server, channel and user, and a few requests answered over the pipe
+(set the global limit, wait for the n-th post, the arrivals and requests so far).
 The bot reaches the emulator only over loopback HTTP and websocket, as it would reach Discord.
 
 Arrival times are `time.perf_counter()` in the child: CLOCK_MONOTONIC on Linux, so comparable with the
@@ -28,7 +29,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Any, NamedTuple
@@ -57,6 +58,7 @@ class Started:
     token: str
     guilds: int  # every guild the bot will hold: the servers and the emulator's own default guild
     servers: list[Server]
+    users: list[int] = field(default_factory=list)  # the users made for the run, by id
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Stats:
 
     arrivals: list[float]  # perf_counter() at each channel post, in order
     per_channel: dict[int, int]  # posts per channel id
+    per_recipient: dict[int, int]  # posts per user id, in the user's direct messages with the bot
+    requests: list[tuple[float, str, int]]  # each REST request: perf_counter() on arrival, route, status
     rate_limited: int  # requests answered 429
     cpu_seconds: float  # the child process's CPU so far
     peak_rss_mb: float  # the child process's resident memory high-water mark
@@ -144,13 +148,13 @@ class LogTally(logging.Handler):
         ]
 
 
-def serve(conn: Connection, servers: int) -> None:
+def serve(conn: Connection, servers: int, users: int = 0) -> None:
     """The child's entry point: run the emulator and answer requests until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
     tally = LogTally()
     logging.getLogger().addHandler(tally)
     try:
-        asyncio.run(_serve(conn, servers, tally))
+        asyncio.run(_serve(conn, servers, users, tally))
     finally:
         conn.close()
 
@@ -199,9 +203,10 @@ async def report_measured(
     await told
 
 
-async def _serve(conn: Connection, servers: int, tally: LogTally) -> None:
+async def _serve(conn: Connection, servers: int, users: int, tally: LogTally) -> None:
     emulator = CountingEmulator(validate=False)
     made = [emulator.world.add_guild(f"Server {n}", ("highlights",)) for n in range(servers)]
+    members = [emulator.world.add_user(f"member{n}").id for n in range(users)]
     waiting: set[asyncio.Task[None]] = set()
     async with emulator:
         listed = [Server(guild.id, guild.text_channels()[0].id) for guild in made]
@@ -209,7 +214,12 @@ async def _serve(conn: Connection, servers: int, tally: LogTally) -> None:
             (
                 "ok",
                 Started(
-                    emulator.api_base_url, emulator.gateway_url, emulator.token, len(emulator.world.guilds), listed
+                    emulator.api_base_url,
+                    emulator.gateway_url,
+                    emulator.token,
+                    len(emulator.world.guilds),
+                    listed,
+                    members,
                 ),
             )
         )
@@ -244,9 +254,17 @@ async def _answer_when_posted(emulator: CountingEmulator, conn: Connection, coun
 
 
 def _stats(emulator: CountingEmulator, tally: LogTally) -> Stats:
+    recipients = {channel.id: channel.recipient_id for channel in emulator.world.private_channels.values()}
+    per_recipient: Counter[int] = Counter()
+    for channel_id, posts in emulator.per_channel.items():
+        recipient = recipients.get(channel_id)
+        if recipient is not None:
+            per_recipient[recipient] += posts
     return Stats(
         arrivals=list(emulator.arrivals),
         per_channel=dict(emulator.per_channel),
+        per_recipient=dict(per_recipient),
+        requests=[(record.at, record.route, record.status) for record in emulator.requests],
         rate_limited=emulator.rate_limited(),
         cpu_seconds=time.process_time(),
         peak_rss_mb=peak_rss_mb(),  # VmHWM: ru_maxrss would carry over the parent's peak across exec
@@ -272,6 +290,7 @@ class RemoteEmulator:
         self.token = started.token
         self.guilds = started.guilds
         self.servers = started.servers
+        self.users = started.users
 
     async def set_global_rate_limit(self, per_second: int | None) -> None:
         """Answer 429 to requests over `per_second` in a second (`None`: no limit)."""
@@ -354,9 +373,9 @@ async def spawned(
 
 
 @contextlib.asynccontextmanager
-async def remote_emulator(servers: int) -> AsyncIterator[RemoteEmulator]:
-    """A started emulator process holding `servers` servers of one channel each; stopped on leaving."""
-    async with spawned(serve, servers, name="discord-emulator") as (process, conn, started):
+async def remote_emulator(servers: int, users: int = 0) -> AsyncIterator[RemoteEmulator]:
+    """A started emulator process: `servers` servers of one channel each, `users` more users; stopped on leaving."""
+    async with spawned(serve, servers, users, name="discord-emulator") as (process, conn, started):
         if not isinstance(started, Started):
             raise RuntimeError(f"the emulator process did not start: {started!r}")
         yield RemoteEmulator(process, conn, started)

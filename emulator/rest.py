@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -102,6 +103,7 @@ class RequestRecord:
     route: str
     body: Any = None
     status: int = 0
+    at: float = field(default_factory=time.perf_counter, compare=False)  # when it arrived
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""The interaction, watch-list, scheduler and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
+"""The interaction, watch-list, scheduler, reminders and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from benchmarks import interaction_bench, live_bench, scheduler_bench, slack_bench, watchlist_bench
+from benchmarks import interaction_bench, live_bench, reminders_bench, scheduler_bench, slack_bench, watchlist_bench
 
 
 async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
@@ -82,6 +82,19 @@ async def test_scheduler_bench_posts_each_schedule_exactly_once(tmp_path: Path) 
     assert len(report.reloads) == 2
     assert report.held_bytes > 0
     assert report.profile is not None and report.profile.own
+    assert not any("DUPLICATES" in line for line in report.lines)
+
+
+async def test_reminders_bench_delivers_each_reminder_once_across_a_crash(tmp_path: Path) -> None:
+    report = await reminders_bench.measure(40, tmp_path, lambda _: None)
+
+    run = report.run
+    assert run is not None
+    assert (run.expected, run.delivered) == (40, 40)
+    assert run.duplicates == 0
+    assert run.missing == 0
+    assert 0 < run.at_crash < 40  # the crash came half-way
+    assert [(state, n) for state, _, n in run.states] == [("sent", 40)]
     assert not any("DUPLICATES" in line for line in report.lines)
 
 
