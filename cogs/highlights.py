@@ -89,6 +89,9 @@ class HighlightCog(commands.Cog):
         return _choices([(s.key, s.label) for s in self.catalogue.suggest_languages(current)])
 
 
+RESTART_PAUSE = 1.0  # seconds of real time, whatever clock the scheduler keeps
+
+
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
 class HighlightsCog(commands.GroupCog, group_name="highlights", group_description="Scheduled talk highlights"):
@@ -116,6 +119,10 @@ class HighlightsCog(commands.GroupCog, group_name="highlights", group_descriptio
 
     async def _start_when_ready(self) -> None:
         await self.poster.bot.wait_until_ready()
+        # Discord counts one global budget per bot, whichever process spends it, per second of real time: a
+        # process that crashed a moment ago may have spent this second's. Measured without this pause: a bot
+        # restarted within a second of a crash, 1,000 reminders overdue, sent 98 requests in one second.
+        await asyncio.sleep(RESTART_PAUSE)
         await self.scheduler.start()
 
     async def cog_unload(self) -> None:
