@@ -82,6 +82,20 @@ def prepare(path: Path) -> None:
     connect_sync(path).close()
 
 
+def snapshot(source: Path, target: Path) -> None:
+    """Copy the database at `source` to `target` as one consistent snapshot, whatever a running bot is writing.
+
+    SQLite's online backup reads the write-ahead log too: a plain file copy of a database in WAL mode can miss
+    the latest commits, or catch a page half written.
+    """
+    with sync_db(source) as conn:
+        copy = sqlite3.connect(target)
+        try:
+            conn.backup(copy)
+        finally:
+            copy.close()
+
+
 @contextmanager
 def atomic(conn: sqlite3.Connection, *, keep: bool = True) -> Iterator[sqlite3.Connection]:
     """The block's writes as one unit: all of them, or none if anything raises (or, without `keep`, in any case).

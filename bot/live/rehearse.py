@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.catalogue.formats.options import zone_named
 from bot.catalogue.service import CatalogueService
+from bot.db.connection import snapshot
 from bot.db.gateway import Database
 from bot.errors import UserFacingError
 from bot.highlights.clock import FakeClock, finish_sleep
@@ -109,12 +109,17 @@ async def rehearse(
     lead_minutes: int = 5,
     zone_name: str = "UTC",
     say: Callable[[str], None] = print,
+    poster: Callable[[Clock, ZoneInfo, Callable[[str], None]], PrintingPoster] = PrintingPoster,
 ) -> int:
-    """Replay `event` from `start_text` (default: an hour before its first talk); how many posts it would make."""
+    """Replay `event` from `start_text` (default: an hour before its first talk); how many posts it would make.
+
+    `poster` makes what each notice goes to (given the simulated clock, the zone and `say`): by default lines
+    of text; the sandbox's posts through the bot itself, into its stand-in for Discord.
+    """
     zone = ZoneInfo(zone_name)
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as folder:
         copy = Path(folder) / "rehearsal.sqlite3"
-        await asyncio.to_thread(shutil.copyfile, database, copy)
+        await asyncio.to_thread(snapshot, database, copy)
         db = await Database.open(copy)
         try:
             catalogue = await CatalogueService.open(db)
@@ -128,9 +133,9 @@ async def rehearse(
             start = parse_start(start_text, zone) if start_text else first - timedelta(hours=1)
             clock: FakeClock | ScaledClock = FakeClock(start) if speed <= 0 else ScaledClock(start, speed)
             live = LiveService(catalogue, LiveStore(db), clock)
-            poster = PrintingPoster(clock, zone, say)
-            engine = Scheduler(InMemoryScheduleStore(), poster, clock, SchedulerConfig(per_second=None))
-            engine.add(LiveJobs(live, live.store, poster, engine.runtime))
+            printer = poster(clock, zone, say)
+            engine = Scheduler(InMemoryScheduleStore(), printer, clock, SchedulerConfig(per_second=None))
+            engine.add(LiveJobs(live, live.store, printer, engine.runtime))
             live.on_change = engine.reload
             await live.setup(REHEARSAL_GUILD, REHEARSAL_CHANNEL, slug, lead_minutes=lead_minutes)
             begins = f"{start.astimezone(zone):%a %d %b %H:%M} ({zone.key})"
@@ -144,8 +149,8 @@ async def rehearse(
                     await clock.sleep_until(end)
             finally:
                 await engine.stop()
-            say(f"{poster.posted} posts")
-            return poster.posted
+            say(f"{printer.posted} posts")
+            return printer.posted
         finally:
             await db.close()
 

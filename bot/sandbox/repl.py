@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.errors import UserFacingError
+from bot.sandbox.rehearsal import rehearsal_line, rehearse_in_sandbox
 from bot.sandbox.render import message_view
 from bot.sandbox.session import Reply, Sandbox
 
@@ -27,6 +28,7 @@ HELP = """Type a slash command with its options, as in Discord:
 Type a number to press that button or pick that menu entry on the last message.
 End a line with ? (or press Tab) to see suggestions for the option you are typing.
 /highlights (scheduled posts) needs Manage Server: type admin on to have it, admin off to drop it.
+rehearse EVENT [start:"2026-02-01 09:00"] [speed:60] replays an event's live notices on a simulated clock.
 Type quit (or press Ctrl-D) to leave."""
 _ADMIN = re.compile(r"/?admin(?:\s+(on|off))?")
 _OPTION_INSIDE = re.compile(r"\s[a-z_][a-z0-9_-]*:")
@@ -44,6 +46,9 @@ def show(console: Console, sandbox: Sandbox, reply: Reply, *, as_json: bool) -> 
 async def run_once(sandbox: Sandbox, line: str, console: Console, *, as_json: bool) -> int:
     """Run one command (`--command`) and print its reply; 1 if it could not be sent."""
     try:
+        rehearsal = rehearsal_line(line)
+        if rehearsal is not None:
+            return 0 if await rehearse_in_sandbox(sandbox, rehearsal, console) else 1
         show(console, sandbox, await sandbox.send(line), as_json=as_json)
     except UserFacingError as exc:
         console.print(Text(exc.message, style="red"))
@@ -93,7 +98,10 @@ async def interactive(sandbox: Sandbox, console: Console) -> int:
             console.print(Text(said, style="cyan"))
             continue
         try:
-            if line.isdigit():
+            rehearsal = rehearsal_line(line)
+            if rehearsal is not None:
+                await rehearse_in_sandbox(sandbox, rehearsal, console)
+            elif line.isdigit():
                 show(console, sandbox, await sandbox.click(int(line)), as_json=False)
             elif line.endswith("?"):
                 choices = await sandbox.suggest(line[:-1])
