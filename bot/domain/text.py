@@ -17,6 +17,8 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and invisible characters: 'Körbächer' -> 'korbacher'."""
+    if text.isascii():  # nothing to decompose, strip or fold: a third of a 10,000-video match's time went here
+        return text.lower()
     text = _INVISIBLE.sub("", text)
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
