@@ -1,8 +1,8 @@
 """`rehearse EVENT` at the sandbox's prompt: live mode's notices on a simulated clock, posted by the bot itself.
 
 The same rehearsal as `python -m bot rehearse` (`bot.live.rehearse`: the real engine and live mode over a copy
-of the database), except that each notice goes through the Discord bot's own live poster into the sandbox's
-stand-in for Discord, and is shown as a member would see it there.
+of the database), except that each notice goes through the platform's own live poster (Discord's here,
+Slack's in `bot.sandbox.slack`) into the sandbox's stand-in for it, and is shown as a member would see it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -67,8 +68,19 @@ def rehearsal_line(line: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+RehearsalPoster = Callable[[Clock, ZoneInfo], PrintingPoster]
+"""Makes the poster a rehearsal posts through, given its simulated clock and the zone its times are shown in."""
+
+
 async def rehearse_in_sandbox(sandbox: Sandbox, arguments: str, console: Console) -> int:
-    """Run `rehearse EVENT [start:] [speed:] [lead:] [timezone:]`; how many notices the bot posted."""
+    """Run `rehearse EVENT [start:] [speed:] [lead:] [timezone:]` in Discord's sandbox; how many were posted."""
+    return await rehearse_through(
+        sandbox.database, arguments, console, lambda clock, zone: SandboxLivePoster(sandbox, console, clock, zone)
+    )
+
+
+async def rehearse_through(database: Path, arguments: str, console: Console, poster: RehearsalPoster) -> int:
+    """Run `rehearse EVENT [start:] [speed:] [lead:] [timezone:]` through `poster`; how many notices it posted."""
     parts = split(arguments)
     unknown = sorted(set(parts.options) - _OPTIONS)
     if not parts.head or unknown:
@@ -81,19 +93,16 @@ async def rehearse_in_sandbox(sandbox: Sandbox, arguments: str, console: Console
     zone = zone_named(parts.options.get("timezone", "UTC"), "timezone:")
     say: Callable[[str], None] = lambda text: console.print(Text(text, style="cyan"))  # noqa: E731
 
-    def poster(clock: Clock, zone: ZoneInfo, _say: Callable[[str], None]) -> PrintingPoster:
-        return SandboxLivePoster(sandbox, console, clock, zone)
-
     begun = datetime.now(UTC)
     posted = await rehearse(
-        sandbox.database,
+        database,
         parts.head,
         parts.options.get("start"),
         speed=speed,
         lead_minutes=int(lead),
         zone_name=zone.key,
         say=say,
-        poster=poster,
+        poster=lambda clock, zone, _say: poster(clock, zone),
     )
     console.print(Text(f"(rehearsed in {(datetime.now(UTC) - begun).total_seconds():.1f} s of real time)", "dim"))
     return posted

@@ -36,8 +36,13 @@ from rich.text import Text
 
 from bot.domain.text import inert
 from bot.errors import UserFacingError
+from bot.highlights.ports import Clock, PostResult
+from bot.live.notices import ChangeNotice, UpNext
+from bot.live.rehearse import PrintingPoster
 from bot.platforms.slack.app import COMMANDS, WORKING, SlackBot
 from bot.platforms.slack.highlights import SUBCOMMANDS
+from bot.platforms.slack.posting import SlackLivePoster
+from bot.sandbox.rehearsal import rehearsal_line, rehearse_through
 from bot.services.container import open_services
 from emulator.slack import Message, SlackEmulator
 from emulator.slack import Reply as EmulatorReply
@@ -62,6 +67,8 @@ A menu that searches as you type: ? and some words (? mesh) list its entries.
 You type in #general, where the bot is; it is not in #random.
 /highlights (scheduled posts) is for admins: admin on makes you one, admin off a
 member again. Try /highlights setup time:09:00, then /highlights list.
+rehearse EVENT [start:"2026-02-01 09:00"] [speed:60] replays an event's live
+notices on a simulated clock, posted by the app into #general.
 Type quit (or press Ctrl-D) to leave."""
 _ADMIN = re.compile(r"/?admin(?:\s+(on|off))?")
 _QUIT = frozenset({"quit", "exit", "/quit", "/exit"})
@@ -708,6 +715,45 @@ def choices_view(found: Sequence[Control]) -> RenderableType:
     return lines
 
 
+# -- rehearsals ---------------------------------------------------------------------------------------------------
+
+
+class SlackRehearsalPoster(PrintingPoster):
+    """A rehearsal's notices stamped with the simulated time, posted by the app's own live poster into #general."""
+
+    def __init__(self, sandbox: SlackSandbox, console: Console, clock: Clock, zone: ZoneInfo) -> None:
+        super().__init__(clock, zone, lambda line: console.print(Text(line, style="dim")))
+        bot = sandbox.bot
+        if bot is None:
+            raise UserFacingError("The sandbox's app is not running.")
+        self.sandbox = sandbox
+        self.console = console
+        self.ids = bot.ids
+        # A poster of its own: what one rehearsal sent is no reason to skip the next one's notices.
+        self.live = SlackLivePoster(bot.client, bot.ids, bot.live_poster.store, clock)
+
+    async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
+        """Post the talks about to start, as the app does."""
+        team, channel = await self._where()
+        return self._shown(await self.live.up_next(team, channel, notice, nonce))
+
+    async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
+        """Post a batch of programme changes, as the app does."""
+        team, channel = await self._where()
+        return self._shown(await self.live.changes(team, channel, notice, nonce))
+
+    async def _where(self) -> tuple[int, int]:
+        return await self.ids.number(self.sandbox.emulator.team_id), await self.ids.number(GENERAL)
+
+    def _shown(self, result: PostResult) -> PostResult:
+        self.say(f"{self._stamp()}  #general")
+        reply = self.sandbox.unseen()
+        if reply is not None:
+            self.console.print(reply_view(self.sandbox, reply))
+        self.posted += 1
+        return result
+
+
 # -- the prompt --------------------------------------------------------------------------------------------------
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u206a-\u206f\ufeff\ufff9-\ufffb]")
@@ -727,9 +773,19 @@ def show(console: Console, sandbox: SlackSandbox, reply: SlackReply, *, as_json:
         console.print(reply_view(sandbox, reply))
 
 
+async def rehearse_here(sandbox: SlackSandbox, arguments: str, console: Console) -> int:
+    """`rehearse EVENT [start:] [speed:] [lead:] [timezone:]` through the app; how many notices it posted."""
+    return await rehearse_through(
+        sandbox.database, arguments, console, lambda clock, zone: SlackRehearsalPoster(sandbox, console, clock, zone)
+    )
+
+
 async def run_once(sandbox: SlackSandbox, line: str, console: Console, *, as_json: bool) -> int:
     """Run one command (`--command`) and print its reply; 1 if it could not be sent or came to nothing."""
     try:
+        rehearsal = rehearsal_line(line)
+        if rehearsal is not None:
+            return 0 if await rehearse_here(sandbox, rehearsal, console) else 1
         show(console, sandbox, await sandbox.send(line), as_json=as_json)
     except UserFacingError as exc:
         console.print(Text(inert(exc.message), style="red"))
@@ -794,7 +850,10 @@ async def _answer(sandbox: SlackSandbox, console: Console, line: str) -> None:
         console.print(Text(said, style="cyan"))
         return
     try:
-        if line.isdigit():
+        rehearsal = rehearsal_line(line)
+        if rehearsal is not None:
+            await rehearse_here(sandbox, rehearsal, console)
+        elif line.isdigit():
             show(console, sandbox, await sandbox.click(int(line)), as_json=False)
         elif line.startswith("?"):
             console.print(choices_view(await sandbox.search(line[1:].strip())))

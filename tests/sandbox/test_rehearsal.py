@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from bot.errors import UserFacingError
+from bot.platforms.slack.posting import LIVE_EVENT_TYPE
 from bot.sandbox.rehearsal import rehearsal_line, rehearse_in_sandbox
 from bot.sandbox.repl import run_once
 from bot.sandbox.session import Sandbox
+from bot.sandbox.slack import GENERAL, SlackSandbox
+from bot.sandbox.slack import run_once as slack_run_once
 from tests.live.test_rehearse import database  # noqa: F401 - the fixture: the bundled catalogue and MeshCon 2026
 
 
@@ -74,3 +78,22 @@ async def test_rehearse_works_as_a_one_shot_sandbox_command(database: Path) -> N
         assert await run_once(sandbox, "rehearse meshcon-2026", shown, as_json=False) == 0
         assert await run_once(sandbox, "rehearse kubecon", shown, as_json=False) == 1
     assert "Starting in 5 minutes" in out.getvalue() and "no start times" in out.getvalue()
+
+
+async def test_the_slack_app_posts_each_notice_into_general_and_a_second_rehearsal_posts_again(
+    database: Path,  # noqa: F811
+) -> None:
+    shown, out = console()
+    async with SlackSandbox(database) as sandbox:
+        assert (
+            await slack_run_once(sandbox, "rehearse meshcon-2026 timezone:Europe/Brussels", shown, as_json=False) == 0
+        )
+        assert await slack_run_once(sandbox, "rehearse meshcon-2026", shown, as_json=False) == 0
+        posted = [m for m in sandbox.emulator.channels[GENERAL].messages if m.metadata]
+        assert await slack_run_once(sandbox, "rehearse kubecon", shown, as_json=False) == 1
+    assert len(posted) == 4  # two notices, rehearsed twice: the second rehearsal is not taken for a repeat
+    assert {m.metadata["event_type"] for m in posted} == {LIVE_EVENT_TYPE}
+    body = json.dumps(posted[0].blocks, ensure_ascii=False)
+    assert "Starting in 5 minutes" in body and "Alpha" in body and "Gamma" not in body
+    text = out.getvalue()
+    assert "Sat 05 Dec 09:55:00  #general" in text and "Posted in #general" in text and "no start times" in text
