@@ -439,6 +439,12 @@ _EMOJI = {  # the shortcodes the bot writes, and a few more; without variation s
     "tada": "🎉",
     "mag": "🔍",
     "star": "⭐",
+    "stopwatch": "⏱",
+    "alarm_clock": "⏰",
+    "bookmark": "🔖",
+    "wastebasket": "🗑",
+    "clapper": "🎬",
+    "bell": "🔔",
 }
 _SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 _ESCAPE = re.compile(r"&(amp|lt|gt);")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -253,3 +254,13 @@ def test_the_local_zone_is_read_from_tz(monkeypatch: pytest.MonkeyPatch) -> None
     assert local_zone() == "Europe/Berlin"
     monkeypatch.setenv("TZ", "Not/AZone")
     assert local_zone()  # the system's zone, or UTC
+
+
+def test_every_emoji_shortcode_the_app_writes_is_drawn() -> None:
+    from bot.sandbox.slack import _EMOJI
+
+    written = set()
+    for path in (Path(__file__).resolve().parents[2] / "bot" / "platforms" / "slack").glob("*.py"):
+        written |= set(re.findall(r"(?<![\w:{]):([a-z][a-z0-9_]+):(?![\w{])", path.read_text(encoding="utf-8")))
+    assert "stopwatch" in written  # the scan finds them
+    assert sorted(written - set(_EMOJI)) == []
