@@ -7,7 +7,9 @@ Slack's in `bot.sandbox.slack`) into the sandbox's stand-in for it, and is shown
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,16 +43,24 @@ class SandboxLivePoster(PrintingPoster):
         self.sandbox = sandbox
         self.console = console
         self.live = DiscordLivePoster(sandbox.bot)
+        self._run = secrets.token_hex(8)  # each rehearsal's nonces its own, or a second would get the first's posts
 
     async def up_next(self, guild_id: int, channel_id: int, notice: UpNext, nonce: str) -> PostResult:
         """Post the talks about to start, as the bot does."""
         channel = self.sandbox.emulator.channel
-        return self._shown(await self.live.up_next(self.sandbox.emulator.guild.id, channel.id, notice, nonce))
+        return self._shown(
+            await self.live.up_next(self.sandbox.emulator.guild.id, channel.id, notice, self._nonce(nonce))
+        )
 
     async def changes(self, guild_id: int, channel_id: int, notice: ChangeNotice, nonce: str) -> PostResult:
         """Post a batch of programme changes, as the bot does."""
         channel = self.sandbox.emulator.channel
-        return self._shown(await self.live.changes(self.sandbox.emulator.guild.id, channel.id, notice, nonce))
+        return self._shown(
+            await self.live.changes(self.sandbox.emulator.guild.id, channel.id, notice, self._nonce(nonce))
+        )
+
+    def _nonce(self, nonce: str) -> str:
+        return hashlib.blake2b(f"{self._run}/{nonce}".encode(), digest_size=12).hexdigest()
 
     def _shown(self, result: PostResult) -> PostResult:
         channel = self.sandbox.emulator.channel

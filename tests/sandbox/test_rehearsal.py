@@ -72,11 +72,13 @@ async def test_a_rehearsal_that_cannot_run_says_why(database: Path, arguments: s
         assert sandbox.emulator.posts(sandbox.emulator.channel) == []
 
 
-async def test_rehearse_works_as_a_one_shot_sandbox_command(database: Path) -> None:  # noqa: F811
+async def test_rehearse_works_as_a_one_shot_sandbox_command_and_again(database: Path) -> None:  # noqa: F811
     shown, out = console()
     async with Sandbox(database) as sandbox:
         assert await run_once(sandbox, "rehearse meshcon-2026", shown, as_json=False) == 0
+        assert await run_once(sandbox, "rehearse meshcon-2026", shown, as_json=False) == 0
         assert await run_once(sandbox, "rehearse kubecon", shown, as_json=False) == 1
+        assert len(sandbox.emulator.posts(sandbox.emulator.channel)) == 4  # the second is not taken for a repeat
     assert "Starting in 5 minutes" in out.getvalue() and "no start times" in out.getvalue()
 
 
