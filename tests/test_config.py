@@ -108,3 +108,22 @@ def test_shards_are_optional_and_checked():
     ):
         with pytest.raises(ConfigError, match=said):
             Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "share"),
+    [(None, None, 50), (4, None, 50), (3, (0,), 16), (3, (1, 2), 33), (2, (0, 1), 50), (100, (7,), 1)],
+)
+def test_each_process_keeps_its_shards_share_of_discords_global_limit(count, ids, share) -> None:
+    from bot.platforms.discord.client import global_share
+
+    assert global_share(count, ids) == share
+
+
+def test_processes_splitting_the_shards_stay_within_the_global_limit_together() -> None:
+    from bot.platforms.discord.client import DISCORD_GLOBAL_LIMIT, global_share
+
+    for count in range(1, 51):
+        for split in ({(shard,) for shard in range(count)}, {tuple(range(0, count, 2)), tuple(range(1, count, 2))}):
+            parts = [ids for ids in split if ids]
+            assert sum(global_share(count, ids) for ids in parts) <= DISCORD_GLOBAL_LIMIT

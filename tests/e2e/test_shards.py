@@ -94,6 +94,9 @@ async def test_each_process_answers_its_own_servers_and_posts_their_highlights_o
         0: [fleet.servers[0].id, None]
     }
 
+    # Discord's global limit is one budget for the bot: each process keeps its shards' share of it.
+    assert [bot.services.scheduler_config.per_second for bot in fleet.bots] == [16, 16, 16]
+
     for shard, bot in enumerate(fleet.bots):  # each scheduler loads only its own servers' schedules
         assert [s.guild_id for s in await bot.services.schedule_store.list_enabled()] == [fleet.servers[shard].id]
 

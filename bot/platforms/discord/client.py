@@ -40,6 +40,22 @@ EXTENSIONS = (
     "cogs.catalog",
     "cogs.watchlist",
 )
+DISCORD_GLOBAL_LIMIT = 50  # requests a second per bot, whichever process sends them (interactions apart)
+
+
+def global_share(shard_count: int | None, shard_ids: tuple[int, ...] | None) -> int:
+    """A process's share of Discord's global limit: the share of the shards it runs, rounded down.
+
+    Processes that split the shards between them split the budget the same way, so together they stay
+    within it (SHARD_COUNT=3: 16 a second for a process with one shard, 33 for one with the other two).
+    Each keeps at least one a second: past 50 processes the shares add up to more than the limit, and
+    discord.py waits out the 429s.
+    """
+    if shard_count is None or shard_ids is None:
+        return DISCORD_GLOBAL_LIMIT
+    return max(1, DISCORD_GLOBAL_LIMIT * len(shard_ids) // shard_count)
+
+
 GENERIC_ERROR = "Something went wrong on our side while answering that. It has been logged; please try again."
 STALE_CONTROLS = "These controls have timed out. Run the command again to get fresh ones."
 
@@ -74,7 +90,9 @@ class HighlightsBot(commands.AutoShardedBot):
         self.view_timeout = view_timeout
         self.clock: Clock = clock or SystemClock()
         self.scheduler_config = scheduler_config or SchedulerConfig(
-            grace=timedelta(minutes=settings.highlight_grace_minutes), max_failures=settings.highlight_max_failures
+            grace=timedelta(minutes=settings.highlight_grace_minutes),
+            max_failures=settings.highlight_max_failures,
+            per_second=global_share(settings.shard_count, settings.shard_ids),
         )
         self._resources = AsyncExitStack()
         self._services: Services | None = None
