@@ -154,7 +154,7 @@ class CatalogCog(
         followed = await self.follows.follow(url, interval, event_name=event, timezone=timezone)
         result = await self.follows.poll(followed.id)
         if result.changes:
-            await self.bot.services.live.changed(result.follow.event or "", result.changes)
+            await self.bot.services.live.take_changes()
         text = f"Following #{followed.id} every {interval} minutes. First poll: {result.summary}"
         await send(interaction, content=embeds.clip(embeds.safe(text, 1900), embeds.CONTENT_LIMIT))
 

@@ -57,24 +57,27 @@ class LiveCog(commands.GroupCog, group_name="live", group_description="Announce 
         self.live = live
         self.catalogue = catalogue
         self.follows = follows
-        self._following: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         super().__init__()
 
     async def cog_load(self) -> None:
-        """Poll the followed schedules as they fall due; their changes become live notices."""
-        self._following = asyncio.create_task(self.follows.run(self._tell), name="followed-schedules")
+        """Poll the followed schedules as they fall due; their changes (and others') become live notices."""
+        self._tasks = [
+            asyncio.create_task(self.follows.run(self._tell), name="followed-schedules"),
+            asyncio.create_task(self.live.watch_changes(), name="programme-changes"),
+        ]
 
     async def cog_unload(self) -> None:
         """Stop polling."""
-        if self._following is not None:
-            self._following.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._following
-            self._following = None
+                await task
+        self._tasks = []
 
     async def _tell(self, follow: Follow, changes: Sequence[ScheduleChange]) -> None:
-        if follow.event:
-            await self.live.changed(follow.event, changes)
+        await self.live.take_changes()  # the poll recorded them; told at once rather than at the next look
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Manage Server is needed at run time too: server settings can override the default."""

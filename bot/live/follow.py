@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from bot.catalogue.formats import FORMATS
@@ -85,6 +86,42 @@ class ScheduleChange:
     before: TalkTimes | None
     after: TalkTimes | None
     old_title: str | None = None
+
+
+def _times_json(times: TalkTimes | None) -> list[str | None] | None:
+    if times is None:
+        return None
+    return [None if t is None else t.isoformat() for t in (times.start, times.end)] + [times.room]
+
+
+def _times_of(raw: Any) -> TalkTimes | None:
+    if raw is None:
+        return None
+    start, end, room = raw
+    return TalkTimes(
+        None if start is None else datetime.fromisoformat(start),
+        None if end is None else datetime.fromisoformat(end),
+        room,
+    )
+
+
+def changes_json(changes: Sequence[ScheduleChange]) -> str:
+    """A batch of changes as the programme_changes table keeps it."""
+    return json.dumps(
+        [
+            [c.kind, c.slug, c.title, list(c.speakers), _times_json(c.before), _times_json(c.after), c.old_title]
+            for c in changes
+        ],
+        ensure_ascii=False,
+    )
+
+
+def changes_of(text: str) -> builtins.list[ScheduleChange]:
+    """The batch of changes `changes_json` wrote."""
+    return [
+        ScheduleChange(kind, slug, title, tuple(speakers), _times_of(before), _times_of(after), old_title)
+        for kind, slug, title, speakers, before, after, old_title in json.loads(text)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +562,12 @@ class FollowService:
         report = apply_import(conn, document, follow.url, follow.options())
         after = read_programme(conn, events)
         changes = diff_programmes(before, after)
+        told = follow.event or (events[0] if events else None)
+        if changes and told is not None:  # in the import's transaction: the changes are told, or never happened
+            conn.execute(
+                "INSERT INTO programme_changes (event, changes, found_at) VALUES (?, ?, ?)",
+                (told, changes_json(changes), _db_instant(now)),
+            )
         count = len(document.talks)
         summary = (
             f"{count} talks; added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}"

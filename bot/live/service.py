@@ -23,11 +23,13 @@ from bot.catalogue.service import CatalogueService
 from bot.domain.models import Event, Talk
 from bot.errors import EventNotFound, UserFacingError
 from bot.highlights.ports import Clock
-from bot.live.follow import ScheduleChange, cancelled_title
+from bot.live.follow import ScheduleChange, cancelled_title, changes_of
 from bot.live.notices import ChangeLine, ChangeNotice, span
 from bot.live.store import LivePost, LiveSetup, LiveStore, PostKind
 
 log = logging.getLogger(__name__)
+
+CHANGES_EVERY = timedelta(seconds=10)  # how often a platform looks for changes another process recorded
 
 _PROGRAMME = (
     "SELECT t.id FROM talks t JOIN events e ON e.id = t.event_id LEFT JOIN events pe ON pe.id = e.parent_id"
@@ -184,8 +186,48 @@ class LiveService:
             and talk.slug not in announced
         ]
 
-    async def changed(self, event: str, changes: Sequence[ScheduleChange]) -> int:
-        """Turn one batch of a programme's changes into notices for every setup following it; how many."""
+    async def take_changes(self) -> int:
+        """Turn the programme changes the polls recorded, past this platform's cursor, into notices; how many.
+
+        Whoever polled (this process, another platform's, `python -m bot follow`), each batch reaches every
+        platform's setups once: the cursor moves past a batch once its notices are planned, and a batch planned
+        twice (a crash in between, two processes at once) is still told once, its notices keyed by its id.
+        """
+        made = 0
+        while batches := await self.store.change_batches():
+            for batch in batches:
+                changes = changes_of(batch.changes)
+                made += await self.changed(batch.event, changes, batch=batch.id, found_at=batch.found_at)
+                await self.store.changes_told(batch.id)
+        return made
+
+    async def watch_changes(self, every: timedelta = CHANGES_EVERY) -> None:
+        """Take the recorded programme changes now and every `every`, until cancelled.
+
+        The process that polls a schedule takes its changes at once; this is how the others learn of them
+        (another platform in the same process, another process, `python -m bot follow` from cron), and how a
+        batch recorded just before a crash is told after the restart.
+        """
+        while True:
+            try:
+                await self.take_changes()
+            except Exception:  # the next round tries again; the batches wait in the database
+                log.exception("taking the programme's changes failed")
+            await self.clock.sleep_until(self.clock.now() + every)
+
+    async def changed(
+        self,
+        event: str,
+        changes: Sequence[ScheduleChange],
+        *,
+        batch: int | None = None,
+        found_at: datetime | None = None,
+    ) -> int:
+        """Turn one batch of a programme's changes into notices for every setup following it; how many.
+
+        `batch` (a recorded batch's id) keys its notices; without it, the lines themselves do. A setup made
+        after the changes were found (`found_at`) is not told of them.
+        """
         if not changes:
             return 0
         now = self.clock.now()
@@ -198,13 +240,19 @@ class LiveService:
         for setup in await self.store.setups():
             if setup.state != "enabled" or not await self._follows(setup, event):
                 continue
+            if found_at is not None and setup.created_at is not None and setup.created_at > found_at:
+                continue
             if await self._ended(setup, now):
                 log.info("live setup %s: changes after the event ended are not announced", setup.id)
                 continue
             announced = await self.store.announced(setup.id)
             posts: list[tuple[int, PostKind, str, dict[str, object], datetime]] = []
             lines = [change_line(c) for c in changes]
-            posts.append((setup.changes_channel, "change", _digest(lines), _body(named, lines), now))
+
+            def key(lines: Sequence[ChangeLine]) -> str:
+                return f"batch/{batch}" if batch is not None else _digest(lines)
+
+            posts.append((setup.changes_channel, "change", key(lines), _body(named, lines), now))
             corrections: dict[int, list[ChangeLine]] = defaultdict(list)
             for change in changes:
                 told = announced.get(change.slug)
@@ -215,7 +263,7 @@ class LiveService:
                     corrections[int(told["channel"])].append(fix)
             for channel, fixes in corrections.items():
                 if channel != setup.changes_channel:
-                    posts.append((channel, "change", _digest(fixes), _body(named, fixes), now))
+                    posts.append((channel, "change", key(fixes), _body(named, fixes), now))
             made += await self.store.plan(setup.id, posts)
             await self.plan(setup)
         self._changed()

@@ -37,6 +37,7 @@ class LiveSetup:
     rooms: dict[str, int]  # a room's own channel
     failures: int = 0
     last_failure: str | None = None
+    created_at: datetime | None = None
 
     @property
     def changes_channel(self) -> int:
@@ -70,8 +71,19 @@ class LivePost:
         return self.retry_at or self.due_at
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """One poll's changes to a followed event, as recorded in its transaction (`changes`: JSON)."""
+
+    id: int
+    event: str
+    changes: str
+    found_at: datetime
+
+
 _SETUP_COLUMNS = (
-    "id, platform, guild_id, channel_id, changes_channel_id, event, lead_minutes, state, failures, last_failure"
+    "id, platform, guild_id, channel_id, changes_channel_id, event, lead_minutes, state, failures, last_failure,"
+    " created_at"
 )
 _POST_COLUMNS = (
     "p.id, p.setup_id, p.channel_id, p.kind, p.key, p.body, p.state, p.due_at, p.claimed_at, p.retry_at, p.failures"
@@ -84,7 +96,7 @@ def _setup(conn: Session, row: Sequence[Any]) -> LiveSetup:
     return LiveSetup(
         id=int(row[0]), platform=row[1], guild_id=int(row[2]), channel_id=int(row[3]),
         changes_channel_id=None if row[4] is None else int(row[4]), event=str(row[5]), lead_minutes=int(row[6]),
-        state=str(row[7]), rooms=rooms, failures=int(row[8]), last_failure=row[9],
+        state=str(row[7]), rooms=rooms, failures=int(row[8]), last_failure=row[9], created_at=_instant(row[10]),
     )  # fmt: skip
 
 
@@ -182,6 +194,33 @@ class LiveStore:
         """Stop following an event live in a server (its notices waiting are dropped)."""
         sql = "DELETE FROM live_setups WHERE platform = ? AND guild_id = ? AND event = ?"
         return bool(await self.db.write(lambda conn: conn.execute(sql, (self.platform, guild_id, event)).rowcount))
+
+    # -- programme changes (written by the polls: bot.live.follow) ----------------------------------------------
+
+    async def change_batches(self, limit: int = 100) -> list[ChangeBatch]:
+        """The programme changes this platform has not turned into notices yet, oldest first."""
+
+        def work(conn: Session) -> list[ChangeBatch]:
+            row = conn.execute("SELECT last_id FROM programme_change_cursors WHERE platform = ?", (self.platform,))
+            cursor = row.fetchone()
+            after = int(cursor[0]) if cursor else 0
+            found = conn.execute(
+                "SELECT id, event, changes, found_at FROM programme_changes WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            )
+            return [ChangeBatch(int(i), str(e), str(c), from_db_instant(str(at))) for i, e, c, at in found]
+
+        return await self.db.read(work)
+
+    async def changes_told(self, batch_id: int) -> None:
+        """Move this platform's cursor past `batch_id`: its notices are planned."""
+        await self.db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO programme_change_cursors (platform, last_id) VALUES (?, ?) ON CONFLICT (platform)"
+                " DO UPDATE SET last_id = max(last_id, excluded.last_id)",
+                (self.platform, batch_id),
+            )
+        )
 
     # -- posts ---------------------------------------------------------------------------------------------------
 

@@ -142,16 +142,19 @@ async def test_an_owner_follows_a_published_schedule(slack, services, server):  
 
 
 async def test_the_slack_bot_polls_followed_schedules_only_without_a_discord_bot(slack_emulator, services):
+    def running(bot) -> list[str]:
+        return sorted(task.get_name() for task in bot._following if not task.done())
+
     alone = slack_bot(slack_emulator, services)
     await alone.start()
     try:
-        assert alone._following is not None and not alone._following.done()
+        assert running(alone) == ["followed-schedules", "programme-changes"]
     finally:
         await alone.close()
-    assert alone._following is None
+    assert alone._following == []
     beside_discord = slack_bot(slack_emulator, services, follow_schedules=False)
     await beside_discord.start()
     try:
-        assert beside_discord._following is None
+        assert running(beside_discord) == ["programme-changes"]  # the changes the Discord bot's polls record
     finally:
         await beside_discord.close()

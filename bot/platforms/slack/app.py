@@ -940,7 +940,7 @@ class SlackBot:
         # follows' rows and validators, so whichever polled second would get 304 (or find the file applied
         # already) and see no changes, and the changes it was meant to announce would be missed on one side.
         self.follow_schedules = follow_schedules
-        self._following: asyncio.Task[None] | None = None
+        self._following: list[asyncio.Task[None]] = []  # polling followed schedules, taking their changes
 
     async def _token_of(self, team: str) -> str | None:
         """The workspace's bot token, or None if the app is not installed there (any more)."""
@@ -976,23 +976,28 @@ class SlackBot:
         await _answer_in_time(ack, respond, answer, "/catalog")
 
     async def _schedule_changed(self, follow: Follow, changes: Sequence[ScheduleChange]) -> None:
-        """A followed schedule changed: its changes become live notices for the setups following its event."""
-        if follow.event:
-            await self.services.live.changed(follow.event, changes)
+        """A followed schedule changed: the poll recorded its changes; told at once rather than at the next look."""
+        await self.services.live.take_changes()
 
     async def start(self) -> None:
-        """Start posting scheduled highlights and live notices (and polling followed schedules, if this app does)."""
+        """Start posting scheduled highlights and live notices (and polling followed schedules, if this app does).
+
+        Programme changes recorded by whoever polled (this app, the Discord bot, `python -m bot follow`)
+        become this app's change notices within `CHANGES_EVERY`.
+        """
         await self.scheduler.start()
-        if self.follow_schedules and self._following is None:
-            self._following = asyncio.create_task(
-                self.services.follows.run(self._schedule_changed), name="followed-schedules"
-            )
+        if not self._following:
+            self._following = [asyncio.create_task(self.services.live.watch_changes(), name="programme-changes")]
+            if self.follow_schedules:
+                run = self.services.follows.run(self._schedule_changed)
+                self._following.append(asyncio.create_task(run, name="followed-schedules"))
 
     async def close(self) -> None:
         """Stop polling and the scheduler (posts in flight are settled on the next start)."""
-        if self._following is not None:
-            self._following.cancel()
+        for task in self._following:
+            task.cancel()
+        for task in self._following:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._following
-            self._following = None
+                await task
+        self._following = []
         await self.scheduler.stop()

@@ -302,7 +302,7 @@ class SlackCatalog:
         )
         result = await follows.poll(followed.id)
         if result.changes and self.live is not None:
-            await self.live.changed(result.follow.event or "", result.changes)
+            await self.live.take_changes()
         text = f"Following #{followed.id} every {followed.interval_minutes} minutes. First poll: {result.summary}"
         return blocks.notice_message(blocks.escape(text, 2000))
 
