@@ -137,7 +137,7 @@ class CatalogCog(
     @app_commands.command(name="follow")
     @app_commands.describe(
         url="The published schedule: pretalx, frab or pentabarf JSON or XML, or Sessionize 'All data'",
-        interval="Minutes between polls (5 unless given)",
+        interval="Minutes between polls (5, or as before, unless given)",
         event="The event's name, for formats that do not carry one (Sessionize)",
         timezone="The time zone of times without an offset, such as Europe/Brussels",
     )
@@ -145,7 +145,7 @@ class CatalogCog(
         self,
         interaction: discord.Interaction,
         url: app_commands.Range[str, 8, 2000],
-        interval: app_commands.Range[int, 1, 1440] = 5,
+        interval: app_commands.Range[int, 1, 1440] | None = None,
         event: app_commands.Range[str, 1, 200] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
@@ -155,7 +155,7 @@ class CatalogCog(
         result = await self.follows.poll(followed.id)
         if result.changes:
             await self.bot.services.live.take_changes()
-        text = f"Following #{followed.id} every {interval} minutes. First poll: {result.summary}"
+        text = f"Following #{followed.id} every {followed.interval_minutes} minutes. First poll: {result.summary}"
         await send(interaction, content=embeds.clip(embeds.safe(text, 1900), embeds.CONTENT_LIMIT))
 
     @app_commands.command(name="following")

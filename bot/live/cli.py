@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `python -m bot follow`."""
     parser.add_argument("url", help="the schedule's URL (pretalx, frab or pentabarf JSON or XML, Sessionize All data)")
     parser.add_argument(
-        "--interval", type=int, default=5, metavar="MINUTES", help="minutes between polls (default 5, 1 to 1440)"
+        "--interval", type=int, metavar="MINUTES", help="minutes between polls, 1 to 1440 (5, or as before)"
     )
     parser.add_argument("--once", action="store_true", help="poll once, print what changed and exit (1 on failure)")
     parser.add_argument("--format", default="auto", choices=("auto", *FORMATS), help="the file's format (default auto)")

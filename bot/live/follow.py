@@ -51,6 +51,7 @@ TIMEOUT_SECONDS = 60.0
 HOLD_BACK_SHARE = 0.5  # a file with fewer talks than this share of the last applied one is held back
 MAX_BACKOFF = timedelta(hours=6)
 MIN_INTERVAL, MAX_INTERVAL = 1, 24 * 60
+DEFAULT_INTERVAL = 5  # minutes between polls unless told
 USER_AGENT = "talk-highlights (follows a published conference schedule)"
 
 ChangeKind = Literal["moved", "room_changed", "cancelled", "added", "retitled"]
@@ -441,36 +442,40 @@ class FollowService:
     async def follow(
         self,
         url: str,
-        interval_minutes: int = 5,
+        interval_minutes: int | None = None,
         *,
         format: str = "auto",
         event_name: str | None = None,
         timezone: str | None = None,
     ) -> Follow:
-        """Follow a schedule's URL, polled every `interval_minutes` from now on.
+        """Follow a schedule's URL, polled every `interval_minutes` (5 unless given) from now on.
 
-        Following a URL already followed updates its interval and options and keeps what it learnt (its
-        validators, the talk count that guards against a truncated file), so a script may call it every time.
+        Following a URL already followed updates the interval and options given (what is not given stays as it
+        was) and keeps what it learnt (its validators, the talk count that guards against a truncated file),
+        so a script may call it every time with only the URL.
         """
         url = url.strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
             raise ConfigError(f"{url[:100]!r} is not an http(s) link to a schedule.")
-        if not MIN_INTERVAL <= interval_minutes <= MAX_INTERVAL:
+        if interval_minutes is not None and not MIN_INTERVAL <= interval_minutes <= MAX_INTERVAL:
             raise ConfigError(f"The interval must be {MIN_INTERVAL} to {MAX_INTERVAL} minutes.")
         if format != "auto" and format not in FORMATS:
             raise ConfigError(f"Format {format!r}: use auto or one of {', '.join(FORMATS)}.")
         if timezone:
             zone_named(timezone, "timezone")
         now = _db_instant(self.clock.now())
+        given = interval_minutes is not None
 
         def work(conn: sqlite3.Connection) -> Follow:
             conn.execute(
                 "INSERT INTO follows (url, format, event_name, timezone, interval_minutes, next_poll_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET format = excluded.format,"
-                " event_name = excluded.event_name, timezone = excluded.timezone,"
-                " interval_minutes = excluded.interval_minutes",
-                (url, format, event_name, timezone, interval_minutes, now, now),
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                " format = CASE excluded.format WHEN 'auto' THEN follows.format ELSE excluded.format END,"
+                " event_name = COALESCE(excluded.event_name, follows.event_name),"
+                " timezone = COALESCE(excluded.timezone, follows.timezone),"
+                " interval_minutes = CASE WHEN ? THEN excluded.interval_minutes ELSE follows.interval_minutes END",
+                (url, format, event_name, timezone, interval_minutes or DEFAULT_INTERVAL, now, now, given),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM follows WHERE url = ?", (url,)).fetchone()
             return _follow(row)

@@ -411,6 +411,11 @@ async def test_follow_is_idempotent_and_checks_what_it_is_given(service: FollowS
     again = await service.follow("https://example.org/schedule.json", 15, timezone="Europe/Berlin")
     assert again.id == first.id and again.interval_minutes == 15 and again.timezone == "Europe/Berlin"
     assert [f.id for f in await service.list()] == [first.id]
+    bare = await service.follow("https://example.org/schedule.json", event_name="Conf")  # a cron job's --once
+    assert (bare.interval_minutes, bare.timezone, bare.event_name) == (15, "Europe/Berlin", "Conf")  # kept
+    fresh = await service.follow("https://example.org/new.json")
+    assert fresh.interval_minutes == 5
+    await service.unfollow(fresh.id)
     for url, interval, options, message in (
         ("ftp://example.org/x", 5, {}, "not an http"),
         ("https://example.org/x", 0, {}, "1 to 1440 minutes"),

@@ -293,12 +293,15 @@ class SlackCatalog:
         else:
             options = FOLLOW.read(text)
             options["url"] = options["url"].strip("<>").split("|", 1)[0]
-        interval = options.get("interval", "5").strip()
-        if not interval.isdigit():
+        interval = options.get("interval", "").strip()
+        if interval and not interval.isdigit():
             raise UsageError(f"interval: “{interval[:20]}” is not a number of minutes.", FOLLOW.usage)
         follows = self._follows()
         followed = await follows.follow(
-            options["url"], int(interval), event_name=options.get("event"), timezone=options.get("timezone")
+            options["url"],
+            int(interval) if interval else None,
+            event_name=options.get("event"),
+            timezone=options.get("timezone"),
         )
         result = await follows.poll(followed.id)
         if result.changes and self.live is not None:
