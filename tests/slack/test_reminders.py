@@ -111,7 +111,7 @@ def stamp(instant: datetime) -> str:
 
 
 async def test_a_reminder_arrives_once_in_the_members_dm_at_its_time(bot, services, slack_emulator, clock):
-    said = (await slack_emulator.slash("/remind", "tap tap when:in 2 hours")).last
+    said = (await slack_emulator.slash("/remind-me", "tap tap when:in 2 hours")).last
     due = START + timedelta(hours=2)
     assert said.ephemeral and said.user == "U1"
     assert "I'll remind you" in texts(said) and "Tap Tap" in texts(said) and "/reminders" in texts(said)
@@ -133,7 +133,7 @@ async def test_a_reminder_set_before_a_restart_arrives_once_after_it(slack_emula
         return open_services(bundled_db, platform="slack", clock=clock, scheduler_config=CONFIG)
 
     async with new_process() as first, serving(slack_emulator, slack_bot(slack_emulator, first)):
-        await slack_emulator.slash("/remind", "tap tap when:in 30 minutes")
+        await slack_emulator.slash("/remind-me", "tap tap when:in 30 minutes")
     await clock.advance(timedelta(minutes=20))
     async with new_process() as second, serving(slack_emulator, slack_bot(slack_emulator, second)) as bot:
         await run_until(bot, second, clock, START + timedelta(minutes=31))
@@ -146,7 +146,7 @@ async def test_a_reminder_set_before_a_restart_arrives_once_after_it(slack_emula
 async def test_a_send_whose_answer_was_lost_is_found_in_the_dm_after_a_restart(slack_emulator, bundled_db, clock):
     async with open_services(bundled_db, platform="slack", clock=clock, scheduler_config=CONFIG) as first:
         async with serving(slack_emulator, slack_bot(slack_emulator, first)) as bot:
-            await slack_emulator.slash("/remind", "tap tap when:in 10 minutes")
+            await slack_emulator.slash("/remind-me", "tap tap when:in 10 minutes")
             bot.reminder_sender.timeout = 0.3
             slack_emulator.time_out_next("chat.postMessage", seconds=1)
             await run_until(bot, first, clock, START + timedelta(minutes=10))
@@ -168,7 +168,7 @@ async def test_a_send_whose_answer_was_lost_is_found_in_the_dm_after_a_restart(s
 
 async def test_without_im_history_a_lost_answer_is_never_sent_twice(bot, services, slack_emulator, clock):
     slack_emulator.set_scopes([scope for scope in BOT_SCOPES if scope != "im:history"])
-    await slack_emulator.slash("/remind", "tap tap when:in 10 minutes")
+    await slack_emulator.slash("/remind-me", "tap tap when:in 10 minutes")
     bot.reminder_sender.timeout = 0.3
     slack_emulator.time_out_next("chat.postMessage", seconds=1)
     await run_until(bot, services, clock, START + timedelta(hours=2))
@@ -179,36 +179,36 @@ async def test_without_im_history_a_lost_answer_is_never_sent_twice(bot, service
 
 
 async def test_the_members_slack_time_zone_is_used_and_remembered(bot, services, slack_emulator):
-    said = (await slack_emulator.slash("/remind", "tap tap when:tomorrow 18:00")).last
+    said = (await slack_emulator.slash("/remind-me", "tap tap when:tomorrow 18:00")).last
     assert stamp(datetime(2025, 1, 7, 17, 0, tzinfo=UTC)) in markup(said)  # 18:00 in Berlin
     assert "Europe/Berlin" in texts(said)
     assert await services.watchlist.timezone(ADA) == "Europe/Berlin"
     lookups = [call for call in slack_emulator.calls if call[0] == "users.info"]
-    await slack_emulator.slash("/remind", "tap tap when:saturday 10:00")
+    await slack_emulator.slash("/remind-me", "tap tap when:saturday 10:00")
     assert [call for call in slack_emulator.calls if call[0] == "users.info"] == lookups  # remembered: not asked
 
-    theirs = (await slack_emulator.slash("/remind", "tap tap when:tomorrow 18:00", user="U2")).last
+    theirs = (await slack_emulator.slash("/remind-me", "tap tap when:tomorrow 18:00", user="U2")).last
     assert stamp(datetime(2025, 1, 7, 23, 0, tzinfo=UTC)) in markup(theirs)  # 18:00 in New York
-    given = (await slack_emulator.slash("/remind", "tap tap when:tomorrow 9:00 timezone:Asia/Tokyo", user="U2")).last
+    given = (await slack_emulator.slash("/remind-me", "tap tap when:tomorrow 9:00 timezone:Asia/Tokyo", user="U2")).last
     assert stamp(datetime(2025, 1, 7, 0, 0, tzinfo=UTC)) in markup(given)
     assert await services.watchlist.timezone(GRACE) == "Asia/Tokyo"
 
 
 async def test_without_a_zone_from_slack_a_wall_clock_time_asks_for_one(bot, services, slack_emulator):
     slack_emulator.fail_next("users.info", "user_not_found")
-    asked = (await slack_emulator.slash("/remind", "tap tap when:tomorrow 18:00")).last
+    asked = (await slack_emulator.slash("/remind-me", "tap tap when:tomorrow 18:00")).last
     assert "timezone:" in texts(asked) and asked.ephemeral
     assert await services.reminders.waiting(ADA) == []
-    relative = (await slack_emulator.slash("/remind", "tap tap when:in 2 hours")).last
+    relative = (await slack_emulator.slash("/remind-me", "tap tap when:in 2 hours")).last
     assert "I'll remind you" in texts(relative)
 
 
 async def test_members_see_and_cancel_only_their_own_reminders(bot, services, slack_emulator, clock):
-    await slack_emulator.slash("/remind", "tap tap when:in 1 hour")
+    await slack_emulator.slash("/remind-me", "tap tap when:in 1 hour")
     [adas] = await services.reminders.waiting(ADA)
     assert "No reminders waiting" in texts((await slack_emulator.slash("/reminders", "", user="U2")).last)
 
-    await slack_emulator.slash("/remind", f"{RUST} when:in 2 hours", user="U2")
+    await slack_emulator.slash("/remind-me", f"{RUST} when:in 2 hours", user="U2")
     graces = (await slack_emulator.slash("/reminders", "", user="U2")).last
     forged = json.dumps({"k": "rc", "i": adas.id})  # Grace's button, carrying Ada's reminder
     refused = (await slack_emulator.click(graces, blocks.REMINDER_CANCEL, user="U2", value=forged)).last
@@ -241,7 +241,7 @@ async def test_members_see_and_cancel_only_their_own_reminders(bot, services, sl
 async def test_hostile_when_strings_get_a_friendly_private_answer_and_set_nothing(
     bot, services, slack_emulator, when, reason
 ):
-    said = (await slack_emulator.slash("/remind", f"tap tap when:{when}")).last
+    said = (await slack_emulator.slash("/remind-me", f"tap tap when:{when}")).last
     assert said.ephemeral and reason in texts(said), texts(said)
     assert "went wrong" not in texts(said)
     assert "<!channel>" not in markup(said) and "<@U2>" not in markup(said)
@@ -249,7 +249,7 @@ async def test_hostile_when_strings_get_a_friendly_private_answer_and_set_nothin
 
 
 async def test_an_undeliverable_dm_is_told_once_at_the_next_command(bot, services, slack_emulator, clock):
-    await slack_emulator.slash("/remind", "tap tap when:in 10 minutes")
+    await slack_emulator.slash("/remind-me", "tap tap when:in 10 minutes")
     slack_emulator.fail_next("chat.postMessage", "messages_tab_disabled")
     await run_until(bot, services, clock, START + timedelta(hours=2))
     assert reminders_in_dm(slack_emulator) == []
@@ -268,7 +268,7 @@ async def test_an_undeliverable_dm_is_told_once_at_the_next_command(bot, service
 
 
 async def test_forget_me_deletes_reminders_too(bot, services, slack_emulator, clock):
-    await slack_emulator.slash("/remind", "tap tap when:in 1 hour")
+    await slack_emulator.slash("/remind-me", "tap tap when:in 1 hour")
     asked = (await slack_emulator.slash("/forget-me", "")).last
     assert "your reminders" in texts(asked)
     done = (await slack_emulator.click(asked, blocks.FORGET_ME)).last

@@ -9,7 +9,7 @@ same after a restart and needs no state kept in memory. Results are ephemeral: o
 only the asker can turn their pages.
 
 Watch lists (`/save`, `/watchlist`, `/recommend for:me`, `/settings`, `/forget-me`, and "Save" under every
-talk) and reminders (`/remind`, `/reminders`) belong to a member of a workspace, keyed by `member_key`; every
+talk) and reminders (`/remind-me`, `/reminders`) belong to a member of a workspace, keyed by `member_key`; every
 answer about them is ephemeral, and a button acts for whoever presses it (its value names a talk, a page or a
 reminder, never a member: cancelling a reminder that is not the presser's own does nothing). After a command
 has its answer, the member is told once, privately, of reminders missed or not delivered since they last came.
@@ -91,7 +91,9 @@ COMMANDS = {
         CommandSpec("highlight", ("topic", "event", "language"), (), "/highlight security"),
         CommandSpec("save", ("title",), ("title",), "/save tap tap"),
         CommandSpec("watchlist", ("show",), (), "/watchlist unwatched"),
-        CommandSpec("remind", ("title", "when", "timezone"), ("title", "when"), "/remind tap tap when:in 2 hours"),
+        CommandSpec(
+            "remind-me", ("title", "when", "timezone"), ("title", "when"), "/remind-me tap tap when:in 2 hours"
+        ),
         CommandSpec("reminders", (), (), "/reminders"),
         CommandSpec("settings", ("timezone",), (), "/settings timezone:Europe/Berlin"),
         CommandSpec("forget-me", (), (), "/forget-me"),
@@ -106,7 +108,7 @@ REINSTALL = (
     "Ask a workspace admin to reinstall the app (it asks for permission to send you files), then try again."
 )
 NO_DM = "I could not send you a direct message. Open the app's Messages tab once, then try again."
-ZONE_LOOKUP_TIMEOUT = 1.0  # seconds users.info may take for /remind's time zone (the ack waits 3 in all)
+ZONE_LOOKUP_TIMEOUT = 1.0  # seconds users.info may take for /remind-me's time zone (the ack waits 3 in all)
 NOTHING_SAVED = (
     "Your watch list is empty, so there is nothing to go on yet. Save a few talks first (the Save button "
     "under a talk, or `/save` and a title), then try `/recommend for:me` again."
@@ -266,7 +268,7 @@ class SlackCommands:
             "highlight": self.highlight,
             "save": self.save,
             "watchlist": self.watchlist,
-            "remind": self.remind,
+            "remind-me": self.remind,  # Slack keeps /remind for its own reminders
             "reminders": self.reminders,
             "settings": self.settings,
             "forget-me": self.forget_me,
@@ -468,7 +470,7 @@ class SlackCommands:
         return await self._watchlist_page(asked.member, state, 0)
 
     async def remind(self, asked: Asked) -> Message:
-        """/remind: a direct message at a time the asker names, read in their zone (given, remembered, or Slack's)."""
+        """/remind-me: a direct message at a time the asker names, in their zone (given, remembered, or Slack's)."""
         o = asked.options
         reminders = self.services.reminders
         fallback = None

@@ -1025,7 +1025,7 @@ def slack_time(instant: datetime, zone: tzinfo | None = None) -> str:
 
 
 def reminder_set_message(reminder: Reminder, zone: tzinfo | None, zone_name: str) -> dict[str, Any]:
-    """What /remind answers: the talk and when (shown in the reader's zone), and how to list or cancel it."""
+    """What /remind-me answers: the talk and when (shown in the reader's zone), and how to list or cancel it."""
     title = mrkdwn(reminder.title, 200) or "Untitled talk"
     before = ", ten minutes before it starts" if reminder.before_start else ""
     text = (
@@ -1048,7 +1048,7 @@ def reminders_message(
     if note:
         blocks.append(_section(note))
     if not reminders:
-        blocks.append(_section("No reminders waiting. Set one with `/remind` and a talk's title, `when:in 2 hours`."))
+        blocks.append(_section("No reminders waiting. Set one with `/remind-me` and a talk's title, `when:in 1 hour`."))
     for reminder in reminders[:REMINDERS_SHOWN]:
         before = " · ten minutes before it starts" if reminder.before_start else ""
         line = f"{_bold(mrkdwn(reminder.title, 250) or 'Untitled talk')}\n{slack_time(reminder.due_at, zone)}{before}"
