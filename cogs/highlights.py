@@ -23,6 +23,7 @@ from bot.platforms.discord.posting import (
     DiscordPoster,
     DiscordReminderSender,
     highlight_view,
+    member_key,
     missing_permissions,
     permission_names,
 )
@@ -68,7 +69,8 @@ class HighlightCog(commands.Cog):
         """Show a talk highlight now; no repeats here until every talk has had its turn."""
         # It records what was shown, a write that may wait behind an import: defer, Discord allows 3 seconds.
         await interaction.response.defer(thinking=True)
-        scope = f"channel:{interaction.channel_id}" if interaction.guild_id else f"user:{interaction.user.id}"
+        # In direct messages the rotation is the member's own, kept under their key: /forget-me deletes it.
+        scope = f"channel:{interaction.channel_id}" if interaction.guild_id else member_key(interaction.user)
         talk = await self.highlights.adhoc(scope, topic, event, language=language)
         embed = embeds.talk_embed(talk, heading="Highlight", usual_language=self.catalogue.usual_language())
         await send(interaction, embed=embed, view=highlight_view(talk.slug))

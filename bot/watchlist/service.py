@@ -77,16 +77,17 @@ class WatchPage:
 
 @dataclass(frozen=True, slots=True)
 class Forgotten:
-    """What forgetting a member deleted: saved talks, settings rows (0 or 1) and reminders."""
+    """What forgetting a member deleted: saved talks, settings rows (0 or 1), reminders, highlights shown in DMs."""
 
     saved: int
     settings: int
     reminders: int = 0
+    picks: int = 0
 
     @property
     def anything(self) -> bool:
         """Whether anything was kept about the member."""
-        return bool(self.saved or self.settings or self.reminders)
+        return bool(self.saved or self.settings or self.reminders or self.picks)
 
     def parts(self) -> builtins.list[str]:
         """What was deleted, one phrase per kind: '3 saved talks', '1 reminder', 'your settings (...)'."""
@@ -97,6 +98,8 @@ class Forgotten:
             parts.append(f"{self.reminders} reminder{'s' * (self.reminders != 1)}")
         if self.settings:
             parts.append("your settings (time zone, calendar key)")
+        if self.picks:
+            parts.append("the highlights /highlight showed you in direct messages")
         return parts
 
 
@@ -291,7 +294,7 @@ class WatchlistService:
     async def forget(self, member: str) -> Forgotten:
         """Delete everything kept about the member (list, reminders, settings) in one write; what was deleted."""
         removed = await self.store.forget(_member(member))
-        return Forgotten(removed.saved, removed.settings, removed.reminders)
+        return Forgotten(removed.saved, removed.settings, removed.reminders, removed.picks)
 
     async def saved_counts(self, slugs: Sequence[str]) -> dict[str, int]:
         """How many members saved each of these talks (0 for those nobody saved); names no member."""

@@ -58,6 +58,7 @@ class Removed:
     saved: int
     settings: int
     reminders: int
+    picks: int = 0
 
 
 # A member's rows, with the catalogue's row id of each talk when it is still there. Newest saved first; the
@@ -235,6 +236,8 @@ class WatchlistStore:
             saved = conn.execute("DELETE FROM saved_talks WHERE member = ?", (member,)).rowcount
             settings = conn.execute("DELETE FROM member_settings WHERE member = ?", (member,)).rowcount
             reminders = conn.execute("DELETE FROM reminders WHERE member = ?", (member,)).rowcount
-            return Removed(saved, settings, reminders)
+            # /highlight in direct messages keeps its rotation under the member's key: what they were shown
+            picks = conn.execute("DELETE FROM adhoc_picks WHERE scope = ?", (member,)).rowcount
+            return Removed(saved, settings, reminders, picks)
 
         return await self.db.write(work)

@@ -6,6 +6,7 @@ import icalendar
 
 from bot.catalogue.formats.options import ImportOptions
 from bot.platforms.discord.client import HighlightsBot
+from emulator.model import InteractionContext
 from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, component
 
@@ -99,6 +100,12 @@ async def test_recommend_for_me_suggests_like_the_saved_never_the_watched(
     assert "like “Panel Discussion: Rust in the Cloud”" in embed["description"]  # and says why
 
 
+async def rotations(bot: HighlightsBot) -> list[str]:
+    """Whose /highlight rotations are kept."""
+    sql = "SELECT DISTINCT scope FROM adhoc_picks ORDER BY scope"
+    return await bot.services.catalogue.db.read(lambda conn: [row[0] for row in conn.execute(sql)])
+
+
 async def test_settings_and_forget_me(discord_emulator: DiscordEmulator, bot: HighlightsBot):
     wrong = await discord_emulator.slash("settings", {"timezone": "Mars/Olympus_Mons"})
     assert (await wrong.response())["data"]["flags"] & EPHEMERAL
@@ -107,12 +114,17 @@ async def test_settings_and_forget_me(discord_emulator: DiscordEmulator, bot: Hi
     await (await discord_emulator.slash("save", {"title": "tap tap"})).response()
     other = discord_emulator.add_user("bob")
     await (await discord_emulator.slash("save", {"title": "tap tap"}, user=other)).response()
+    for who in (None, other):  # /highlight in direct messages: each member's own rotation
+        shown = await discord_emulator.slash("highlight", {}, context=InteractionContext.BOT_DM, user=who)
+        await shown.followup()
+    assert await rotations(bot) == [f"discord:{discord_emulator.user.id}", f"discord:{other.id}"]
     asked = await discord_emulator.slash("forget-me", {})
     await asked.response()
     confirm = component(asked.original, label="Delete everything the bot keeps about me")
     done = await discord_emulator.click(asked.original, confirm["custom_id"])
     said = (await done.response())["data"]["content"]
-    assert "1 saved talk" in said and "settings" in said
+    assert "1 saved talk" in said and "settings" in said and "direct messages" in said
+    assert await rotations(bot) == [f"discord:{other.id}"]
     embed, _ = await show(discord_emulator)
     assert "Nothing here yet" in embed["description"]
     theirs, _ = await show(discord_emulator, user=other)

@@ -370,10 +370,21 @@ async def test_settings_show_and_set_the_time_zone_kindly(slack, services):
     assert await services.watchlist.timezone(GRACE) is None
 
 
+async def picks(services) -> list[str]:
+    """Whose /highlight rotations are kept: a member's key in DMs, a channel's elsewhere."""
+    return await services.catalogue.db.read(
+        lambda conn: [row[0] for row in conn.execute("SELECT DISTINCT scope FROM adhoc_picks ORDER BY scope")]
+    )
+
+
 async def test_forget_me_asks_then_deletes_only_the_asker(slack, services):
     await save_all(slack, RUST, TAP)
     await save_all(slack, COVID, user="U2")
     await slack.slash("/settings", "timezone:Europe/Berlin")
+    await slack.slash("/highlight", "", channel="U1")  # in a DM: the rotation is the member's own
+    await slack.slash("/highlight", "", channel="U2", user="U2")
+    await slack.slash("/highlight", "")  # in #general: the channel's, not the member's
+    assert await picks(services) == ["slack:T0EMULATOR:C1", ADA, GRACE]
     asked = (await slack.slash("/forget-me", "")).last
     assert asked.ephemeral
     [button] = elements(asked, blocks.FORGET_ME)
@@ -382,7 +393,8 @@ async def test_forget_me_asks_then_deletes_only_the_asker(slack, services):
 
     done = (await slack.click(asked, blocks.FORGET_ME)).last
     assert done.ts == asked.ts  # the question is replaced by the answer, without its button
-    assert "2 saved talks" in texts(done) and "your settings" in texts(done)
+    assert "2 saved talks" in texts(done) and "your settings" in texts(done) and "direct messages" in texts(done)
+    assert await picks(services) == ["slack:T0EMULATOR:C1", GRACE]
     assert blocks.FORGET_ME not in buttons(done)
     assert await saved(services) == [] and await services.watchlist.timezone(ADA) is None
     assert await saved(services, GRACE) == [COVID]

@@ -447,7 +447,8 @@ class SlackCommands:
     async def highlight(self, asked: Asked) -> Message:
         """/highlight: one talk now, in this channel's rotation (no repeats before every talk has had its turn)."""
         o = asked.options
-        scope = f"slack:{asked.team}:{asked.channel}"
+        # In a direct message the rotation is the member's own, kept under their key: /forget-me deletes it.
+        scope = asked.member if asked.channel.startswith("D") else f"slack:{asked.team}:{asked.channel}"
         talk = await self.services.highlights.adhoc(scope, o.get("topic"), o.get("event"), language=o.get("language"))
         return self._talk_card(talk, share=_state("t", q=talk.slug))
 
