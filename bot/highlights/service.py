@@ -380,7 +380,7 @@ class HighlightService:
         *,
         language: str | None = None,
     ) -> Talk:
-        """One highlight now for `scope` ("channel:<id>", or "user:<id>" in DMs), picked as schedules pick.
+        """One highlight now for `scope` ("channel:<id>", or the member's key in DMs), picked as schedules pick.
 
         Each place and filter (topic, event, language) has its own rotation: no talk comes again before
         every talk of the pool has.
