@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.catalogue.service import CatalogueService
 from bot.errors import NotFoundError
 from bot.platforms.discord import embeds
-from bot.platforms.discord.posting import highlight_view, member_key
+from bot.platforms.discord.posting import highlight_view, member_key, save_for
 from bot.platforms.discord.views import PAGE_SIZE, TalkPager
 from bot.watchlist.service import WatchlistService
 from cogs.replies import READ_ONLY_CONTEXTS, READ_ONLY_INSTALLS, defer_if_reloading, fail_soft, send
@@ -65,7 +65,7 @@ class TalksCog(commands.Cog):
         view = TalkPager(
             interaction.user.id, f"Talks for “{topic}”", page.results, self.show_similar, note=embeds.safe(note, 300),
             timeout=self.view_timeout, pending=page.pending, read=lambda hits: self.catalogue.more(page, hits),
-            usual_language=self.catalogue.usual_language(),
+            usual_language=self.catalogue.usual_language(), on_save=save_for,
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 
@@ -78,7 +78,7 @@ class TalksCog(commands.Cog):
             )
         view = TalkPager(
             interaction.user.id, "Talks for you, like the ones you saved", results, self.show_similar,
-            timeout=self.view_timeout, usual_language=self.catalogue.usual_language(),
+            timeout=self.view_timeout, usual_language=self.catalogue.usual_language(), on_save=save_for,
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view, ephemeral=True)
 
@@ -109,7 +109,7 @@ class TalksCog(commands.Cog):
             raise NotFoundError(f"No other talk is like “{source.title}” yet.")
         view = TalkPager(
             interaction.user.id, f"More like “{source.title}”", results, self.show_similar, timeout=self.view_timeout,
-            usual_language=self.catalogue.usual_language(),
+            usual_language=self.catalogue.usual_language(), on_save=save_for,
         )  # fmt: skip
         await send(interaction, embed=view.embed(), view=view)
 

@@ -129,3 +129,25 @@ async def test_settings_and_forget_me(discord_emulator: DiscordEmulator, bot: Hi
     assert "Nothing here yet" in embed["description"]
     theirs, _ = await show(discord_emulator, user=other)
     assert "Tap Tap" in theirs["description"]  # another member's list is untouched
+
+
+async def test_anyone_saves_a_talk_from_a_page_of_results_to_their_own_list(
+    discord_emulator: DiscordEmulator, bot: HighlightsBot
+):
+    results = await discord_emulator.slash("recommend", {"topic": "rust"})
+    await results.response()
+    menus = {item.get("placeholder"): item for item in results.original.iter_components() if item.get("type") == 3}
+    save = menus["🔖 Save one for later…"]
+    assert [o["value"] for o in save["options"]] == [o["value"] for o in menus["More like this…"]["options"]]
+    talk = save["options"][0]["value"]
+    other = discord_emulator.add_user("bob")
+    picked = await discord_emulator.select(results.original, save["custom_id"], [talk], user=other)
+    body = await picked.response()
+    assert body["data"]["flags"] & EPHEMERAL and "Saved" in body["data"]["content"]  # to bob alone
+    theirs, _ = await show(discord_emulator, user=other)
+    mine, _ = await show(discord_emulator)
+    assert save["options"][0]["label"][:20] in theirs["description"] and "Nothing here yet" in mine["description"]
+    refused = await discord_emulator.select(
+        results.original, menus["More like this…"]["custom_id"], [talk], user=other
+    )  # the pages and "more like this" stay the asker's
+    assert "belong to the member who asked" in (await refused.response())["data"]["content"]

@@ -96,6 +96,7 @@ class MoreLikeThisButton(
         view = TalkPager(
             interaction.user.id, f"More like “{source.title}”", results,
             lambda i, slug: MoreLikeThisButton(slug).callback(i), timeout=client.services.view_timeout,
+            on_save=save_for,
         )  # fmt: skip
         if interaction.response.is_done():
             view.message = await interaction.followup.send(embed=view.embed(), view=view, ephemeral=True, wait=True)
@@ -131,17 +132,22 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Save the talk for whoever clicked, and say so to them alone."""
-        client: _WithServices = interaction.client  # type: ignore[assignment]
-        saved, newly = await client.services.watchlist.save(
-            member_key(interaction.user), self.slug, place=saved_place(interaction)
-        )
-        title = embeds.safe(saved.title, 200)
-        text = (
-            f"Saved “{title}” to your watch list (`/watchlist show`)."
-            if newly
-            else f"“{title}” is already on your watch list."
-        )
-        await interaction.response.send_message(text, ephemeral=True)
+        await save_for(interaction, self.slug)
+
+
+async def save_for(interaction: discord.Interaction, slug: str) -> None:
+    """Save the talk `slug` to the watch list of whoever clicked or picked, and say so to them alone."""
+    client: _WithServices = interaction.client  # type: ignore[assignment]
+    saved, newly = await client.services.watchlist.save(
+        member_key(interaction.user), slug, place=saved_place(interaction)
+    )
+    title = embeds.safe(saved.title, 200)
+    text = (
+        f"Saved “{title}” to your watch list (`/watchlist show`)."
+        if newly
+        else f"“{title}” is already on your watch list."
+    )
+    await interaction.response.send_message(text, ephemeral=True)
 
 
 def highlight_view(slug: str) -> discord.ui.View:

@@ -99,7 +99,10 @@ class Pages(OwnedView):
 
 
 class TalkPager(Pages):
-    """Ranked talks, five to a page, with previous/next buttons and a "more like this" menu."""
+    """Ranked talks, five to a page, with previous/next buttons, a "more like this" menu and a "save" menu.
+
+    The pages and "more like this" are the asker's; "save" (given `on_save`) answers anyone, for their own list.
+    """
 
     def __init__(
         self,
@@ -113,9 +116,13 @@ class TalkPager(Pages):
         pending: Sequence[Hit] = (),
         read: ReadMore | None = None,
         usual_language: str | None = None,
+        on_save: OnTalkPicked | None = None,
     ) -> None:
         """`results` are ready; `pending` hits are read with `read` when their page is first shown."""
         super().__init__(owner_id, timeout=timeout)
+        self.on_save = on_save
+        if on_save is None:
+            self.remove_item(self.save)
         self.title = title
         self.usual_language = usual_language
         self.results = list(results)
@@ -161,7 +168,7 @@ class TalkPager(Pages):
         if self.pages == 1:
             self.remove_item(self.previous)
             self.remove_item(self.next)
-        self.more.options = [  # type: ignore[assignment]  # decorated items confuse the checker
+        options = [
             discord.SelectOption(
                 label=embeds.clip(result.talk.title, 100),
                 value=result.talk.slug[:100],
@@ -171,11 +178,26 @@ class TalkPager(Pages):
             )
             for result in self.page_results()
         ]
+        self.more.options = options  # type: ignore[assignment]  # decorated items confuse the checker
+        self.save.options = [discord.SelectOption(label=o.label, value=o.value) for o in options]  # type: ignore[assignment]
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Anyone may save a talk of the page to their own list; the rest is the asker's."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        if self.on_save is not None and data.get("custom_id") == self.save.custom_id:
+            return True
+        return await super().interaction_check(interaction)
 
     @discord.ui.select(placeholder="More like this…", min_values=1, max_values=1)
     async def more(self, interaction: discord.Interaction, select: discord.ui.Select[TalkPager]) -> None:
         """Talks like the one picked."""
         await self.on_pick(interaction, select.values[0])
+
+    @discord.ui.select(placeholder="🔖 Save one for later…", min_values=1, max_values=1)
+    async def save(self, interaction: discord.Interaction, select: discord.ui.Select[TalkPager]) -> None:
+        """Put the talk picked on the picker's own watch list, answered to them alone."""
+        assert self.on_save is not None  # noqa: S101 - the menu is removed without it
+        await self.on_save(interaction, select.values[0])
 
 
 class PagedList(Pages):
