@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.catalogue.service import MAX_RESULTS, CatalogueService, Result
 from bot.domain.models import Talk
@@ -177,10 +177,11 @@ class WatchlistService:
     async def export_ics(self, member: str) -> tuple[bytes, builtins.list[SavedTalk]]:
         """The member's list as an iCalendar file, and the saved talks it leaves out because they have no date.
 
-        One all-day event per dated talk, on its day, named by its title, with its recording and event. The
-        talk's current date, title and recording are used while it is in the catalogue, else what was copied
-        when it was saved. Each event's UID stays the same from one export to the next (a calendar that
-        imports the file again updates rather than duplicates), keyed with a secret of the member's: the file
+        One event per dated talk, named by its title, with its recording and event: at its start time (to its
+        end, in its room) when the catalogue gives one, else all day on its day. The talk's current times,
+        title and recording are used while it is in the catalogue, else what was copied when it was saved.
+        Each event's UID stays the same from one export to the next (a calendar that imports the file again
+        updates rather than duplicates), keyed with a secret of the member's: the file
         names no member, and no member id can be tried against it.
         """
         import icalendar  # only exports pay for importing it
@@ -209,8 +210,15 @@ class WatchlistService:
             event = icalendar.Event()
             event.add("uid", calendar_uid(key, item.slug))
             event.add("dtstamp", now)
-            event.add("dtstart", day)
-            event.add("dtend", day + timedelta(days=1))
+            if talk is not None and talk.starts_at is not None:
+                event.add("dtstart", talk.starts_at.astimezone(UTC))
+                if talk.ends_at is not None and talk.ends_at > talk.starts_at:
+                    event.add("dtend", talk.ends_at.astimezone(UTC))
+                if talk.room:
+                    event.add("location", talk.room)
+            else:
+                event.add("dtstart", day)
+                event.add("dtend", day + timedelta(days=1))
             event.add("summary", title)
             lines = [f"Event: {event_name}"]
             if recording:

@@ -301,6 +301,44 @@ async def test_the_calendar_holds_the_dated_talks_with_stable_uids_that_name_no_
     assert [str(e["UID"]) for e in bobs.walk("VEVENT")] != [uids["Panel Discussion: Rust in the Cloud"]]
 
 
+TIMED = b"""
+[[events]]
+id = "meshcon-2026"
+name = "MeshCon 2026"
+start_date = 2026-12-05
+end_date = 2026-12-05
+
+[[talks]]
+id = "timed-talk"
+title = "A Talk With a Time"
+event = "meshcon-2026"
+date = 2026-12-05T10:00:00+01:00
+ends_at = 2026-12-05T10:30:00+01:00
+room = "Hall 1"
+
+[[talks]]
+id = "open-ended-talk"
+title = "A Talk With Only a Start"
+event = "meshcon-2026"
+date = 2026-12-05T11:00:00+01:00
+"""
+
+
+async def test_a_talk_with_a_start_time_is_exported_at_that_time_in_its_room(watchlist, catalogue):
+    await catalogue.import_data(TIMED, "meshcon.toml", ImportOptions())
+    await save_all(watchlist, ALICE, "timed-talk", "open-ended-talk", RUST)
+    data, undated = await watchlist.export_ics(ALICE)
+    events = {str(e["SUMMARY"]): e for e in icalendar.Calendar.from_ical(data).walk("VEVENT")}
+    timed = events["A Talk With a Time"]
+    assert timed.decoded("DTSTART") == datetime(2026, 12, 5, 9, 0, tzinfo=UTC)  # 10:00 at +01:00
+    assert timed.decoded("DTEND") == datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    assert str(timed["LOCATION"]) == "Hall 1"
+    started = events["A Talk With Only a Start"]
+    assert started.decoded("DTSTART") == datetime(2026, 12, 5, 10, 0, tzinfo=UTC) and "DTEND" not in started
+    assert events["Why the Future of the Cloud Will Be Built on Rust"].decoded("DTSTART") == date(2021, 5, 3)
+    assert undated == []
+
+
 async def test_an_empty_list_exports_an_empty_calendar(watchlist):
     data, undated = await watchlist.export_ics(ALICE)
     calendar = icalendar.Calendar.from_ical(data)
