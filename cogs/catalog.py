@@ -14,7 +14,7 @@ from bot.catalogue.service import CatalogueService
 from bot.errors import UserFacingError
 from bot.live.follow import FollowService
 from bot.platforms.discord import embeds
-from bot.recordings.apply import RecordingOptions, import_recordings
+from bot.recordings.apply import RecordingOptions
 from bot.recordings.matcher import DEFAULT_MIN_CONFIDENCE
 from bot.recordings.summary import summary_lines
 from cogs.replies import send
@@ -124,13 +124,14 @@ class CatalogCog(
         options = RecordingOptions(event=event, min_confidence=min_confidence, interface="discord")
         options.check()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await import_recordings(self.catalogue.db, await file.read(), file.filename, options, dry_run=dry_run)
+        announcements = self.bot.services.announcements
+        report, servers = await announcements.import_recordings(
+            await file.read(), file.filename, options, dry_run=dry_run
+        )
         await self.catalogue.refresh()
         lines = summary_lines(report)
-        if not dry_run:
-            servers = await self.bot.services.announcements.recordings_added(report)
-            if servers:
-                lines.append(f"The new recordings will be announced in {servers} server{'s' * (servers != 1)}.")
+        if servers:
+            lines.append(f"The new recordings will be announced in {servers} server{'s' * (servers != 1)}.")
         text = "\n".join(lines)
         await send(interaction, content=embeds.clip(embeds.safe_block(text), embeds.CONTENT_LIMIT))
 

@@ -20,6 +20,7 @@ start). Each platform's process posts its own servers' rows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -42,7 +43,8 @@ from bot.highlights.store import (
     pool_params,
     to_db_instant,
 )
-from bot.recordings.apply import Match, RecordingReport
+from bot.recordings.apply import Match, RecordingOptions, RecordingReport, apply_recordings
+from bot.recordings.formats import read_recordings
 
 log = logging.getLogger(__name__)
 
@@ -417,6 +419,25 @@ class AnnouncementService:
     async def setting(self, guild_id: int) -> AnnouncementSetting | None:
         """Where the server's announcements go; None when they are off."""
         return await self.store.setting(guild_id)
+
+    async def import_recordings(
+        self, data: bytes, filename: str, options: RecordingOptions | None = None, *, dry_run: bool = False
+    ) -> tuple[RecordingReport, int]:
+        """Import an uploaded list of recordings and plan its announcements in one transaction; report, new rows.
+
+        The links and their announcements are kept together or not at all: a crash after the links were
+        written cannot lose the announcements. Every platform's servers are planned (each posts its own).
+        """
+        recordings = await asyncio.to_thread(read_recordings, data, filename)
+
+        def work(conn: Session) -> tuple[RecordingReport, int]:
+            report = apply_recordings(conn, recordings, options, dry_run=dry_run)
+            return report, announce_added(conn, report, self.clock.now())
+
+        report, new = await self.store.db.write(work)
+        if new:
+            self._changed()
+        return report, new
 
     async def recordings_added(self, report: RecordingReport) -> int:
         """Plan the announcements of an import's new recordings (none for a dry run); how many rows were new.

@@ -16,6 +16,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.db.gateway import Database
+from bot.errors import UserFacingError
 from bot.highlights.memory import InMemoryScheduleStore
 from bot.highlights.ports import PostResult
 from bot.highlights.rules import ScheduleRule, next_slot
@@ -30,7 +31,7 @@ from bot.recordings.announce import (
     NewRecording,
     RecordingsNotice,
 )
-from bot.recordings.apply import RecordingOptions, RecordingReport, import_recordings
+from bot.recordings.apply import RecordingOptions, RecordingReport
 from tests.db.test_schedules import SettlingClock, Tracked
 from tests.sql import sql
 
@@ -117,8 +118,7 @@ class Bot:
         await self.schedules.add(guild, CHANNEL, rule, next_slot(rule, START), now=START, **filters)
 
     async def import_videos(self, videos: bytes = VIDEOS, *, dry_run: bool = False) -> tuple[RecordingReport, int]:
-        report = await import_recordings(self.db, videos, "videos.csv", PYCONF_ONLY, dry_run=dry_run)
-        planned = await self.service.recordings_added(report)
+        report, planned = await self.service.import_recordings(videos, "videos.csv", PYCONF_ONLY, dry_run=dry_run)
         await self.settle()
         return report, planned
 
@@ -191,6 +191,26 @@ async def test_an_event_schedule_takes_in_its_co_located_events(bot):
     await bot.service.set(GUILD, CHANNEL)
     await bot.import_videos()
     assert bot.channels.talks() == [*PYCONF, "data-day-2024-1"]
+
+
+async def test_links_and_their_announcements_are_written_together_or_not_at_all(bot, monkeypatch):
+    await bot.schedule()
+    await bot.service.set(GUILD, CHANNEL, set_by=7)
+
+    def broken(conn, report, at):
+        raise UserFacingError("the announcements could not be planned")
+
+    def linked(conn):
+        return conn.execute("SELECT slug, recording_url FROM talks ORDER BY slug").fetchall()
+
+    before = await bot.db.read(linked)
+    monkeypatch.setattr("bot.recordings.announce.announce_added", broken)
+    with pytest.raises(UserFacingError):
+        await bot.import_videos()
+    assert await bot.db.read(linked) == before  # no link went in without its announcement
+    monkeypatch.undo()
+    report, planned = await bot.import_videos()
+    assert len(report.added) == 3 and planned == 1 and await bot.db.read(linked) != before
 
 
 async def test_a_dry_run_announces_nothing(bot):

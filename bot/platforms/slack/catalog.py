@@ -262,13 +262,15 @@ class SlackCatalog:
             options.check()  # a threshold outside 0-1 fails before the file is fetched
             dry_run = bool(_value(values, DRY_RUN).get("selected_options"))
             data = await _download(file, client.token)
-            report = await import_recordings(self.catalogue.db, data, name, options, dry_run=dry_run)
+            places = 0
+            if self.announcements is not None:  # the links and their announcements in one transaction
+                report, places = await self.announcements.import_recordings(data, name, options, dry_run=dry_run)
+            else:
+                report = await import_recordings(self.catalogue.db, data, name, options, dry_run=dry_run)
             await self.catalogue.refresh()
             lines = summary_lines(report)
-            if not dry_run and self.announcements is not None:
-                places = await self.announcements.recordings_added(report)
-                if places:
-                    lines.append(f"The new recordings will be announced in {places} place{'s' * (places != 1)}.")
+            if places:
+                lines.append(f"The new recordings will be announced in {places} place{'s' * (places != 1)}.")
             message = _report("\n".join(lines))
         except UserFacingError as error:
             message = blocks.error_message(error.message)
