@@ -110,3 +110,65 @@ async def test_a_followed_schedule_that_changes_is_told_in_the_channel(
         assert "Mon 11:00–11:30 -> Mon 15:00–15:30" in told.embeds[0]["description"]
         listed = await discord_emulator.slash("catalog following", {}, user=owner)
         assert "every 5 min" in text(await listed.response())
+
+
+ROOMS = b"""
+[[events]]
+id = "meshcon-2026"
+name = "MeshCon 2026"
+start_date = 2026-12-05
+end_date = 2026-12-05
+
+[[talks]]
+id = "a"
+title = "Alpha"
+event = "meshcon-2026"
+date = 2026-12-05T10:00:00+01:00
+room = "Hall 1"
+speakers = [{ name = "Speaker of Alpha" }]
+
+[[talks]]
+id = "b"
+title = "Beta"
+event = "meshcon-2026"
+date = 2026-12-05T10:00:00+01:00
+room = "Hall 2"
+speakers = [{ name = "Speaker of Beta" }]
+"""
+
+
+async def test_a_room_with_a_channel_of_its_own_and_a_correction_in_the_channel_that_was_told(
+    discord_emulator: DiscordEmulator, start_bot: StartBot
+):
+    clock = FakeClock(START)
+    async with start_bot(clock=clock) as bot:
+        await bot.services.catalogue.import_data(ROOMS, "meshcon.toml", ImportOptions())
+        main, hall = discord_emulator.channel, await discord_emulator.add_channel(discord_emulator.guild, "hall-2")
+        await discord_emulator.wait_for(lambda: bot.get_channel(hall.id), what="the new channel")
+        manager = admin(discord_emulator)
+        await (
+            await discord_emulator.slash("live setup", {"event": "meshcon-2026", "channel": main}, user=manager)
+        ).response()
+        given = await discord_emulator.slash(
+            "live room", {"event": "meshcon-2026", "room": "Hall 2", "channel": hall}, user=manager
+        )
+        assert "Hall 2" in text(await given.response())
+        await clock.advance_to(local(9, 55))
+        in_main = await discord_emulator.next_post(main, timeout=5)
+        in_hall = await discord_emulator.next_post(hall, timeout=5)
+        assert "Alpha" in in_main.embeds[0]["description"] and "Beta" not in in_main.embeds[0]["description"]
+        assert "Beta" in in_hall.embeds[0]["description"] and "Hall 2" in in_hall.embeds[0]["description"]
+
+        moved = ScheduleChange(
+            "moved", "b", "Beta", ("Speaker of Beta",),
+            TalkTimes(local(10), None, "Hall 2"), TalkTimes(local(15), None, "Hall 2"),
+        )  # fmt: skip
+        await bot.services.live.changed("meshcon-2026", [moved])
+        told = await discord_emulator.next_post(main, timeout=5)  # the change notice, in the setup's channel
+        assert "Time changed" in told.embeds[0]["description"]
+        fixed = await discord_emulator.next_post(hall, timeout=5)  # the correction, where Beta was announced
+        assert "Beta" in fixed.embeds[0]["description"] and "Sat 15:00" in fixed.embeds[0]["description"]
+        await clock.advance_to(local(16))
+        await asyncio.sleep(0.2)
+        starting = [p for p in discord_emulator.posts(hall) if p.embeds[0]["title"] == "⏱ Starting in 5 minutes"]
+        assert len(starting) == 1  # announced once: the correction, not a second notice
