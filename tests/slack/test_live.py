@@ -281,3 +281,38 @@ def test_a_slot_of_thirty_rooms_stays_within_block_kit_limits():
     changes = kit.changes_message(ChangeNotice("Big <Conf>", lines))
     check_message(changes, OUR_TOKENS)
     assert "@everyone" not in json.dumps(changes, ensure_ascii=False)
+
+
+async def test_a_room_with_a_channel_of_its_own_and_a_correction_where_it_was_told(
+    bot, services, slack_emulator, clock
+):
+    from tests.e2e.test_live import ROOMS
+
+    await services.catalogue.import_data(ROOMS, "meshcon.toml", ImportOptions())
+    await slack_emulator.slash("/live", "setup event:meshcon-2026 channel:<#C1|general>", user=ADMIN)
+    given = await slack_emulator.slash(
+        "/live", 'room event:meshcon-2026 room:"Hall 2" channel:<#C2|random>', user=ADMIN
+    )
+    assert "Hall 2" in markup(given.last)
+    engine = engine_for(bot, services, clock)
+    await engine.start()
+    try:
+        await clock.settle()
+        await clock.advance_to(local(9, 55))
+        [main] = starting(slack_emulator, "C1")
+        [hall] = starting(slack_emulator, "C2")
+        assert "Alpha" in json.dumps(main.blocks) and "Beta" not in json.dumps(main.blocks)
+        assert "Beta" in json.dumps(hall.blocks)
+        moved = ScheduleChange(
+            "moved", "b", "Beta", ("Speaker of Beta",),
+            TalkTimes(local(10), None, "Hall 2"), TalkTimes(local(15), None, "Hall 2"),
+        )  # fmt: skip
+        await services.live.changed("meshcon-2026", [moved])
+        await clock.advance(timedelta(seconds=1))
+        await clock.advance_to(local(16))
+    finally:
+        await engine.stop()
+    [fix] = [m for m in notices(slack_emulator, "C2") if m not in starting(slack_emulator, "C2")]
+    assert "Beta" in json.dumps(fix.blocks) and "Sat 15:00" in json.dumps(fix.blocks, ensure_ascii=False)
+    assert len(starting(slack_emulator, "C2")) == 1  # a correction, never a second notice
+    assert any("Time changed" in json.dumps(m.blocks) for m in notices(slack_emulator, "C1"))
