@@ -237,6 +237,11 @@ class LiveService:
         except EventNotFound:
             named = Event(event, event)
         made = 0
+        lines = [change_line(c) for c in changes]
+
+        def key(told: Sequence[ChangeLine]) -> str:
+            return f"batch/{batch}" if batch is not None else _digest(told)
+
         for setup in await self.store.setups():
             if setup.state != "enabled" or not await self._follows(setup, event):
                 continue
@@ -247,11 +252,6 @@ class LiveService:
                 continue
             announced = await self.store.announced(setup.id)
             posts: list[tuple[int, PostKind, str, dict[str, object], datetime]] = []
-            lines = [change_line(c) for c in changes]
-
-            def key(lines: Sequence[ChangeLine]) -> str:
-                return f"batch/{batch}" if batch is not None else _digest(lines)
-
             posts.append((setup.changes_channel, "change", key(lines), _body(named, lines), now))
             corrections: dict[int, list[ChangeLine]] = defaultdict(list)
             for change in changes:

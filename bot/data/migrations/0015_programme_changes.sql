@@ -11,8 +11,8 @@ CREATE TABLE programme_changes (
     found_at  TEXT NOT NULL                -- when the poll found them (UTC ISO, as in 0003_schedules.sql)
 );
 
--- How far each platform has turned batches into notices. A platform without a row starts at the batches
--- found after it first looked (its setups did not exist before).
+-- How far each platform has turned batches into notices. A platform without a row starts from the first
+-- batch; a live setup is told only of the batches found after it was made.
 CREATE TABLE programme_change_cursors (
     platform  TEXT PRIMARY KEY CHECK (platform IN ('discord', 'slack')),
     last_id   INTEGER NOT NULL

@@ -939,9 +939,8 @@ class SlackBot:
         )
         services.announcements.on_change = self.scheduler.reload
         # One loop per process polls the followed schedules. When a Discord bot runs in the same process
-        # (`run_platforms`), its live cog polls them already; a second loop here would be wrong: both share the
-        # follows' rows and validators, so whichever polled second would get 304 (or find the file applied
-        # already) and see no changes, and the changes it was meant to announce would be missed on one side.
+        # (`run_platforms`), its live cog polls them already, and a second loop here would only fetch every
+        # schedule twice: the changes its polls record reach this app's setups through `watch_changes`.
         self.follow_schedules = follow_schedules
         self._following: list[asyncio.Task[None]] = []  # polling followed schedules, taking their changes
 
