@@ -14,7 +14,7 @@ from emulator.server import DiscordEmulator
 from tests.e2e.conftest import EPHEMERAL, StartBot
 from tests.e2e.test_highlights import admin
 from tests.live.test_follow import server  # noqa: F401 - the fixture
-from tests.live.test_notices import FIRST, local
+from tests.live.test_notices import FIRST, local, programme
 
 START = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 
@@ -112,29 +112,7 @@ async def test_a_followed_schedule_that_changes_is_told_in_the_channel(
         assert "every 5 min" in text(await listed.response())
 
 
-ROOMS = b"""
-[[events]]
-id = "meshcon-2026"
-name = "MeshCon 2026"
-start_date = 2026-12-05
-end_date = 2026-12-05
-
-[[talks]]
-id = "a"
-title = "Alpha"
-event = "meshcon-2026"
-date = 2026-12-05T10:00:00+01:00
-room = "Hall 1"
-speakers = [{ name = "Speaker of Alpha" }]
-
-[[talks]]
-id = "b"
-title = "Beta"
-event = "meshcon-2026"
-date = 2026-12-05T10:00:00+01:00
-room = "Hall 2"
-speakers = [{ name = "Speaker of Beta" }]
-"""
+ROOMS = programme(("a", "Alpha", "10:00", "Hall 1"), ("b", "Beta", "10:00", "Hall 2"))
 
 
 async def test_a_room_with_a_channel_of_its_own_and_a_correction_in_the_channel_that_was_told(

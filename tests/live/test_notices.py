@@ -26,14 +26,18 @@ START = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 08:00 in Brussels, the progra
 GUILD, CHANNEL, CHANGES = 10, 20, 30
 
 
-def programme(*talks: tuple[str, str, str]) -> bytes:
-    """A one-day event; each talk (id, title, start 'HH:MM' local +01:00)."""
+def programme(*talks: tuple[str, ...]) -> bytes:
+    """A one-day event; each talk (id, title, start 'HH:MM' local +01:00[, room[, end 'HH:MM']])."""
     text = '[[events]]\nid = "meshcon-2026"\nname = "MeshCon 2026"\nstart_date = 2026-12-05\nend_date = 2026-12-05\n'
-    for slug, title, at in talks:
+    for slug, title, at, *where in talks:
         text += (
             f'\n[[talks]]\nid = "{slug}"\ntitle = "{title}"\nevent = "meshcon-2026"\n'
             f'date = 2026-12-05T{at}:00+01:00\nspeakers = [{{ name = "Speaker of {title}" }}]\n'
         )
+        if where:
+            text += f'room = "{where[0]}"\n'
+        if len(where) > 1:
+            text += f"ends_at = 2026-12-05T{where[1]}:00+01:00\n"
     return text.encode()
 
 

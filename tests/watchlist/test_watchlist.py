@@ -12,6 +12,7 @@ from bot.errors import TalkNotFound, UserFacingError
 from bot.highlights.rules import UnknownTimeZone
 from bot.watchlist.service import Forgotten, WatchlistService, calendar_uid
 from bot.watchlist.store import WatchlistFull, WatchlistStore
+from tests.live.test_notices import programme
 
 ALICE, BOB = "discord:1001", "slack:T1:U2002"
 RUST = "why-the-future-of-the-cloud-will-be-built-on-rust"  # dated 2021-05-03, at Cloud Native Rust Day
@@ -301,27 +302,10 @@ async def test_the_calendar_holds_the_dated_talks_with_stable_uids_that_name_no_
     assert [str(e["UID"]) for e in bobs.walk("VEVENT")] != [uids["Panel Discussion: Rust in the Cloud"]]
 
 
-TIMED = b"""
-[[events]]
-id = "meshcon-2026"
-name = "MeshCon 2026"
-start_date = 2026-12-05
-end_date = 2026-12-05
-
-[[talks]]
-id = "timed-talk"
-title = "A Talk With a Time"
-event = "meshcon-2026"
-date = 2026-12-05T10:00:00+01:00
-ends_at = 2026-12-05T10:30:00+01:00
-room = "Hall 1"
-
-[[talks]]
-id = "open-ended-talk"
-title = "A Talk With Only a Start"
-event = "meshcon-2026"
-date = 2026-12-05T11:00:00+01:00
-"""
+TIMED = programme(
+    ("timed-talk", "A Talk With a Time", "10:00", "Hall 1", "10:30"),
+    ("open-ended-talk", "A Talk With Only a Start", "11:00"),
+)
 
 
 async def test_a_talk_with_a_start_time_is_exported_at_that_time_in_its_room(watchlist, catalogue):
