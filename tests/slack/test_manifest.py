@@ -8,11 +8,11 @@ from pathlib import Path
 from bot.platforms.slack.app import BOT_SCOPES, COMMANDS, INSTALL_PATH, REDIRECT_PATH
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yml"
-# Slack's own slash commands, which no app may declare ("the slash command has an invalid name").
+# Slack's own slash commands, which no app may declare ("the slash command has an invalid name"); the list
+# of NousResearch/hermes-agent#18456, which hit the same refusal.
 SLACK_BUILT_IN = frozenset(
     {"status", "me", "join", "away", "dnd", "shrug", "remind", "msg", "feed", "who", "collapse", "expand", "leave",
-     "open", "search", "topic", "mute", "pro", "shortcuts", "invite", "kick", "remove", "archive", "active",
-     "apps", "call", "giphy", "help", "rename", "star", "prefs", "feedback", "dm"}
+     "open", "search", "topic", "mute", "pro", "shortcuts"}
 )  # fmt: skip
 
 
