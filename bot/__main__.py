@@ -32,7 +32,8 @@ from bot.catalogue.service import CatalogueService
 from bot.catalogue.writer import ImportReport, apply_document
 from bot.cli import records, terminal
 from bot.config import Settings
-from bot.db.connection import sync_db
+from bot.db.connection import atomic, sync_db
+from bot.db.dialect import for_update
 from bot.db.gateway import Database
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.live import cli as follow
@@ -114,18 +115,20 @@ def _positive(text: str) -> int:
     return value
 
 
-def ensure_catalogue(path: Path) -> ImportReport | None:
+def ensure_catalogue(path: Path | str) -> ImportReport | None:
     """Create and migrate the database; load the bundled catalogue into an empty one. Returns what loading did."""
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         load_native(BUNDLED_CATALOGUE)  # a broken bundled file fails here, before a database file is created
-    with sync_db(path) as conn:
+    with sync_db(path) as conn, atomic(conn):
+        # Processes starting together over one database load it once: the first holds the lock until it is in.
+        conn.execute(f"SELECT version FROM catalogue_state WHERE id = 1{for_update(conn)}").fetchone()
         empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()[0]
         if not empty:
             return None
         return apply_document(conn, load_native(BUNDLED_CATALOGUE))
 
 
-def load_bundled(path: Path) -> ImportReport:
+def load_bundled(path: Path | str) -> ImportReport:
     """Apply the bundled catalogue (idempotent: a second run changes nothing) and index it for search."""
     document = load_native(BUNDLED_CATALOGUE)
     with sync_db(path) as conn:
@@ -136,8 +139,8 @@ def load_bundled(path: Path) -> ImportReport:
 
 async def with_service(settings: Settings, action: Callable[[CatalogueService], Awaitable[int]]) -> int:
     """Open the database and the catalogue service around one action."""
-    await asyncio.to_thread(ensure_catalogue, settings.database)
-    db = await Database.open(settings.database)
+    await asyncio.to_thread(ensure_catalogue, settings.store)
+    db = await Database.open(settings.store)
     try:
         return await action(await CatalogueService.open(db))
     finally:
@@ -185,7 +188,7 @@ def run_import(args: argparse.Namespace, settings: Settings, console: Console) -
     """Import a schedule file in one transaction and say what changed (or, with --dry-run, would)."""
     options = options_from_arguments(args)
     with (
-        database_for_import(settings.database, ensure_catalogue, keep=not args.dry_run) as database,
+        database_for_import(settings.store, ensure_catalogue, keep=not args.dry_run) as database,
         sync_db(database) as conn,
     ):
         # Progress goes to standard error, so that standard output holds the report alone.
@@ -202,8 +205,8 @@ def run_import(args: argparse.Namespace, settings: Settings, console: Console) -
 
 def run_export(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Write the catalogue (or one event) in the bundled format."""
-    ensure_catalogue(settings.database)
-    with sync_db(settings.database) as conn:
+    ensure_catalogue(settings.store)
+    with sync_db(settings.store) as conn:
         document = export_file(conn, args.path, args.event)
     talks, events = len(document.talks), len(document.events)
     written = f"{talks} talk{'s' * (talks != 1)} of {events} event{'s' * (events != 1)}"
@@ -277,7 +280,7 @@ async def discord_session(settings: Settings) -> AsyncIterator[tuple[HighlightsB
 
     token = _require_token(settings)
     point_discord_at(settings.api_base_url, settings.gateway_url)
-    await asyncio.to_thread(ensure_catalogue, settings.database)
+    await asyncio.to_thread(ensure_catalogue, settings.store)
     try:
         async with HighlightsBot(settings) as bot:
             yield bot, token
@@ -337,7 +340,7 @@ async def run_slack(settings: Settings, *, follow_schedules: bool = True) -> int
     """Serve Slack until stopped (polling the followed schedules too unless a Discord bot in this process does)."""
     from bot.platforms.slack.serve import serve  # Slack's libraries load only for the Slack app
 
-    await asyncio.to_thread(ensure_catalogue, settings.database)
+    await asyncio.to_thread(ensure_catalogue, settings.store)
     await serve(settings, follow_schedules=follow_schedules)
     return 0
 
@@ -375,10 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "init":
-            report = load_bundled(settings.database)
+            report = load_bundled(settings.store)
             added, changed, removed = len(report.added), len(report.changed), len(report.removed)
             print(  # noqa: T201 - the command's output
-                f"Catalogue ready in {settings.database}: {added} talks added, {changed} changed, {removed} removed, "
+                f"Catalogue ready in {settings.store_name}: {added} talks added, {changed} changed, {removed} removed, "
                 f"{report.unchanged} unchanged."
             )
             return 0
@@ -387,11 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return run_export(args, settings, console)
         if args.command == "recordings":
-            return recordings.run(args, settings.database, console, ensure_catalogue)
+            return recordings.run(args, settings.store, console, ensure_catalogue)
         if args.command == "rehearse":
             return rehearsal.run(args, settings.database, ensure_catalogue)
         if args.command == "follow":
-            return follow.run(args, settings.database, console, ensure_catalogue)
+            return follow.run(args, settings.store, console, ensure_catalogue)
         if args.command == "run" or (args.command == "start" and (settings.discord_token or settings.slack_enabled)):
             return asyncio.run(run_platforms(settings))
         if args.command == "sync":

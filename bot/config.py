@@ -21,11 +21,17 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{10,}$")
 
 
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown or logged: its password, if any, hidden."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the program reads from its environment, converted and checked."""
 
     database: Path = field(default_factory=lambda: default_database({}))
+    database_url: str | None = field(default=None, repr=False)  # DATABASE_URL: PostgreSQL instead of the file
     discord_token: str | None = field(default=None, repr=False)
     dev_guild_id: int | None = None
     log_level: str = "INFO"
@@ -44,6 +50,17 @@ class Settings:
     slack_port: int = 3000  # where the HTTP endpoint listens without Socket Mode
     shard_count: int | None = None  # Discord shards in all (None: as many as Discord recommends, all run here)
     shard_ids: tuple[int, ...] | None = None  # the shards this process runs (None: every one)
+    split_global_budget: bool = True  # pace to the shards' share of 50/s; False behind a REST proxy that queues
+
+    @property
+    def store(self) -> Path | str:
+        """Where the bot keeps everything: DATABASE_URL's PostgreSQL when it is set, else the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def store_name(self) -> str:
+        """`store` as it may be shown: a URL without its password."""
+        return redact_url(self.database_url) if self.database_url else str(self.database)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, database: str | None = None) -> Settings:
@@ -73,6 +90,12 @@ class Settings:
         grace = _whole(get("HIGHLIGHT_GRACE_MINUTES"), "HIGHLIGHT_GRACE_MINUTES", 0, 7 * 24 * 60, "minutes")
         failures = _whole(get("HIGHLIGHT_MAX_FAILURES"), "HIGHLIGHT_MAX_FAILURES", 1, 1000, "failures")
         db = database or get("BOT_DATABASE")
+        database_url = get("DATABASE_URL")
+        if database_url is not None and not database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/name); leave it unset "
+                "to keep the catalogue in a SQLite file (BOT_DATABASE)."
+            )
         slack_token, slack_app = get("SLACK_BOT_TOKEN"), get("SLACK_APP_TOKEN")
         slack_secret = get("SLACK_SIGNING_SECRET")
         if slack_token is not None and not slack_token.startswith("xoxb-"):
@@ -112,8 +135,16 @@ class Settings:
         owners = _member_ids(get("SLACK_CATALOG_OWNERS"), "SLACK_CATALOG_OWNERS")
         port = _whole(get("SLACK_PORT"), "SLACK_PORT", 1, 65535, "port")
         shard_count, shard_ids = _shards(get("SHARD_COUNT"), get("SHARD_IDS"))
+        budget = (get("DISCORD_GLOBAL_BUDGET") or "split").lower()
+        if budget not in ("split", "whole"):
+            raise ConfigError(
+                f"DISCORD_GLOBAL_BUDGET must be split (each process paces to its shards' share of Discord's 50 "
+                f"requests a second) or whole (behind a REST proxy that holds the limit for all); got {budget!r}."
+            )
         return cls(
             database=Path(db).expanduser() if db else default_database(env),
+            database_url=database_url,
+            split_global_budget=budget == "split",
             discord_token=token,
             dev_guild_id=int(guild) if guild else None,
             log_level=level,

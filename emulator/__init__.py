@@ -7,6 +7,7 @@
   `faults` breaks the gateway or REST routes on demand.
 - `harness`: `point_discord_at` (it needs only discord.py), `run_client`, `fast_client_options`.
 - `pytest_plugin`: the `discord_emulator` fixture.
+- `postgres`: not an emulator but the real PostgreSQL, a throwaway server for the tests and benchmarks.
 
 It is a tool beside the bot, not part of it: it imports nothing from `bot` (the sandbox, `bot.sandbox`, runs
 the bot against it). Nothing is imported here, so that `harness` can be used without the test-only

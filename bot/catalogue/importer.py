@@ -41,6 +41,7 @@ from bot.catalogue.formats.fields import MAX_LINE, MAX_SUMMARY, MAX_TITLE, MAX_U
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.native import dump_native, parse_native
 from bot.catalogue.writer import ImportReport, WouldEmptyEvents, apply_document
+from bot.db.dialect import ENGINE_ERRORS
 from bot.domain.text import fold
 from bot.errors import CatalogueFormatError, ConfigError, DatabaseError, EventNotFound
 
@@ -332,7 +333,7 @@ def apply_import(
             f"{path}: {exc.message}. Nothing was changed; if the event really has no talks now, import "
             f"again with {allow}."
         ) from exc
-    except sqlite3.Error as exc:
+    except ENGINE_ERRORS as exc:
         raise DatabaseError(f"{path}: the import failed and nothing was changed ({exc}).") from exc
     if progress is not None:
         progress("write", len(document.talks), len(document.talks))
@@ -604,7 +605,9 @@ def _create_beside(path: Path, suffix: str) -> tuple[int, Path]:
 
 # The database an import works on.
 @contextmanager
-def database_for_import(path: Path, prepare: Callable[[Path], object], *, keep: bool = True) -> Iterator[Path]:
+def database_for_import(
+    path: Path | str, prepare: Callable[[Path | str], object], *, keep: bool = True
+) -> Iterator[Path | str]:
     """The database an import works on, made ready by `prepare` (migrations, the bundled catalogue).
 
     A database that exists is used where it is: the import's one transaction keeps it whole. One that
@@ -612,7 +615,7 @@ def database_for_import(path: Path, prepare: Callable[[Path], object], *, keep: 
     ends without an error and `keep` is true (it is not for a dry run): neither a failed import nor a dry
     run leaves a new database behind. Connections to it must be closed when the block ends.
     """
-    if path.exists():
+    if isinstance(path, str) or path.exists():  # PostgreSQL's (a URL) always exists once prepared
         prepare(path)
         yield path
         return

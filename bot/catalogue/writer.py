@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from bot.catalogue.formats.document import CatalogueDocument, SpeakerRecord, TalkRecord
 from bot.db.connection import atomic
+from bot.db.dialect import distinct
 from bot.domain.text import name_key, slugify
 from bot.errors import UserFacingError
 
@@ -115,9 +116,9 @@ class _People:
         if existing is not None:
             return existing
         cursor = self.conn.execute(
-            "INSERT INTO people (slug, name, name_key) VALUES (?, ?, ?)", (slug, name, name_key(name))
+            "INSERT INTO people (slug, name, name_key) VALUES (?, ?, ?) RETURNING id", (slug, name, name_key(name))
         )
-        person_id = int(cursor.lastrowid or 0)
+        person_id = _new_id(cursor)
         self.by_slug[slug] = person_id
         self.by_key[name_key(name)].append((slug, person_id))
         self.added += 1
@@ -153,8 +154,8 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             return None
         slug = _slug(name, "organization")
         if slug not in orgs:
-            cursor = conn.execute("INSERT INTO organizations (slug, name) VALUES (?, ?)", (slug, name))
-            orgs[slug] = int(cursor.lastrowid or 0)
+            cursor = conn.execute("INSERT INTO organizations (slug, name) VALUES (?, ?) RETURNING id", (slug, name))
+            orgs[slug] = _new_id(cursor)
         return orgs[slug]
 
     for talk in document.talks:
@@ -170,10 +171,10 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             cursor = conn.execute(
                 "INSERT INTO talks (slug, title, summary, kind, event_id, date, track, recording_url,"
                 " slides_url, language, ends_at, room, stream_url,"
-                " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*signature[:13], document.source, talk.source_id),
             )
-            talk_id = int(cursor.lastrowid or 0)
+            talk_id = _new_id(cursor)
             report.added.append((talk.slug, talk.title))
         elif old[1] == signature:
             report.unchanged += 1
@@ -206,8 +207,8 @@ def _apply(conn: sqlite3.Connection, document: CatalogueDocument, report: Import
             "INSERT INTO readings (slug, title, url, author, summary, topics) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (slug) DO UPDATE SET title = excluded.title, url = excluded.url,"
             " author = excluded.author, summary = excluded.summary, topics = excluded.topics"
-            " WHERE (title, url, author, summary, topics)"
-            " IS NOT (excluded.title, excluded.url, excluded.author, excluded.summary, excluded.topics)",
+            " WHERE (readings.title, readings.url, readings.author, readings.summary, readings.topics)"
+            f" {distinct(conn)} (excluded.title, excluded.url, excluded.author, excluded.summary, excluded.topics)",
             (
                 reading.slug,
                 reading.title,
@@ -311,8 +312,8 @@ def _upsert_topics(conn: sqlite3.Connection, document: CatalogueDocument, report
     ids: dict[str, int] = {}
     for slug, name in wanted.items():
         if slug not in known:
-            cursor = conn.execute("INSERT INTO topics (slug, name) VALUES (?, ?)", (slug, name))
-            ids[slug] = int(cursor.lastrowid or 0)
+            cursor = conn.execute("INSERT INTO topics (slug, name) VALUES (?, ?) RETURNING id", (slug, name))
+            ids[slug] = _new_id(cursor)
             report.topics_added.append(slug)
         else:
             tid, old_name = known[slug]
@@ -339,7 +340,7 @@ def _upsert_events(conn: sqlite3.Connection, document: CatalogueDocument, report
                 "UPDATE events SET name = ?, short_name = ?, start_date = ?, end_date = ?, location = ?,"
                 " url = ?"
                 " WHERE id = ? AND (name, short_name, start_date, end_date, location, url)"
-                " IS NOT (?, ?, ?, ?, ?, ?)",
+                f" {distinct(conn)} (?, ?, ?, ?, ?, ?)",
                 (*values, ids[event.slug], *values),
             )
             if cursor.rowcount:
@@ -347,20 +348,28 @@ def _upsert_events(conn: sqlite3.Connection, document: CatalogueDocument, report
         else:
             cursor = conn.execute(
                 "INSERT INTO events (slug, name, short_name, start_date, end_date, location, url)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (event.slug, *values),
             )
-            ids[event.slug] = int(cursor.lastrowid or 0)
+            ids[event.slug] = _new_id(cursor)
             report.events_added.append(event.slug)
     for event in document.events:
         if event.parent is None:  # a file of one co-located event may not name its parent; keep the link
             continue
         parent = ids.get(event.parent)
         cursor = conn.execute(
-            "UPDATE events SET parent_id = ? WHERE id = ? AND parent_id IS NOT ?",
+            f"UPDATE events SET parent_id = ? WHERE id = ? AND parent_id {distinct(conn)} ?",
             (parent, ids[event.slug], parent),
         )
         changed = report.events_changed + report.events_added
         if cursor.rowcount and event.slug not in changed:
             report.events_changed.append(event.slug)
     return ids
+
+
+def _new_id(cursor: sqlite3.Cursor) -> int:
+    """The id an `INSERT ... RETURNING id` gave (the same SQL on both engines; `lastrowid` is SQLite's)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("an insert returned no id")
+    return int(row[0])

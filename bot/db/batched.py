@@ -14,6 +14,7 @@ its caller's alone; the others in the batch go on. A batch whose commit fails fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import weakref
 from collections.abc import Callable
@@ -36,11 +37,11 @@ class BatchedConnection:
     `connect` opens it (by default a configured writer's connection; for batched reads, a reader's).
     """
 
-    def __init__(self, path: Path, *, connect: Callable[[Path], sqlite3.Connection] | None = None) -> None:
+    def __init__(self, path: Path | str, *, connect: Callable[[Any], Any] | None = None) -> None:
         self.path = path
-        self._connect = connect or _writer
+        self._connect: Callable[[Any], Any] = connect or _writer
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-batch")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None  # a sqlite3 connection, or PostgreSQL's session (bot.db.postgres)
         self._queued: list[_Queued] = []
         self._running: asyncio.Future[list[_Outcome]] | None = None
         self._closed = False
@@ -108,7 +109,7 @@ class BatchedConnection:
 
     # -- in the worker thread ----------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> Any:
         if self._conn is None:
             self._conn = self._connect(self.path)
         return self._conn
@@ -119,22 +120,33 @@ class BatchedConnection:
             self._conn = None
 
     def _execute(self, batch: list[Work], writes: bool) -> list[_Outcome]:
-        conn = self._connection()
         try:
+            conn = self._connection()
             conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
-        except sqlite3.Error as error:
-            return [(False, error)] * len(batch)
+        except Exception as error:  # the database is busy, or (PostgreSQL) unreachable: a new connection next time
+            if not isinstance(error, sqlite3.Error):
+                self._drop_connection()
+            return [(False, _raisable(error))] * len(batch)
         try:
             outcomes = self._each(conn, batch, writes)
             conn.execute("COMMIT")
         except BaseException as error:  # a savepoint or the commit failed: the whole batch failed
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except Exception:  # the connection itself is gone (PostgreSQL restarted, say): open a new one
+                self._drop_connection()
             return [(False, _raisable(error))] * len(batch)
         return outcomes
 
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken; nothing more to release
+                conn.close()
+
     @staticmethod
-    def _each(conn: sqlite3.Connection, batch: list[Work], writes: bool) -> list[_Outcome]:
+    def _each(conn: Any, batch: list[Work], writes: bool) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
         for work in batch:
             conn.execute("SAVEPOINT work")

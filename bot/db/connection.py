@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from bot.db.migrations import check_version, migrate
 from bot.errors import DatabaseError
@@ -44,8 +45,17 @@ def _unusable(path: Path, exc: sqlite3.Error) -> DatabaseError:
     )
 
 
-def connect_sync(path: Path, *, migrate_schema: bool = True) -> sqlite3.Connection:
-    """A configured (and migrated) `sqlite3` connection in autocommit mode; the caller closes it."""
+def connect_sync(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connection:
+    """A configured (and migrated) `sqlite3` connection in autocommit mode; the caller closes it.
+
+    Given a `postgresql://` URL, PostgreSQL's session (`bot.db.postgres.PgSession`), which answers the same
+    calls; it runs its own event loop, so it is not for a thread where one is running.
+    """
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from bot.db.postgres import connect_postgres
+
+        return cast(sqlite3.Connection, connect_postgres(path, migrate_schema=migrate_schema))
+    path = Path(path)
     _check_path(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -68,7 +78,7 @@ def connect_sync(path: Path, *, migrate_schema: bool = True) -> sqlite3.Connecti
 
 
 @contextmanager
-def sync_db(path: Path, *, migrate_schema: bool = True) -> Iterator[sqlite3.Connection]:
+def sync_db(path: Path | str, *, migrate_schema: bool = True) -> Iterator[sqlite3.Connection]:
     """`connect_sync` as a context manager."""
     conn = connect_sync(path, migrate_schema=migrate_schema)
     try:
@@ -77,7 +87,7 @@ def sync_db(path: Path, *, migrate_schema: bool = True) -> Iterator[sqlite3.Conn
         conn.close()
 
 
-def prepare(path: Path) -> None:
+def prepare(path: Path | str) -> None:
     """Create the database if needed and bring its schema up to date."""
     connect_sync(path).close()
 

@@ -24,9 +24,10 @@ awaits their result. Each query is written once, in such a function; where it ru
   store is no longer what limits it (benchmarks/scheduler_bench.py). An import is one piece of work: all of it
   is written, or none.
 
-A second engine implements the same three doors. PostgreSQL's would hand the work a connection from a pool
-(for `read` and `scan`, autocommit; for `write`, one transaction per batch with a savepoint per piece), through
-a session that takes the `?` and `:name` parameters the stores write; the stores' callers do not change.
+PostgreSQL's engine (`bot.db.postgres`, chosen by a `postgresql://` target: DATABASE_URL) opens the same three
+doors with the same batching, handing the work a session that takes the `?` and `:name` parameters the stores
+write (`bot.db.dialect` holds what differs). `Database` is the stores' one type for either: nothing above it
+knows which engine it is on.
 """
 
 from __future__ import annotations
@@ -36,17 +37,75 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.db.batched import BatchedConnection
 from bot.db.connection import prepare
+from bot.db.postgres import PostgresDatabase, is_postgres_url
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Session = sqlite3.Connection
-"""What a piece of work is handed: the engine's DB-API connection, taking `?` and `:name` parameters."""
+"""What a piece of work is handed: the engine's DB-API connection, taking `?` and `:name` parameters (on
+PostgreSQL, `bot.db.postgres.PgSession`, which answers the same calls)."""
 Work = Callable[[Session], T]
+Target = Path | str
+"""Where the database is: a SQLite file's path, or a `postgresql://` URL."""
+
+
+class _Engine(Protocol):
+    async def read(self, work: Callable[[Any], T]) -> T: ...
+    async def scan(self, work: Callable[[Any], T]) -> T: ...
+    async def write(self, work: Callable[[Any], T]) -> T: ...
+    async def close(self) -> None: ...
+
+
+class Database:
+    """The gateway (see the module docstring) over the engine `target` names: a SQLite file or PostgreSQL."""
+
+    in_flight = 0
+    """Calls awaiting an answer, over every gateway of the process (a simulated clock waits for them)."""
+
+    def __init__(self, engine: _Engine, target: Target) -> None:
+        self._engine = engine
+        self.target = target
+        self.engine = "postgresql" if isinstance(engine, PostgresDatabase) else "sqlite"
+
+    @classmethod
+    async def open(cls, target: Target) -> Database:
+        """The gateway to the database at `target`, created (with the bundled schema) and migrated if needed."""
+        if is_postgres_url(target):
+            return cls(await PostgresDatabase.open(str(target)), target)
+        return cls(await SqliteDatabase.open(Path(target)), target)
+
+    async def read(self, work: Work[T]) -> T:
+        """A small read: its queries see one snapshot of the database."""
+        Database.in_flight += 1
+        try:
+            return await self._engine.read(work)
+        finally:
+            Database.in_flight -= 1
+
+    async def scan(self, work: Work[T]) -> T:
+        """A read too large for the loop's thread, batched with the others queued meanwhile."""
+        Database.in_flight += 1
+        try:
+            return await self._engine.scan(work)
+        finally:
+            Database.in_flight -= 1
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in the writer's next batch and transaction; its writes are kept only if it returns."""
+        Database.in_flight += 1
+        try:
+            return await self._engine.write(work)
+        finally:
+            Database.in_flight -= 1
+
+    async def close(self) -> None:
+        """Finish the queued writes, then close every connection (again: no-op)."""
+        await self._engine.close()
 
 READ_BUSY_TIMEOUT_MS = 250  # a WAL reader waits only in rare moments (recovery); never long on the loop
 
@@ -63,7 +122,7 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class Database:
+class SqliteDatabase:
     """The SQLite engine of the gateway (see the module docstring) over the database file at `path`.
 
     `open` creates and migrates the file first; the constructor expects it ready. Connections open on first
@@ -78,7 +137,7 @@ class Database:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path) -> SqliteDatabase:
         """The gateway to the database at `path`, created (with the bundled schema) and migrated if needed."""
         await asyncio.to_thread(prepare, path)
         return cls(path)

@@ -65,7 +65,7 @@ def shard_sql(shards: ShardFilter | None, column: str) -> tuple[str, tuple[int, 
 
 def _claim(conn: Session, bucket: int, now: float, hold: float, holder: str) -> float | None:
     """Take the bucket until `now + hold` if it is free; else when it will be (one transaction)."""
-    conn.execute("INSERT OR IGNORE INTO identify_buckets (bucket, free_at) VALUES (?, 0)", (bucket,))
+    conn.execute("INSERT INTO identify_buckets (bucket, free_at) VALUES (?, 0) ON CONFLICT DO NOTHING", (bucket,))
     taken = conn.execute(
         "UPDATE identify_buckets SET free_at = ?, claimed_by = ? WHERE bucket = ? AND free_at <= ? RETURNING bucket",
         (now + hold, holder, bucket, now),

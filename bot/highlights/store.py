@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.store import catalogue_version
+from bot.db.dialect import for_update, json_values
 from bot.db.gateway import Database, Session
 from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.clock import SystemClock
@@ -159,9 +160,14 @@ class CataloguePool:
                 tree = await self.db.scan(_read_tree)
                 self._pools.put_tree(version, tree)
             params = pool_params(tree, topic, event, language)
-            pool = await self.db.scan(lambda conn: tuple(str(r[0]) for r in conn.execute(_POOL, params)))
+            pool = await self.db.scan(lambda conn: tuple(str(r[0]) for r in conn.execute(pool_sql(conn), params)))
             self._pools.put(version, key, pool)
         return pool
+
+
+def pool_sql(conn: Session) -> str:
+    """The query of a pool (`_POOL`) in the engine's SQL."""
+    return _POOL.format(topics=json_values(conn, ":topics"))
 
 
 def _read_tree(conn: Session) -> TopicTree:
@@ -179,7 +185,7 @@ _POOL = (
     " SELECT t.slug FROM talks t"
     " WHERE (:event IS NULL OR t.event_id IN (SELECT id FROM family))"
     " AND (:topics IS NULL OR EXISTS (SELECT 1 FROM talk_topics tt JOIN topics tp ON tp.id = tt.topic_id"
-    " WHERE tt.talk_id = t.id AND tp.slug IN (SELECT value FROM json_each(:topics))))"
+    " WHERE tt.talk_id = t.id AND tp.slug IN ({topics})))"
     " AND (:language IS NULL OR t.language = :language)"
     " ORDER BY t.id"
 )
@@ -205,9 +211,10 @@ _RECORD_COLUMNS = (
 
 # The upsert that claims a slot: it takes over only a failed attempt, so of two claims at most one returns
 # a row. Selecting from schedules makes a claim on a removed schedule return nothing instead of failing.
+# On PostgreSQL the schedule's row is locked for the claim, and a claim another process holds is skipped.
 _CLAIM = (
     "INSERT INTO schedule_attempts (schedule_id, slot_key, talk, round, state, claimed_at)"
-    " SELECT id, :key, :talk, :round, 'sending', :at FROM schedules WHERE id = :id{condition}"
+    " SELECT id, :key, :talk, :round, 'sending', :at FROM schedules WHERE id = :id{condition}{lock}"
     " ON CONFLICT (schedule_id, slot_key) DO UPDATE SET"
     " talk = excluded.talk, round = excluded.round, state = 'sending', claimed_at = excluded.claimed_at,"
     " sent_at = NULL, message_id = NULL, error = NULL"
@@ -253,8 +260,25 @@ def _attempt(rows: Sequence[Sequence[Any]]) -> Attempt | None:
 def _claim(
     conn: Session, schedule_id: int, slot_key: str, pick: Pick, at: datetime, *, enabled_only: bool
 ) -> Attempt | None:
-    sql = _CLAIM.format(condition=" AND state = 'enabled'" if enabled_only else "")
-    return _attempt(conn.execute(sql, _claim_params(schedule_id, slot_key, pick, at)).fetchall())
+    condition = " AND state = 'enabled'" if enabled_only else ""
+    params = _claim_params(schedule_id, slot_key, pick, at)
+    attempt = _attempt(conn.execute(_CLAIM.format(condition=condition, lock=for_update(conn)), params).fetchall())
+    if attempt is None and for_update(conn) and _locked_by_another(conn, schedule_id, slot_key, condition):
+        # The schedule's row was skipped while another transaction held it: not a claim of this slot (none
+        # is recorded), so something else wrote the schedule meanwhile (a command, say). Wait for it instead
+        # of giving up a slot nobody is posting; a concurrent claim of the same slot still wins once.
+        attempt = _attempt(conn.execute(_CLAIM.format(condition=condition, lock=" FOR UPDATE"), params).fetchall())
+    return attempt
+
+
+def _locked_by_another(conn: Session, schedule_id: int, slot_key: str, condition: str) -> bool:
+    """After a claim returned nothing on PostgreSQL: whether the schedule is claimable but was locked."""
+    claimable = conn.execute(f"SELECT 1 FROM schedules WHERE id = ?{condition}", (schedule_id,)).fetchone()
+    taken = conn.execute(
+        "SELECT 1 FROM schedule_attempts WHERE schedule_id = ? AND slot_key = ? AND state <> 'failed'",
+        (schedule_id, slot_key),
+    ).fetchone()
+    return claimable is not None and taken is None
 
 
 # Only sending -> failed; anything else is left alone.

@@ -44,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", metavar="ZONE", help="the zone of times written without an offset")
 
 
-def run(args: argparse.Namespace, database: Path, console: Console, prepare: Callable[[Path], object]) -> int:
+def run(
+    args: argparse.Namespace, database: Path | str, console: Console, prepare: Callable[[Path | str], object]
+) -> int:
     """Follow the URL: one poll with --once, else polls until interrupted."""
     try:
         return asyncio.run(_follow(args, database, console, prepare))
@@ -53,7 +55,9 @@ def run(args: argparse.Namespace, database: Path, console: Console, prepare: Cal
         return 0
 
 
-async def _follow(args: argparse.Namespace, database: Path, console: Console, prepare: Callable[[Path], object]) -> int:
+async def _follow(
+    args: argparse.Namespace, database: Path | str, console: Console, prepare: Callable[[Path | str], object]
+) -> int:
     await asyncio.to_thread(prepare, database)
     db = await Database.open(database)
     try:

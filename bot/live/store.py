@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.db.dialect import claimable
 from bot.db.gateway import Database, Session
 from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.store import from_db_instant, to_db_instant
+
+_PENDING = "id = ? AND state = 'pending'"  # what a claim takes: this row, if no one has yet
 
 PostKind = Literal["next", "change"]
 PostState = Literal["pending", "sending", "sent", "failed", "skipped"]
@@ -229,13 +232,13 @@ class LiveStore:
         rows = [(setup_id, c, k, key, json.dumps(body), to_db_instant(due)) for c, k, key, body, due in posts]
 
         def work(conn: Session) -> int:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO live_posts (setup_id, channel_id, kind, key, body, state, due_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                rows,
+            return int(
+                conn.executemany(
+                    "INSERT INTO live_posts (setup_id, channel_id, kind, key, body, state, due_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+                    rows,
+                ).rowcount
             )
-            return conn.total_changes - before
 
         return await self.db.write(work) if rows else 0
 
@@ -280,7 +283,8 @@ class LiveStore:
         def work(conn: Session) -> LivePost | None:
             row = conn.execute(
                 "UPDATE live_posts SET state = 'sending', claimed_at = ?, body = ?"
-                f" WHERE id = ? AND state = 'pending' RETURNING {_POST_COLUMNS.replace('p.', '')}",
+                f" WHERE {claimable(conn, 'live_posts', _PENDING)}"
+                f" RETURNING {_POST_COLUMNS.replace('p.', '')}",
                 (to_db_instant(at), json.dumps(body), post.id),
             ).fetchone()
             return None if row is None else _post(row)

@@ -30,21 +30,24 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 
 from bot.catalogue.store import catalogue_version
+from bot.db.dialect import claimable
 from bot.db.gateway import Database, Session
 from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.engine import Runtime
 from bot.highlights.ports import Clock, PostFailure, PostResult
 from bot.highlights.store import (
-    _POOL,
     CataloguePool,
     PoolKey,
     _read_tree,
     from_db_instant,
     pool_params,
+    pool_sql,
     to_db_instant,
 )
 from bot.recordings.apply import Match, RecordingOptions, RecordingReport, apply_recordings
 from bot.recordings.formats import read_recordings
+
+_PENDING = "id = ? AND state = 'pending'"  # what a claim takes: this row, if no one has yet
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +224,11 @@ def plan(
 
 def _insert(conn: Session, rows: Sequence[Row]) -> int:
     """Add the rows, but not a batch a server was already told of; how many were new."""
-    before = conn.total_changes
-    conn.executemany(
-        "INSERT OR IGNORE INTO recording_posts (platform, guild_id, channel_id, key, body, state, due_at)"
-        " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+    return conn.executemany(
+        "INSERT INTO recording_posts (platform, guild_id, channel_id, key, body, state, due_at)"
+        " VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
         rows,
-    )
-    return conn.total_changes - before
+    ).rowcount
 
 
 def _filters(targets: Sequence[Target]) -> set[PoolKey]:
@@ -252,7 +253,8 @@ def announce_added(conn: Session, report: RecordingReport, at: datetime) -> int:
     if not targets:
         return 0
     tree = _read_tree(conn) if any(topic is not None for topic, _, _ in _filters(targets)) else None
-    pools = {key: [str(r[0]) for r in conn.execute(_POOL, pool_params(tree, *key))] for key in _filters(targets)}
+    sql = pool_sql(conn)
+    pools = {key: [str(r[0]) for r in conn.execute(sql, pool_params(tree, *key))] for key in _filters(targets)}
     return _insert(conn, plan(added, targets, pools, names, at))
 
 
@@ -372,11 +374,15 @@ class AnnouncementStore:
 
     async def claim(self, post: AnnouncementPost, at: datetime) -> AnnouncementPost | None:
         """Mark a pending post as sending; None if it is no longer pending."""
-        sql = (
-            "UPDATE recording_posts SET state = 'sending', claimed_at = ?"
-            f" WHERE id = ? AND state = 'pending' RETURNING {_POST_COLUMNS}"
-        )
-        row = await self.db.write(lambda conn: conn.execute(sql, (to_db_instant(at), post.id)).fetchone())
+
+        def work(conn: Session) -> Any:
+            sql = (
+                "UPDATE recording_posts SET state = 'sending', claimed_at = ?"
+                f" WHERE {claimable(conn, 'recording_posts', _PENDING)} RETURNING {_POST_COLUMNS}"
+            )
+            return conn.execute(sql, (to_db_instant(at), post.id)).fetchone()
+
+        row = await self.db.write(work)
         return None if row is None else _post(row)
 
     async def mark_sent(self, post: AnnouncementPost, message_id: str | None, at: datetime) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot.catalogue.export import resolve_event
 from bot.db.connection import atomic
+from bot.db.dialect import ENGINE_ERRORS, text_agg
 from bot.errors import ConfigError, DatabaseError
 from bot.recordings.formats import Recording, RecordingList, read_recordings, same_video, video_key
 from bot.recordings.matcher import DEFAULT_MIN_CONFIDENCE, Candidate, Decision, Matcher, TalkEntry
@@ -113,9 +114,10 @@ def load_talks(conn: sqlite3.Connection, event: str | None = None) -> tuple[list
     people: dict[int, tuple[str, str]] = {
         talk_id: (speakers or "", organizations or "")
         for talk_id, speakers, organizations in conn.execute(
-            "SELECT ts.talk_id, group_concat(p.name, char(31)), group_concat(o.name, char(31))"
+            f"SELECT ts.talk_id, {text_agg(conn, 'p.name', '?')}, {text_agg(conn, 'o.name', '?')}"
             " FROM talk_speakers ts JOIN people p ON p.id = ts.person_id"
-            " LEFT JOIN organizations o ON o.id = ts.organization_id GROUP BY ts.talk_id"
+            " LEFT JOIN organizations o ON o.id = ts.organization_id GROUP BY ts.talk_id",
+            ("\x1f", "\x1f"),
         )
     }
     talks = []
@@ -168,7 +170,7 @@ def apply_recordings(
             matcher = Matcher(talks, event_words=names, min_confidence=options.min_confidence)
             decisions = matcher.match_all(recordings.recordings)
             _write(conn, decisions, report)
-    except sqlite3.Error as exc:
+    except ENGINE_ERRORS as exc:
         raise DatabaseError(f"{recordings.source}: the recordings were not written, nothing changed ({exc}).") from exc
     log.info(
         "%s%s: %d added, %d kept, %d ambiguous, %d unmatched, %d conflicts",

@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, database: Path, console: Console, prepare: Callable[[Path], object]) -> int:
+def run(
+    args: argparse.Namespace, database: Path | str, console: Console, prepare: Callable[[Path | str], object]
+) -> int:
     """Read the list, match and write it and its announcements in one transaction (none with --dry-run); report."""
     options = RecordingOptions(event=args.event, min_confidence=args.min_confidence)
     options.check()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bot.db.connection import atomic
+from bot.db.dialect import ENGINE_ERRORS, POSTGRESQL, engine
 from bot.search.analysis import Analyzer, known_stems, remember_stems
 from bot.search.completion import Completer
 from bot.search.engine import Label, SearchEngine, speaker_entries
@@ -34,6 +35,7 @@ from bot.search.people import PersonEntry
 from bot.search.store import Packed, Unpacked
 
 log = logging.getLogger(__name__)
+_UNREADABLE: tuple[type[Exception], ...] = (*ENGINE_ERRORS, ValueError)  # a saved index that cannot be read
 
 _CACHE_NAME = "talks"
 
@@ -225,6 +227,18 @@ def _restore(data: Unpacked, analyzer: Analyzer) -> tuple[SearchIndex, list[Pers
 
 
 def _read_cache(conn: sqlite3.Connection, version: int) -> Unpacked | None:
+    if engine(conn) == POSTGRESQL:  # no incremental blob reads there: the whole value, once
+        found = conn.execute(
+            "SELECT data FROM search_cache WHERE name = ? AND catalogue_version = ?", (_CACHE_NAME, version)
+        ).fetchone()
+        if found is None:
+            return None
+        data = memoryview(found[0])
+        try:
+            return Unpacked.read(lambda offset, size: bytes(data[offset : offset + size]), len(data))
+        except ValueError as exc:
+            log.warning("The saved search index could not be read (%s); rebuilding it", exc)
+            return None
     row = conn.execute(
         "SELECT rowid, length(data) FROM search_cache WHERE name = ? AND catalogue_version = ?",
         (_CACHE_NAME, version),
@@ -240,7 +254,7 @@ def _read_cache(conn: sqlite3.Connection, version: int) -> Unpacked | None:
                 return blob.read(size)
 
             return Unpacked.read(read_at, length)
-    except (sqlite3.Error, ValueError) as exc:
+    except _UNREADABLE as exc:
         log.warning("The saved search index could not be read (%s); rebuilding it", exc)
         return None
 
@@ -266,6 +280,9 @@ def _save(
     stems = known_stems()
     packed.add_texts("stems.words", list(stems))
     packed.add_texts("stems.stems", list(stems.values()))
+    if engine(conn) == POSTGRESQL:
+        _save_whole(conn, version, packed)
+        return
     try:
         with atomic(conn):
             # The row is sized first and filled piece by piece, so the blob never exists twice in memory.
@@ -279,5 +296,18 @@ def _save(
             with conn.blobopen("search_cache", "data", rowid) as blob:
                 for chunk in packed.chunks():
                     blob.write(chunk)
-    except sqlite3.Error as exc:  # a read-only database still answers; it just rebuilds next time
+    except ENGINE_ERRORS as exc:  # a read-only database still answers; it just rebuilds next time
+        log.warning("Could not save the search index: %s", exc)
+
+
+def _save_whole(conn: sqlite3.Connection, version: int, packed: Packed) -> None:
+    try:
+        with atomic(conn):
+            conn.execute(
+                "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET catalogue_version = excluded.catalogue_version,"
+                " data = excluded.data",
+                (_CACHE_NAME, version, b"".join(packed.chunks())),
+            )
+    except ENGINE_ERRORS as exc:  # a read-only database still answers; it just rebuilds next time
         log.warning("Could not save the search index: %s", exc)

@@ -50,7 +50,7 @@ class Services:
 
 @asynccontextmanager
 async def open_services(
-    database: Path,
+    database: Path | str,
     *,
     clock: Clock | None = None,
     scheduler_config: SchedulerConfig | None = None,

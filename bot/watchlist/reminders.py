@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.service import CatalogueService
+from bot.db.dialect import claimable
 from bot.db.gateway import Database, Session
 from bot.domain.text import inert
 from bot.errors import UserFacingError
@@ -35,6 +36,7 @@ from bot.watchlist.store import WatchlistStore
 from bot.watchlist.when import Due, parse_when
 
 log = logging.getLogger(__name__)
+_PENDING = "id = ? AND state = 'pending'"  # what a claim takes: this row, if no one has yet
 
 Platform = Literal["discord", "slack"]
 ReminderState = Literal["pending", "sending", "sent", "failed", "missed"]
@@ -249,7 +251,8 @@ class ReminderStore:
 
         def work(conn: Session) -> Reminder | None:
             row = conn.execute(
-                f"UPDATE reminders SET state = 'sending', claimed_at = ? WHERE id = ? AND state = 'pending'"
+                "UPDATE reminders SET state = 'sending', claimed_at = ?"
+                f" WHERE {claimable(conn, 'reminders', _PENDING)}"
                 f" RETURNING {_COLUMNS}",
                 (to_db_instant(at), reminder.id),
             ).fetchone()

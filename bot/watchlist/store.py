@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.db.dialect import json_values
 from bot.db.gateway import Database, Session
 from bot.errors import UserFacingError
 from bot.highlights.store import from_db_instant, to_db_instant
@@ -184,7 +185,7 @@ class WatchlistStore:
             return {}
         rows = await self.db.read(
             lambda conn: conn.execute(
-                "SELECT talk, COUNT(*) FROM saved_talks WHERE talk IN (SELECT value FROM json_each(?)) GROUP BY talk",
+                f"SELECT talk, COUNT(*) FROM saved_talks WHERE talk IN ({json_values(conn, '?')}) GROUP BY talk",
                 (json.dumps(wanted),),
             ).fetchall()
         )

@@ -92,7 +92,11 @@ class HighlightsBot(commands.AutoShardedBot):
         self.scheduler_config = scheduler_config or SchedulerConfig(
             grace=timedelta(minutes=settings.highlight_grace_minutes),
             max_failures=settings.highlight_max_failures,
-            per_second=global_share(settings.shard_count, settings.shard_ids),
+            per_second=(
+                global_share(settings.shard_count, settings.shard_ids)
+                if settings.split_global_budget
+                else DISCORD_GLOBAL_LIMIT  # a REST proxy holds the one budget and queues what is over it
+            ),
         )
         self._resources = AsyncExitStack()
         self._services: Services | None = None
@@ -110,7 +114,7 @@ class HighlightsBot(commands.AutoShardedBot):
         """Open the database, build the services, load the extensions; copy commands to the dev server."""
         self._services = await self._resources.enter_async_context(
             open_services(
-                self.settings.database,
+                self.settings.store,
                 clock=self.clock,
                 scheduler_config=self.scheduler_config,
                 view_timeout=self.view_timeout,

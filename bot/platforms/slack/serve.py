@@ -34,7 +34,7 @@ async def serve(settings: Settings, *, follow_schedules: bool = True) -> None:
     config = SchedulerConfig(
         grace=timedelta(minutes=settings.highlight_grace_minutes), max_failures=settings.highlight_max_failures
     )
-    async with open_services(settings.database, platform="slack", scheduler_config=config) as services:
+    async with open_services(settings.store, platform="slack", scheduler_config=config) as services:
         bot = SlackBot(
             services,
             token=settings.slack_bot_token,
