@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOG    := $(VENV)/install.log
 
-.PHONY: run test lint typecheck bench bench-quick eval setup clean
+.PHONY: run test test-postgres lint typecheck bench bench-quick eval setup clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ test: $(STAMP)
 	$(BIN)/ruff check bot cogs emulator tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+## The suite again on PostgreSQL (TEST_DATABASE_URL, else a throwaway server from the machine's packages).
+test-postgres: $(STAMP)
+	TEST_ENGINE=postgresql $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -127,3 +127,22 @@ def test_processes_splitting_the_shards_stay_within_the_global_limit_together() 
         for split in ({(shard,) for shard in range(count)}, {tuple(range(0, count, 2)), tuple(range(1, count, 2))}):
             parts = [ids for ids in split if ids]
             assert sum(global_share(count, ids) for ids in parts) <= DISCORD_GLOBAL_LIMIT
+
+
+def test_database_url_chooses_postgresql_and_is_never_shown_with_its_password(tmp_path: Path) -> None:
+    url = "postgresql://bot:hunter2@db.example.org:5432/talks"
+    settings = Settings.from_env({"DATABASE_URL": url, "BOT_DATABASE": str(tmp_path / "x.db")})
+    assert settings.store == url
+    assert "hunter2" not in settings.store_name and "hunter2" not in repr(settings)
+    assert settings.store_name == "postgresql://bot:***@db.example.org:5432/talks"
+    assert Settings.from_env({"BOT_DATABASE": str(tmp_path / "x.db")}).store == tmp_path / "x.db"
+    assert Settings.from_env({"DATABASE_URL": "  ", "BOT_DATABASE": str(tmp_path / "x.db")}).store == tmp_path / "x.db"
+    with pytest.raises(ConfigError, match="DATABASE_URL must be a PostgreSQL URL"):
+        Settings.from_env({"DATABASE_URL": "mysql://bot@db/talks"})
+
+
+def test_the_global_budget_is_split_unless_a_proxy_holds_it_whole() -> None:
+    assert Settings.from_env({}).split_global_budget
+    assert not Settings.from_env({"DISCORD_GLOBAL_BUDGET": "Whole"}).split_global_budget
+    with pytest.raises(ConfigError, match="DISCORD_GLOBAL_BUDGET must be split"):
+        Settings.from_env({"DISCORD_GLOBAL_BUDGET": "half"})

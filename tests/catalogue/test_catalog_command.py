@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
+from bot.db.connection import connect_sync
 from emulator.interactions import Upload
 from emulator.server import DiscordEmulator
 from tests.e2e.conftest import StartBot, start_bot
@@ -16,7 +16,7 @@ __all__ = ["start_bot"]  # the fixture, shared with the end-to-end tests
 
 
 def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(database)
+    conn = connect_sync(database)
     try:
         return conn.execute(sql).fetchall()
     finally:

@@ -12,6 +12,7 @@ import pytest
 from bot.catalogue.formats import sched, sessionize
 from bot.catalogue.formats.document import CatalogueDocument
 from bot.catalogue.importer import ImportOptions, import_data
+from bot.db.connection import connect_sync
 from bot.errors import CatalogueFormatError
 from emulator.interactions import Upload
 from emulator.server import DiscordEmulator
@@ -214,7 +215,7 @@ async def test_catalog_import_takes_a_date_format_for_ambiguous_csv_dates(
         handle = await discord_emulator.slash("catalog import", {**options, "date_format": "%d/%m/%y"}, user=owner)
         await handle.response()
         assert "added 2" in (await handle.followup(timeout=10)).content
-    conn = sqlite3.connect(bundled_db)
+    conn = connect_sync(bundled_db)
     try:
         dates = conn.execute("SELECT title, date FROM talks WHERE title IN ('Meshes', 'Proxies') ORDER BY title")
         assert dates.fetchall() == [("Meshes", "2024-02-01"), ("Proxies", "2024-04-03")]

@@ -12,6 +12,7 @@ import pytest
 from bot.db.batched import BatchedConnection
 from bot.db.connection import sync_db
 
+pytestmark = pytest.mark.sqlite_only(reason="drives BatchedConnection over sqlite3 connections")
 
 @pytest.fixture
 async def db(bundled_db: Path):

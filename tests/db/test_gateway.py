@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.db.connection import atomic, sync_db
+from bot.db.connection import atomic, connect_sync, sync_db
+from bot.db.dialect import ENGINE_ERRORS
 from bot.db.gateway import Database
 from tests.sql import sql
 
@@ -34,7 +35,7 @@ async def test_both_read_paths_see_what_the_write_path_committed(db):
 
 async def test_reads_never_wait_for_a_writer_holding_the_lock(db, bundled_db):
     await sql(db, "INSERT INTO notes (text) VALUES ('committed')")
-    other = sqlite3.connect(bundled_db, isolation_level=None)  # another process, mid-import
+    other = connect_sync(bundled_db)  # another process, mid-import
     try:
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO notes (text) VALUES ('not yet')")
@@ -47,9 +48,9 @@ async def test_reads_never_wait_for_a_writer_holding_the_lock(db, bundled_db):
 
 
 async def test_the_reads_refuse_to_write(db):
-    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+    with pytest.raises(ENGINE_ERRORS, match=r"readonly|read-only|query_only"):
         await db.read(lambda conn: conn.execute("INSERT INTO notes (text) VALUES ('sneaked')"))
-    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+    with pytest.raises(ENGINE_ERRORS, match=r"readonly|read-only|query_only"):
         await db.scan(lambda conn: conn.execute("INSERT INTO notes (text) VALUES ('sneaked')"))
     assert await db.read(notes) == []
 
@@ -86,7 +87,7 @@ async def test_atomic_on_its_own_is_a_transaction(bundled_db):
                 conn.execute("INSERT INTO notes (text) VALUES ('kept only with the next')")
                 conn.execute("INSERT INTO notes (text) VALUES (NULL)")
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ENGINE_ERRORS, match=r"NOT NULL|not-null"):
             both()
         assert not conn.in_transaction
         with atomic(conn):

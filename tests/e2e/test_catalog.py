@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from bot.db.connection import connect_sync
 from emulator.interactions import Upload
 from emulator.model import InteractionContext, Permission
 from emulator.server import DiscordEmulator
@@ -15,7 +15,7 @@ SCHEDULE = Path(__file__).resolve().parents[1] / "fixtures" / "pretalx-schedule.
 
 
 def talks(database: Path) -> int:
-    conn = sqlite3.connect(database)
+    conn = connect_sync(database)
     try:
         return int(conn.execute("SELECT COUNT(*) FROM talks").fetchone()[0])
     finally:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from bot.db.connection import connect_sync
 from bot.platforms.discord import embeds
 from bot.platforms.discord.client import GENERIC_ERROR, HighlightsBot
 from emulator.interactions import InteractionHandle
@@ -265,7 +265,7 @@ async def test_controls_switch_off_when_they_time_out_and_a_late_click_is_answer
 async def test_catalogue_text_cannot_ping_or_break_the_layout(
     discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
 ) -> None:
-    conn = sqlite3.connect(bundled_db)
+    conn = connect_sync(bundled_db)
     conn.execute(
         "INSERT INTO talks (slug, title, summary, event_id) VALUES ('ping', '@everyone **free** `pizza` <@&1>', ?, 1)",
         ("x" * 9000,),
@@ -322,7 +322,7 @@ async def test_the_bot_resumes_after_the_gateway_drops_and_answers_what_came_mea
 async def test_new_talks_are_seen_without_a_restart(
     discord_emulator: DiscordEmulator, bot: HighlightsBot, bundled_db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conn = sqlite3.connect(bundled_db)
+    conn = connect_sync(bundled_db)
     conn.execute(
         "INSERT INTO talks (slug, title, event_id) VALUES ('brand-new-talk', 'Zebra Crossings in the Mesh', 1)"
     )

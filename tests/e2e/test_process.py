@@ -15,13 +15,14 @@ from emulator.server import DiscordEmulator
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def environment(emulator: DiscordEmulator, database: Path, token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "DEV_GUILD"))}
+def environment(emulator: DiscordEmulator, database: Path | str, token: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_", "DEV_GUILD", "DATABASE_URL"))}
+    # A PostgreSQL database's URL (TEST_ENGINE=postgresql), or a SQLite file.
+    env.update({"DATABASE_URL": database} if isinstance(database, str) else {"BOT_DATABASE": str(database)})
     env.update(
         DISCORD_TOKEN=token,
         DISCORD_API_BASE_URL=emulator.api_base_url,
         DISCORD_GATEWAY_URL=emulator.gateway_url,
-        BOT_DATABASE=str(database),
         DEV_GUILD_ID=str(emulator.guild.id),
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,10 +53,9 @@ async def test_a_reminder_arrives_once_as_a_direct_message(discord_emulator: Dis
 
 
 async def test_a_restart_between_setting_and_its_time_delivers_it_once(
-    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path, tmp_path: Path
+    discord_emulator: DiscordEmulator, start_bot: StartBot, bundled_db: Path
 ):
-    database = tmp_path / "bot.sqlite3"
-    shutil.copy(bundled_db, database)
+    database = bundled_db  # the same database across the restart (a file, or PostgreSQL's)
     clock = FakeClock(START)
     async with start_bot(clock=clock, database=database):
         await answer(discord_emulator, "remind", {"title": "tap tap", "when": "in 30 minutes"})

@@ -17,9 +17,9 @@ from tests.live.test_notices import FIRST
 
 
 @pytest.fixture
-async def database(bundled_db: Path, tmp_path: Path) -> Path:
+async def database(bundled_sqlite: Path, tmp_path: Path) -> Path:
     path = tmp_path / "bot.sqlite3"
-    shutil.copy(bundled_db, path)
+    shutil.copy(bundled_sqlite, path)
     db = await Database.open(path)
     try:
         await (await CatalogueService.open(db)).import_data(FIRST, "meshcon.toml", ImportOptions())

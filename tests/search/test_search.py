@@ -1,6 +1,5 @@
 """Search, more-like-this, speaker lookup and autocomplete over the bundled catalogue."""
 
-import sqlite3
 import string
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue.service import CatalogueService
+from bot.db.connection import connect_sync
 from bot.errors import SpeakerNotFound, TalkNotFound, UserFacingError
 from bot.search.completion import MAX_CHOICES, MAX_LABEL
 
@@ -251,7 +251,7 @@ async def test_a_topic_added_by_an_import_is_recommended_by_on_the_first_ask(
     catalogue: CatalogueService, bundled_db: Path
 ) -> None:
     await catalogue.search("linkerd")  # the engine is built and current
-    conn = sqlite3.connect(bundled_db)
+    conn = connect_sync(bundled_db)  # another process's import, behind the running service's back
     conn.execute("INSERT INTO topics (slug, name) VALUES ('quokkas', 'Quokkas')")
     conn.execute(
         "INSERT INTO talk_topics (talk_id, topic_id) SELECT t.id, q.id FROM talks t, topics q"
@@ -260,7 +260,6 @@ async def test_a_topic_added_by_an_import_is_recommended_by_on_the_first_ask(
     )
     conn.execute("UPDATE talks SET summary = summary || ' Quokkas!' WHERE slug = ?", (MULTI,))  # the word, not the topic
     conn.execute("UPDATE catalogue_state SET version = version + 1")
-    conn.commit()
     conn.close()
     page = await catalogue.recommend("quokkas")
     assert [r.talk.slug for r in page.results] == [FINLEAP]

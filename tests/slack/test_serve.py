@@ -26,8 +26,9 @@ async def test_socket_mode_serves_the_commands_without_a_public_address(
             "SLACK_BOT_TOKEN": slack_emulator.token,
             "SLACK_APP_TOKEN": slack_emulator.app_token,
             "SLACK_API_URL": slack_emulator.api_url,
+            **({"DATABASE_URL": bundled_db} if isinstance(bundled_db, str) else {}),
         },
-        database=str(bundled_db),
+        database=str(bundled_db),  # with TEST_ENGINE=postgresql, a URL: DATABASE_URL below wins
     )
     running = asyncio.create_task(serve(settings))
     try:
@@ -51,8 +52,9 @@ async def test_installed_through_oauth_each_workspace_is_served_with_its_own_tok
             "SLACK_SIGNING_SECRET": slack_emulator.signing_secret,
             "SLACK_API_URL": slack_emulator.api_url,
             "SLACK_PORT": str(port),
+            **({"DATABASE_URL": bundled_db} if isinstance(bundled_db, str) else {}),
         },
-        database=str(bundled_db),
+        database=str(bundled_db),  # with TEST_ENGINE=postgresql, a URL: DATABASE_URL below wins
     )
     running = asyncio.create_task(serve(settings))
     try:

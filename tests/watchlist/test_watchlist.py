@@ -400,6 +400,7 @@ async def test_a_time_zone_that_is_none_says_so_clearly(watchlist):
 # --- the tables ---------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(reason="reads the table's columns with PRAGMA table_info")
 async def test_the_migration_makes_a_talk_unique_per_member(db):
     def columns(conn, table):
         return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
@@ -415,6 +416,7 @@ async def test_the_migration_makes_a_talk_unique_per_member(db):
     await db.write(lambda conn: conn.execute(insert, (BOB, RUST)))
 
 
+@pytest.mark.sqlite_only(reason="reads SQLite's query plans")
 async def test_each_state_of_a_list_is_counted_from_the_index_alone(watchlist, store, db):
     await save_all(watchlist, ALICE, RUST, TAP, COVID)
     await watchlist.mark_watched(ALICE, TAP)
