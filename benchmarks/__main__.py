@@ -7,8 +7,10 @@ emulator (`benchmarks.interaction_bench`), the watch list's latency at 1,000,000
 (`benchmarks.watchlist_bench`), scheduled posting at scale
 (`benchmarks.scheduler_bench`), members' reminders at scale with a crash half-way (`benchmarks.reminders_bench`),
 live mode's notices over a conference's days, replayed with changes and a restart
-(`benchmarks.live_bench`) and the Slack side: slash-command latency, a burst and scheduled posts to
-many channels (`benchmarks.slack_bench`). Each can also be run on its own with `python -m benchmarks.NAME`.
+(`benchmarks.live_bench`), the Slack side: slash-command latency, a burst and scheduled posts to
+many channels (`benchmarks.slack_bench`) and scheduled posts over PostgreSQL, sharded across 3 processes with
+one killed and restarted, next to one process over SQLite (`benchmarks.shards_bench`). Each can also be run on
+its own with `python -m benchmarks.NAME`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from benchmarks import (
     reminders_bench,
     scheduler_bench,
     search_bench,
+    shards_bench,
     slack_bench,
     watchlist_bench,
 )
@@ -61,6 +64,8 @@ def main(argv: list[str]) -> None:
     live_bench.run(quick, echo=say)
     say("\n# Slack: slash commands and scheduled posts (python -m benchmarks.slack_bench)\n")
     slack_bench.run(quick, echo=say)
+    say("\n# PostgreSQL: sharded across 3 processes, one killed and restarted (python -m benchmarks.shards_bench)\n")
+    shards_bench.run(quick, echo=say)
     say(f"\nwhole run: {time.perf_counter() - started:.0f} s")
 
 
