@@ -8,7 +8,8 @@ of work is one plain function over a `sqlite3` connection; whatever is queued wh
 next batch, which runs in one transaction (one commit) and wakes the loop once.
 
 Each piece of work runs inside a savepoint of its own: if it raises, its writes are undone and the error is
-its caller's alone; the others in the batch go on. A batch whose commit fails fails every caller in it.
+its caller's alone; the others in the batch go on (a piece alone in its batch needs no savepoint: the
+batch's rollback is its own). A batch whose commit fails fails every caller in it.
 """
 
 from __future__ import annotations
@@ -128,8 +129,9 @@ class BatchedConnection:
                 self._drop_connection()
             return [(False, _raisable(error))] * len(batch)
         try:
-            outcomes = self._each(conn, batch, writes)
-            conn.execute("COMMIT")
+            outcomes, open_transaction = self._each(conn, batch, writes)
+            if open_transaction:
+                conn.execute("COMMIT")
         except BaseException as error:  # a savepoint or the commit failed: the whole batch failed
             try:
                 if conn.in_transaction:
@@ -146,7 +148,19 @@ class BatchedConnection:
                 conn.close()
 
     @staticmethod
-    def _each(conn: Any, batch: list[Work], writes: bool) -> list[_Outcome]:
+    def _each(conn: Any, batch: list[Work], writes: bool) -> tuple[list[_Outcome], bool]:
+        """Run the batch's work, each piece in a savepoint; the outcomes, and whether a transaction is open.
+
+        A piece alone in its batch needs no savepoint (two round trips fewer on PostgreSQL): if it fails, the
+        whole transaction is rolled back, and the whole is its own.
+        """
+        if len(batch) == 1:
+            try:
+                return [(True, batch[0](conn))], True
+            except Exception as error:  # handed to the caller that queued the work
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return [(False, _raisable(error))], False
         outcomes: list[_Outcome] = []
         for work in batch:
             conn.execute("SAVEPOINT work")
@@ -164,7 +178,7 @@ class BatchedConnection:
                 continue
             conn.execute("RELEASE work")
             outcomes.append((True, value))
-        return outcomes
+        return outcomes, True
 
 
 def _writer(path: Path) -> sqlite3.Connection:

@@ -90,3 +90,12 @@ async def test_a_batch_whose_bookkeeping_fails_fails_whole_and_leaves_the_connec
     assert all(isinstance(result, sqlite3.OperationalError) for result in results), results
     assert await db.run(insert("after")) > 0
     assert await db.run(texts) == ["after"]
+
+
+async def test_work_alone_in_its_batch_that_fails_leaves_nothing_and_the_next_batch_goes_on(db):
+    with pytest.raises(RuntimeError, match="failed after writing alone"):
+        await db.run(insert("alone", fail_after=True))
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(insert(None))
+    assert await db.run(insert("next")) > 0
+    assert await db.run(texts) == ["next"]

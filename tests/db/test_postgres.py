@@ -17,7 +17,7 @@ import pytest
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.db.connection import connect_sync, sync_db
 from bot.db.dialect import parameters, schema
-from bot.db.gateway import Database
+from bot.db.gateway import Database, Session
 from bot.db.migrations import latest_version
 from bot.db.postgres import PgSession, migrate_postgres
 from bot.errors import DatabaseError
@@ -214,6 +214,39 @@ def _rule():
     from bot.highlights.rules import ScheduleRule
 
     return ScheduleRule(time(9), ZoneInfo("UTC"), "daily", None)
+
+
+# -- a failure, alone in its batch ----------------------------------------------------------------------
+
+
+async def test_a_failed_write_or_read_alone_in_its_batch_is_undone_and_the_connection_goes_on(url: str) -> None:
+    db = await Database.open(url)
+    try:
+
+        def bump_then_fail(conn: Session) -> None:
+            conn.execute("UPDATE catalogue_state SET version = version + 1")
+            raise RuntimeError("changed its mind")
+
+        def bump_then_break(conn: Session) -> None:
+            conn.execute("UPDATE catalogue_state SET version = version + 1")
+            conn.execute("SELECT no_such_column FROM catalogue_state")  # PostgreSQL aborts the transaction
+
+        def version(conn: Session) -> int:
+            return int(conn.execute("SELECT version FROM catalogue_state").fetchone()[0])
+
+        before = await db.read(version)
+        with pytest.raises(RuntimeError, match="changed its mind"):
+            await db.write(bump_then_fail)
+        with pytest.raises(Exception, match="no_such_column"):
+            await db.write(bump_then_break)
+        with pytest.raises(Exception, match="no_such_column"):
+            await db.scan(lambda conn: conn.execute("SELECT no_such_column FROM catalogue_state").fetchall())
+        assert await db.read(version) == before
+        assert await db.scan(version) == before
+        await db.write(lambda conn: conn.execute("UPDATE catalogue_state SET version = version + 1"))
+        assert await db.read(version) == before + 1
+    finally:
+        await db.close()
 
 
 # -- a lost connection -----------------------------------------------------------------------------------
