@@ -7,9 +7,11 @@ could not go past about 1,300 posts a second (measured with benchmarks/scheduler
 of work is one plain function over a `sqlite3` connection; whatever is queued while a batch runs goes in the
 next batch, which runs in one transaction (one commit) and wakes the loop once.
 
-Each piece of work runs inside a savepoint of its own: if it raises, its writes are undone and the error is
-its caller's alone; the others in the batch go on (a piece alone in its batch needs no savepoint: the
-batch's rollback is its own). A batch whose commit fails fails every caller in it.
+Each piece of work that writes runs inside a savepoint of its own: if it raises, its writes are undone and
+the error is its caller's alone; the others in the batch go on (a piece alone in its batch needs no
+savepoint: the batch's rollback is its own; a read needs none: it has nothing to undo). A batch whose
+commit fails fails every caller in it. On PostgreSQL each statement is a round trip to the server, so these
+are counted: per piece of a batch of writes, one besides its own statements.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.db.connection import connect_sync
+from bot.db.dialect import POSTGRESQL, engine
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
@@ -149,10 +152,11 @@ class BatchedConnection:
 
     @staticmethod
     def _each(conn: Any, batch: list[Work], writes: bool) -> tuple[list[_Outcome], bool]:
-        """Run the batch's work, each piece in a savepoint; the outcomes, and whether a transaction is open.
+        """Run the batch's work; the outcomes, and whether a transaction is still open to commit.
 
-        A piece alone in its batch needs no savepoint (two round trips fewer on PostgreSQL): if it fails, the
-        whole transaction is rolled back, and the whole is its own.
+        A piece alone in its batch needs no savepoint: if it fails, the whole transaction is rolled back, and
+        the whole is its own. Reads need none either (see `_reads`); writes share one savepoint name, released
+        and taken again between pieces in one round trip (`_next_savepoint`).
         """
         if len(batch) == 1:
             try:
@@ -161,24 +165,55 @@ class BatchedConnection:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 return [(False, _raisable(error))], False
+        if not writes:
+            return _reads(conn, batch), True
         outcomes: list[_Outcome] = []
+        conn.execute("SAVEPOINT work")
         for work in batch:
-            conn.execute("SAVEPOINT work")
+            if outcomes and outcomes[-1][0]:  # after a failure, the savepoint rolled back to is still there
+                _next_savepoint(conn)
             try:
                 value = work(conn)
             except Exception as error:  # handed to the caller that queued the work
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK TO work")
-                    conn.execute("RELEASE work")
+                    conn.execute("ROLLBACK TO work")  # its writes are undone; the savepoint stays for the next
                     outcomes.append((False, _raisable(error)))
                     continue
                 # SQLite rolled the whole transaction back (a full disk, say): the earlier work is undone too.
                 outcomes = [(False, _raisable(error))] * (len(outcomes) + 1)
-                conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("SAVEPOINT work")
                 continue
-            conn.execute("RELEASE work")
             outcomes.append((True, value))
+        conn.execute("RELEASE work")
         return outcomes, True
+
+
+def _reads(conn: Any, batch: list[Work]) -> list[_Outcome]:
+    """A batch of reads, without savepoints: a read changes nothing a failure would have to undo.
+
+    PostgreSQL aborts the transaction a failed statement is in, so after a failure the transaction is begun
+    again: the reads after it see a newer snapshot than those before (each read still sees one).
+    """
+    outcomes: list[_Outcome] = []
+    for work in batch:
+        try:
+            outcomes.append((True, work(conn)))
+        except Exception as error:  # handed to the caller that queued the work
+            outcomes.append((False, _raisable(error)))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute("BEGIN")
+    return outcomes
+
+
+def _next_savepoint(conn: Any) -> None:
+    """Release the savepoint of the piece that succeeded and take one for the next: on PostgreSQL, one round trip."""
+    if engine(conn) == POSTGRESQL:
+        conn.execute("RELEASE work; SAVEPOINT work")  # a utility string: sent whole, in one simple query
+    else:
+        conn.execute("RELEASE work")
+        conn.execute("SAVEPOINT work")
 
 
 def _writer(path: Path) -> sqlite3.Connection:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.db.batched import BatchedConnection
 from bot.db.connection import sync_db
+from bot.db.gateway import connect_reader
 
 pytestmark = pytest.mark.sqlite_only(reason="drives BatchedConnection over sqlite3 connections")
 
@@ -99,3 +100,36 @@ async def test_work_alone_in_its_batch_that_fails_leaves_nothing_and_the_next_ba
         await db.run(insert(None))
     assert await db.run(insert("next")) > 0
     assert await db.run(texts) == ["next"]
+
+
+async def test_reads_queued_together_each_get_their_own_answer_when_one_of_them_fails(bundled_db: Path):
+    reader = BatchedConnection(bundled_db, connect=connect_reader)
+    try:
+        running = asyncio.create_task(reader.run(lambda _: time.sleep(0.05), writes=False))
+        await asyncio.sleep(0.01)  # the three below wait and go together, in one batch
+        results = await asyncio.gather(
+            reader.run(lambda conn: conn.execute("SELECT COUNT(*) FROM talks").fetchone()[0], writes=False),
+            reader.run(lambda conn: conn.execute("SELECT no_such_column FROM talks").fetchall(), writes=False),
+            reader.run(lambda conn: conn.execute("SELECT COUNT(*) FROM talks").fetchone()[0], writes=False),
+            return_exceptions=True,
+        )
+        await running
+    finally:
+        await reader.close()
+    assert isinstance(results[1], sqlite3.OperationalError)
+    assert results[0] == results[2] and isinstance(results[0], int) and results[0] > 0
+
+
+async def test_after_a_failure_in_a_batch_the_next_piece_still_has_its_own_savepoint(db):
+    running = asyncio.create_task(db.run(lambda _: time.sleep(0.05)))
+    await asyncio.sleep(0.01)
+    results = await asyncio.gather(
+        db.run(insert("b", fail_after=True)),
+        db.run(insert("c", fail_after=True)),  # rolled back to the savepoint the failure before it kept
+        db.run(insert("d")),
+        db.run(insert("e", fail_after=True)),
+        return_exceptions=True,
+    )
+    await running
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError, int, RuntimeError]
+    assert await db.run(texts) == ["d"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -245,6 +246,45 @@ async def test_a_failed_write_or_read_alone_in_its_batch_is_undone_and_the_conne
         assert await db.scan(version) == before
         await db.write(lambda conn: conn.execute("UPDATE catalogue_state SET version = version + 1"))
         assert await db.read(version) == before + 1
+    finally:
+        await db.close()
+
+
+async def test_work_queued_together_keeps_each_failure_its_own_on_postgresql(url: str) -> None:
+    db = await Database.open(url)
+
+    def bump(by: int, *, then: str | None = None) -> Callable[[Session], int]:
+        def work(conn: Session) -> int:
+            conn.execute("UPDATE catalogue_state SET version = version + ?", (by,))
+            if then == "raise":
+                raise RuntimeError("changed its mind")
+            if then == "break":
+                conn.execute("SELECT no_such_column FROM catalogue_state")  # PostgreSQL aborts the transaction
+            return by
+
+        return work
+
+    def version(conn: Session) -> int:
+        return int(conn.execute("SELECT version FROM catalogue_state").fetchone()[0])
+
+    try:
+        before = await db.read(version)
+        for door in (db.write, db.scan):  # the door's first batch holds the others back: they go together
+            running = asyncio.create_task(door(lambda _: time.sleep(0.1)))
+            await asyncio.sleep(0.02)
+            if door == db.write:
+                work = [bump(1), bump(10, then="break"), bump(100, then="raise"), bump(1000), bump(5, then="break")]
+            else:
+                work = [version, lambda c: c.execute("SELECT no_such_column FROM talks").fetchall(), version]
+            results = await asyncio.gather(*(door(w) for w in work), return_exceptions=True)
+            await running
+            if door == db.write:
+                assert [r if isinstance(r, int) else type(r).__name__ for r in results] == [
+                    1, "UndefinedColumnError", "RuntimeError", 1000, "UndefinedColumnError"]  # fmt: skip
+            else:
+                assert results[0] == results[2] == before + 1001, results
+                assert "no_such_column" in str(results[1])
+        assert await db.read(version) == before + 1001
     finally:
         await db.close()
 
