@@ -19,10 +19,10 @@ awaits their result. Each query is written once, in such a function; where it ru
   scans queued behind it, never a read in place or a write.
 - `write(work)`: every write, through one connection in one thread, batched (`bot.db.batched`): whatever is
   queued while a batch runs goes in the next one, one transaction and one wake-up of the loop for all of it,
-  each piece in a savepoint of its own so a failure is its caller's alone. Through aiosqlite the scheduler's
-  store could not go past about 1,300 posts a second (about nine thread round trips per post); batched, the
-  store is no longer what limits it (benchmarks/scheduler_bench.py). An import is one piece of work: all of it
-  is written, or none.
+  each piece that shares the batch in a savepoint of its own so a failure is its caller's alone. Through
+  aiosqlite the scheduler's store could not go past about 1,300 posts a second (about nine thread round
+  trips per post); batched, the store is no longer what limits it (benchmarks/scheduler_bench.py). An import
+  is one piece of work: all of it is written, or none.
 
 PostgreSQL's engine (`bot.db.postgres`, chosen by a `postgresql://` target: DATABASE_URL) opens the same three
 doors with the same batching, handing the work a session that takes the `?` and `:name` parameters the stores

@@ -13,8 +13,9 @@ door's thread, and the bot's own loop is never blocked by a query.
   int for a text parameter is sent as its decimal text, a digit string for an integer one as the integer.
   Rows come back as tuples; `numeric` results (SUM over integers) as int or float.
 - Transactions: the batching is SQLite's (`bot.db.batched`): one transaction per batch, a savepoint per piece
-  of work. The writer's transactions are READ COMMITTED; the readers' are REPEATABLE READ and READ ONLY, so a
-  batch of reads sees one snapshot, as in SQLite's WAL.
+  of written work that shares it. The writer's transactions are READ COMMITTED; the readers' are REPEATABLE
+  READ and READ ONLY, so a batch of reads sees one snapshot, as in SQLite's WAL (until a read fails: the
+  transaction it aborted is begun again).
 - Migrations: the same numbered files as SQLite's, their column types rewritten (`bot.db.dialect.schema`),
   all pending ones in one transaction under an advisory lock, so processes starting together migrate once.
 """
