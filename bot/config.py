@@ -21,10 +21,26 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{10,}$")
 
 
-
 def redact_url(url: str) -> str:
-    """A URL as it may be shown or logged: its password, if any, hidden."""
-    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A URL as it may be shown or logged: its password hidden, wherever the URL holds one.
+
+    The user part ends at the netloc's *last* "@" (a password may hold "@" unescaped, which libpq accepts),
+    and `password=` in the query is a password too.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", url)  # not a URL: a libpq "key=value" string
+    end = len(rest)
+    for mark in "/?#":
+        at = rest.find(mark, rest.rfind("@") + 1)
+        end = min(end, at) if at >= 0 else end
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at_sign, hosts = netloc.rpartition("@")
+    if at_sign and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    tail = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", tail)
+    return f"{scheme}{sep}{userinfo}{at_sign}{hosts}{tail}"
+
 
 @dataclass(frozen=True)
 class Settings:

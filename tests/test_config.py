@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, redact_url
 from bot.errors import ConfigError
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789AB"
@@ -139,6 +139,27 @@ def test_database_url_chooses_postgresql_and_is_never_shown_with_its_password(tm
     assert Settings.from_env({"DATABASE_URL": "  ", "BOT_DATABASE": str(tmp_path / "x.db")}).store == tmp_path / "x.db"
     with pytest.raises(ConfigError, match="DATABASE_URL must be a PostgreSQL URL"):
         Settings.from_env({"DATABASE_URL": "mysql://bot@db/talks"})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://bot:hunter2@db:5432/talks", "postgresql://bot:***@db:5432/talks"),
+        ("postgresql://bot:hun@ter2@db/talks", "postgresql://bot:***@db/talks"),  # "@" in the password
+        ("postgresql://bot:hun/ter2@db/talks", "postgresql://bot:***@db/talks"),  # "/" in the password
+        ("postgresql://:hunter2@db/talks", "postgresql://:***@db/talks"),  # no user
+        (
+            "postgresql://bot@db/talks?sslmode=require&password=hunter2",
+            "postgresql://bot@db/talks?sslmode=require&password=***",
+        ),
+        ("postgres://bot@db/talks?PASSWORD=hunter2#x", "postgres://bot@db/talks?PASSWORD=***#x"),
+        ("host=db password=hunter2 dbname=talks", "host=db password=*** dbname=talks"),
+        ("postgresql://bot@db/talks", "postgresql://bot@db/talks"),  # nothing to hide
+    ],
+)
+def test_a_database_urls_password_is_hidden_wherever_it_is_written(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert "hunter2" not in redact_url(url) and "ter2" not in redact_url(url)
 
 
 def test_the_global_budget_is_split_unless_a_proxy_holds_it_whole() -> None:

@@ -4,7 +4,7 @@ The stores write their SQL once, for both engines: standard SQL with SQLite's `?
 PostgreSQL's session (`bot.db.postgres`) rewrites the parameters to `$1, $2...` as each statement is first
 prepared (`parameters`), and the migrations' column types as they are applied (`schema`). What no rewriting
 can hide is asked for by name: `for_update` (PostgreSQL locks the rows a claim takes, skipping the ones another
-process holds; SQLite's one writer needs no lock), `text_agg`, `json_values`.
+process holds; SQLite's one writer needs no lock), `text_agg`, `json_values`, `unix_now`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ def claimable(conn: Any, table: str, condition: str) -> str:
 def distinct(conn: Any) -> str:
     """The null-safe "differs from" operator: `IS DISTINCT FROM` (SQLite has it only since 3.39: `IS NOT`)."""
     return "IS DISTINCT FROM" if engine(conn) == POSTGRESQL else "IS NOT"
+
+
+def unix_now(conn: Any) -> str:
+    """The database server's clock as Unix seconds (a float): one clock for every process and machine."""
+    if engine(conn) == POSTGRESQL:
+        return "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
+    return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
 def text_agg(conn: Any, expression: str, separator: str) -> str:

@@ -377,6 +377,8 @@ def connect_postgres(url: str, *, migrate_schema: bool = True) -> PgSession:
         session = PgSession(url)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(f"Cannot reach the PostgreSQL database {redact_url(url)}: {exc}") from exc
+    except (ValueError, asyncpg.InterfaceError) as exc:  # the URL itself: a bad port, host or parameter
+        raise DatabaseError(f"DATABASE_URL is not a usable PostgreSQL URL ({redact_url(url)}): {exc}") from exc
     try:
         if migrate_schema:
             migrate_postgres(session)

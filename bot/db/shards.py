@@ -1,14 +1,15 @@
 """Discord's shards as the database sees them: which servers a process owns, and the identify rate.
 
 `ShardFilter` limits what a process's scheduler loads to the servers of its shards
-(`(guild_id >> 22) % shard_count IN (...)`, which SQLite computes on integers); the messages without a
-server (reminders, sent as direct messages) go to the process running shard 0, as Discord sends it the
-direct messages.
+(`(guild_id >> 22) % shard_count IN (...)`, which SQLite computes on integers): a process's gateway cache
+holds only those servers. Reminders, sent as direct messages, belong to no server and need no cache: every
+process loads them, and the atomic claim has exactly one send each (bot/services/container.py).
 
 `claim_identify` is the identify rate shared by every process over one database: a shard waits until its
 rate-limit bucket (`shard_id % max_concurrency`) is free, then takes it for the window in one
-`UPDATE ... WHERE free_at <= now RETURNING` (bot/data/migrations/0014_identify.sql). The claim is atomic, so
-of two processes identifying in one bucket exactly one goes first and the other waits out the window.
+`UPDATE ... WHERE free_at <= now RETURNING` (bot/data/migrations/0014_identify.sql), `now` read from the
+database's clock, the one clock every machine shares. The claim is atomic, so of two processes identifying
+in one bucket exactly one goes first and the other waits out the window.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.db.dialect import unix_now
 from bot.db.gateway import Database, Session
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,6 @@ class ShardFilter:
         """Whether a server's events (and so its scheduled posts) belong to these shards."""
         return (guild_id >> 22) % self.count in self.ids
 
-    @property
-    def direct_messages(self) -> bool:
-        """Whether this process sends what goes to no server: Discord gives direct messages to shard 0."""
-        return 0 in self.ids
-
     def sql(self, column: str) -> tuple[str, tuple[int, ...]]:
         """A condition (starting with " AND") on a server id column, and its parameters."""
         marks = ", ".join("?" for _ in self.ids)
@@ -63,8 +60,14 @@ def shard_sql(shards: ShardFilter | None, column: str) -> tuple[str, tuple[int, 
     return ("", ()) if shards is None else shards.sql(column)
 
 
-def _claim(conn: Session, bucket: int, now: float, hold: float, holder: str) -> float | None:
-    """Take the bucket until `now + hold` if it is free; else when it will be (one transaction)."""
+def _claim(conn: Session, bucket: int, now: float | None, hold: float, holder: str) -> float | None:
+    """Take the bucket until `now + hold` if it is free (None); else the seconds until it is (one transaction).
+
+    `now` is the database's clock unless a test gives one: the processes sharing a bucket may run on machines
+    whose clocks differ by more than the margin, and the database is the one clock they all read.
+    """
+    if now is None:
+        now = float(conn.execute(f"SELECT {unix_now(conn)}").fetchone()[0])
     conn.execute("INSERT INTO identify_buckets (bucket, free_at) VALUES (?, 0) ON CONFLICT DO NOTHING", (bucket,))
     taken = conn.execute(
         "UPDATE identify_buckets SET free_at = ?, claimed_by = ? WHERE bucket = ? AND free_at <= ? RETURNING bucket",
@@ -73,7 +76,7 @@ def _claim(conn: Session, bucket: int, now: float, hold: float, holder: str) -> 
     if taken is not None:
         return None
     row = conn.execute("SELECT free_at FROM identify_buckets WHERE bucket = ?", (bucket,)).fetchone()
-    return float(row[0])
+    return max(float(row[0]) - now, 0.0)
 
 
 async def claim_identify(
@@ -83,20 +86,23 @@ async def claim_identify(
     max_concurrency: int,
     *,
     window: float = IDENTIFY_WINDOW + IDENTIFY_MARGIN,
-    now: Callable[[], float] = time.time,
+    now: Callable[[], float] | None = None,
 ) -> float:
     """Wait until this shard's bucket is free and claim it for `window` seconds; returns the seconds waited.
 
-    Wall-clock time, shared by the processes on one machine (one SQLite file). Retried until it succeeds.
+    The window is timed by the database's clock (`now`, in tests, replaces it and times the wait too).
+    Retried until it succeeds.
     """
     bucket = shard_id % max(1, max_concurrency)
     holder = f"shard {shard_id} of {shard_count}, process {os.getpid()}"
-    started = now()
+    clock = now or time.monotonic
+    started = clock()
     while True:
-        free_at = await db.write(functools.partial(_claim, bucket=bucket, now=now(), hold=window, holder=holder))
-        if free_at is None:
-            waited = now() - started
+        claim = functools.partial(_claim, bucket=bucket, now=None if now is None else now(), hold=window, holder=holder)
+        wait = await db.write(claim)
+        if wait is None:
+            waited = clock() - started
             if waited > 0.01:
                 log.info("Shard %s identifies after waiting %.1fs for its bucket %s", shard_id, waited, bucket)
             return waited
-        await asyncio.sleep(min(max(free_at - now(), 0.01), _POLL_CAP))
+        await asyncio.sleep(min(max(wait, 0.01), _POLL_CAP))

@@ -150,6 +150,20 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None
         connect_sync("postgresql://bot:hunter2@127.0.0.1:1/nothing")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot:hunter2@127.0.0.1:notaport/nothing",  # asyncpg: ValueError from int()
+        "postgresql://bot:hunter2@[::1/nothing",  # ValueError: invalid IPv6 URL
+        "postgresql://bot:hunter2@127.0.0.1:1/nothing?sslmode=bogus",  # asyncpg's ClientConfigurationError
+    ],
+)
+def test_a_malformed_url_is_one_clear_error_without_the_password(url: str) -> None:
+    with pytest.raises(DatabaseError, match=r"postgresql://bot:\*\*\*@") as raised:
+        connect_sync(url)
+    assert "hunter2" not in str(raised.value)
+
+
 # -- claims across processes -----------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ their highlights, and every scheduled highlight is posted once, by the process w
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ async def test_each_process_answers_its_own_servers_and_posts_their_highlights_o
 
 
 async def test_identify_buckets_are_claimed_once_per_window_across_processes(bundled_db: Path) -> None:
-    moments = iter([100.0, 100.0, 100.0, 100.0, 101.0, 101.0, 105.6, 105.6, 105.6])
+    moments = iter([100.0, 100.0, 101.0, 105.6, 105.6])  # the start, three claims, the end
     db = await Database.open(bundled_db)
     try:
         assert await claim_identify(db, 0, 4, 2, now=lambda: 100.0) == 0
@@ -124,6 +125,7 @@ async def test_identify_buckets_are_claimed_once_per_window_across_processes(bun
         # Shard 2 shares shard 0's bucket: it waits for the window to pass (the clock here jumps ahead).
         waited = await claim_identify(db, 2, 4, 2, now=lambda: next(moments))
         assert waited == pytest.approx(5.6)
+        assert next(moments, None) is None  # two claims refused, the third taken
         rows = await db.read(lambda conn: conn.execute("SELECT bucket, claimed_by FROM identify_buckets").fetchall())
         assert sorted(bucket for bucket, _ in rows) == [0, 1]
         assert any("shard 2 of 4" in holder for _, holder in rows)
@@ -131,10 +133,29 @@ async def test_identify_buckets_are_claimed_once_per_window_across_processes(bun
         await db.close()
 
 
+async def test_the_identify_window_is_timed_by_the_databases_clock_not_the_process(
+    bundled_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Processes on machines whose clocks disagree still keep a bucket's IDENTIFYs a window apart."""
+    db = await Database.open(bundled_db)
+    try:
+        real_time = time.time
+        # The first process's wall clock is an hour behind: by it, the window it takes ended long ago.
+        monkeypatch.setattr(time, "time", lambda: real_time() - 3600)
+        assert await claim_identify(db, 0, 2, 1, window=0.4) < 0.3  # a free bucket: taken at once
+        monkeypatch.setattr(time, "time", real_time)
+        started = time.monotonic()
+        waited = await claim_identify(db, 1, 2, 1, window=0.4)
+        assert waited >= 0.3 and time.monotonic() - started >= 0.3
+        rows = await db.read(lambda conn: conn.execute("SELECT claimed_by FROM identify_buckets").fetchall())
+        assert [holder.split(",")[0] for (holder,) in rows] == ["shard 1 of 2"]
+    finally:
+        await db.close()
+
+
 def test_a_shard_filter_says_which_servers_are_its_own() -> None:
     shards = ShardFilter(3, (1, 2))
     assert shards.owns(1 << 22) and not shards.owns(3 << 22)
-    assert not shards.direct_messages and ShardFilter(3, (0,)).direct_messages
     assert shards.sql("guild_id") == (" AND ((guild_id >> 22) % ? IN (?, ?))", (3, 1, 2))
     with pytest.raises(ValueError, match="not a valid share"):
         ShardFilter(2, (2,))
