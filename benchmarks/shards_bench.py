@@ -76,8 +76,9 @@ from zoneinfo import ZoneInfo
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
 from bot.catalogue.writer import apply_document
 from bot.db.connection import sync_db
+from bot.db.dialect import is_postgres_url
 from bot.db.gateway import Database, Session
-from bot.db.postgres import PgSession, is_postgres_url
+from bot.db.postgres import PgSession
 from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.clock import SystemClock
 from bot.highlights.ports import Attempt, PostResult, Schedule

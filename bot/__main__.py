@@ -33,7 +33,7 @@ from bot.catalogue.writer import ImportReport, apply_document
 from bot.cli import records, terminal
 from bot.config import Settings
 from bot.db.connection import atomic, sync_db
-from bot.db.dialect import for_update
+from bot.db.dialect import database_file, for_update
 from bot.db.gateway import Database
 from bot.errors import ConfigError, NotFoundError, UserFacingError
 from bot.live import cli as follow
@@ -117,7 +117,8 @@ def _positive(text: str) -> int:
 
 def ensure_catalogue(path: Path | str) -> ImportReport | None:
     """Create and migrate the database; load the bundled catalogue into an empty one. Returns what loading did."""
-    if isinstance(path, Path) and not path.exists():
+    file = database_file(path)
+    if file is not None and not file.exists():
         load_native(BUNDLED_CATALOGUE)  # a broken bundled file fails here, before a database file is created
     with sync_db(path) as conn, atomic(conn):
         # Processes starting together over one database load it once: the first holds the lock until it is in.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +212,48 @@ def test_only_the_database_gateway_opens_connections() -> None:
             if relative.startswith("bot/db/") or relative in OFFLINE_TOOLS:
                 continue
             assert not opened_connections(path), f"{relative} opens the database itself: go through bot.db.gateway"
+
+
+# -- the engine stays below the gateway -----------------------------------------------------------------------
+
+# What only one engine has, or what tells the engines apart: above bot/db, a store asks the dialect for a
+# named piece of SQL (`claimable`, `text_agg`...) or a blob (`bot.db.blobs`), and never learns which it got.
+ENGINE_NAMES = {"engine", "POSTGRESQL", "SQLITE", "is_postgres_url", "PgSession", "PostgresDatabase"}
+ENGINE_ONLY = {"blobopen", "zeroblob", "rowid", "PRAGMA", "sqlite_master", "group_concat", "string_agg", "json_each"}
+
+
+def engine_knowledge(source: str) -> list[str]:
+    """What in `source` tells the engines apart: asyncpg, the engine's name, or SQL one engine alone has."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom) and "asyncpg" in imported_modules_of(node):
+            found.append("asyncpg")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.db"):
+            found.extend(alias.name for alias in node.names if alias.name in ENGINE_NAMES)
+        elif isinstance(node, ast.Attribute) and node.attr in ENGINE_ONLY:
+            found.append(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.extend(word for word in ENGINE_ONLY if re.search(rf"\b{word}\s*\(|\b{word}\b(?= |$)", node.value))
+    return found
+
+
+def imported_modules_of(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {alias.name.split(".")[0] for alias in node.names}
+    return {node.module.split(".")[0]} if node.module and not node.level else set()
+
+
+def test_nothing_above_the_gateway_knows_which_engine_it_is_on() -> None:
+    sample = (
+        "import asyncpg\nfrom bot.db.dialect import POSTGRESQL, engine, claimable\n"
+        "conn.blobopen('t', 'c', 1)\nconn.execute('SELECT rowid FROM t')\nconn.execute('SELECT zeroblob(?)')\n"
+        "conn.execute('SELECT id FROM t')  # standard SQL: nothing to see\n"
+    )
+    assert engine_knowledge(sample) == ["asyncpg", "POSTGRESQL", "engine", "blobopen", "rowid", "zeroblob"]
+    for top in ("bot", "cogs"):
+        for path in (ROOT / top).rglob("*.py"):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("bot/db/"):
+                continue
+            found = engine_knowledge(path.read_text(encoding="utf-8"))
+            assert not found, f"{relative} knows the engine ({', '.join(found)}): ask bot.db.dialect or bot.db.blobs"

@@ -41,7 +41,7 @@ from bot.catalogue.formats.fields import MAX_LINE, MAX_SUMMARY, MAX_TITLE, MAX_U
 from bot.catalogue.formats.options import ImportOptions, Progress
 from bot.catalogue.native import dump_native, parse_native
 from bot.catalogue.writer import ImportReport, WouldEmptyEvents, apply_document
-from bot.db.dialect import ENGINE_ERRORS
+from bot.db.dialect import ENGINE_ERRORS, database_file
 from bot.domain.text import fold
 from bot.errors import CatalogueFormatError, ConfigError, DatabaseError, EventNotFound
 
@@ -615,10 +615,12 @@ def database_for_import(
     ends without an error and `keep` is true (it is not for a dry run): neither a failed import nor a dry
     run leaves a new database behind. Connections to it must be closed when the block ends.
     """
-    if isinstance(path, str) or path.exists():  # PostgreSQL's (a URL) always exists once prepared
+    file = database_file(path)
+    if file is None or file.exists():  # PostgreSQL's (on a server) always exists once prepared
         prepare(path)
         yield path
         return
+    path = file
     created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
     kept = False

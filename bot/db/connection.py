@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
+from bot.db.dialect import is_postgres_url
 from bot.db.migrations import check_version, migrate
 from bot.errors import DatabaseError
 
@@ -51,7 +52,7 @@ def connect_sync(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Co
     Given a `postgresql://` URL, PostgreSQL's session (`bot.db.postgres.PgSession`), which answers the same
     calls; it runs its own event loop, so it is not for a thread where one is running.
     """
-    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+    if is_postgres_url(path):
         from bot.db.postgres import connect_postgres
 
         return cast(sqlite3.Connection, connect_postgres(path, migrate_schema=migrate_schema))

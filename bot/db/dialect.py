@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeGuard
 
 import asyncpg
 
@@ -22,9 +23,27 @@ ENGINE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresErr
 """What either engine raises for a failed statement."""
 
 
+def is_postgres_url(target: object) -> TypeGuard[str]:
+    """Whether `target` names PostgreSQL (a `postgresql://` URL) rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def database_file(target: Path | str) -> Path | None:
+    """The file a database lives in: its path for SQLite; None for PostgreSQL's, which lives on a server."""
+    return None if is_postgres_url(target) else Path(target)
+
+
 def engine(conn: Any) -> str:
     """The engine a work function was handed: 'postgresql' for PostgreSQL's session, else 'sqlite'."""
     return getattr(conn, "engine", SQLITE)
+
+
+def skips_locked_rows(conn: Any) -> bool:
+    """Whether a claim's SELECT passes over rows another transaction holds (PostgreSQL's SKIP LOCKED).
+
+    On SQLite no other transaction can hold them: it has one writer.
+    """
+    return engine(conn) == POSTGRESQL
 
 
 def for_update(conn: Any) -> str:

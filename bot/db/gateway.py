@@ -41,7 +41,8 @@ from typing import Any, Protocol, TypeVar
 
 from bot.db.batched import BatchedConnection
 from bot.db.connection import prepare
-from bot.db.postgres import PostgresDatabase, is_postgres_url
+from bot.db.dialect import is_postgres_url
+from bot.db.postgres import PostgresDatabase
 
 log = logging.getLogger(__name__)
 

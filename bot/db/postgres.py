@@ -51,11 +51,6 @@ _INTEGERS = {"int2", "int4", "int8"}
 _TEXTS = {"text", "varchar", "bpchar", "name"}
 
 
-def is_postgres_url(target: object) -> bool:
-    """Whether `target` names PostgreSQL (a `postgresql://` URL) rather than a SQLite file."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
-
-
 class PgCursor:
     """What `PgSession.execute` returns: the statement's rows, and its rowcount as sqlite3 counts it."""
 

@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.store import catalogue_version
-from bot.db.dialect import for_update, json_values
+from bot.db.dialect import for_update, json_values, skips_locked_rows
 from bot.db.gateway import Database, Session
 from bot.db.shards import ShardFilter, shard_sql
 from bot.highlights.clock import SystemClock
@@ -263,7 +263,7 @@ def _claim(
     condition = " AND state = 'enabled'" if enabled_only else ""
     params = _claim_params(schedule_id, slot_key, pick, at)
     attempt = _attempt(conn.execute(_CLAIM.format(condition=condition, lock=for_update(conn)), params).fetchall())
-    if attempt is None and for_update(conn) and _locked_by_another(conn, schedule_id, slot_key, condition):
+    if attempt is None and skips_locked_rows(conn) and _locked_by_another(conn, schedule_id, slot_key, condition):
         # The schedule's row was skipped while another transaction held it: not a claim of this slot (none
         # is recorded), so something else wrote the schedule meanwhile (a command, say). Wait for it instead
         # of giving up a slot nobody is posting; a concurrent claim of the same slot still wins once.

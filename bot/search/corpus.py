@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from bot.db.blobs import read_blob, write_blob
 from bot.db.connection import atomic
-from bot.db.dialect import ENGINE_ERRORS, POSTGRESQL, engine
+from bot.db.dialect import ENGINE_ERRORS
 from bot.search.analysis import Analyzer, known_stems, remember_stems
 from bot.search.completion import Completer
 from bot.search.engine import Label, SearchEngine, speaker_entries
@@ -227,33 +228,11 @@ def _restore(data: Unpacked, analyzer: Analyzer) -> tuple[SearchIndex, list[Pers
 
 
 def _read_cache(conn: sqlite3.Connection, version: int) -> Unpacked | None:
-    if engine(conn) == POSTGRESQL:  # no incremental blob reads there: the whole value, once
-        found = conn.execute(
-            "SELECT data FROM search_cache WHERE name = ? AND catalogue_version = ?", (_CACHE_NAME, version)
-        ).fetchone()
-        if found is None:
-            return None
-        data = memoryview(found[0])
-        try:
-            return Unpacked.read(lambda offset, size: bytes(data[offset : offset + size]), len(data))
-        except ValueError as exc:
-            log.warning("The saved search index could not be read (%s); rebuilding it", exc)
-            return None
-    row = conn.execute(
-        "SELECT rowid, length(data) FROM search_cache WHERE name = ? AND catalogue_version = ?",
-        (_CACHE_NAME, version),
-    ).fetchone()
-    if row is None:
-        return None
-    rowid, length = row
     try:
-        with conn.blobopen("search_cache", "data", rowid, readonly=True) as blob:
-
-            def read_at(offset: int, size: int) -> bytes:
-                blob.seek(offset)
-                return blob.read(size)
-
-            return Unpacked.read(read_at, length)
+        with read_blob(
+            conn, "search_cache", "data", "name = ? AND catalogue_version = ?", (_CACHE_NAME, version)
+        ) as found:
+            return None if found is None else Unpacked.read(found.read_at, found.length)
     except _UNREADABLE as exc:
         log.warning("The saved search index could not be read (%s); rebuilding it", exc)
         return None
@@ -280,34 +259,21 @@ def _save(
     stems = known_stems()
     packed.add_texts("stems.words", list(stems))
     packed.add_texts("stems.stems", list(stems.values()))
-    if engine(conn) == POSTGRESQL:
-        _save_whole(conn, version, packed)
-        return
     try:
         with atomic(conn):
-            # The row is sized first and filled piece by piece, so the blob never exists twice in memory.
-            conn.execute(
-                "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, zeroblob(?))"
+            # On SQLite the row is sized first and filled piece by piece: the blob never exists twice in memory.
+            write_blob(
+                conn,
+                "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, {blob})"
                 " ON CONFLICT (name) DO UPDATE SET catalogue_version = excluded.catalogue_version,"
                 " data = excluded.data",
-                (_CACHE_NAME, version, packed.size()),
-            )
-            (rowid,) = conn.execute("SELECT rowid FROM search_cache WHERE name = ?", (_CACHE_NAME,)).fetchone()
-            with conn.blobopen("search_cache", "data", rowid) as blob:
-                for chunk in packed.chunks():
-                    blob.write(chunk)
-    except ENGINE_ERRORS as exc:  # a read-only database still answers; it just rebuilds next time
-        log.warning("Could not save the search index: %s", exc)
-
-
-def _save_whole(conn: sqlite3.Connection, version: int, packed: Packed) -> None:
-    try:
-        with atomic(conn):
-            conn.execute(
-                "INSERT INTO search_cache (name, catalogue_version, data) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET catalogue_version = excluded.catalogue_version,"
-                " data = excluded.data",
-                (_CACHE_NAME, version, b"".join(packed.chunks())),
+                (_CACHE_NAME, version),
+                table="search_cache",
+                column="data",
+                where="name = ?",
+                where_params=(_CACHE_NAME,),
+                size=packed.size(),
+                chunks=packed.chunks,
             )
     except ENGINE_ERRORS as exc:  # a read-only database still answers; it just rebuilds next time
         log.warning("Could not save the search index: %s", exc)
