@@ -27,15 +27,20 @@ def _admin(url: str) -> PgSession:
     return PgSession(_with_database(url, "postgres"))
 
 
-def new_postgres_database(server: str, name: str, *, fill: CatalogueDocument | None = None) -> str:
-    """A new, empty database on the server (replacing one of that name), migrated; filled with `fill`."""
+def empty_postgres_database(server: str, name: str) -> str:
+    """A new database on the server with nothing in it, not even the schema (replacing one of that name)."""
     admin = _admin(server)
     try:
         admin.executescript(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.executescript(f'CREATE DATABASE "{name}"')
     finally:
         admin.close()
-    url = _with_database(server, name)
+    return _with_database(server, name)
+
+
+def new_postgres_database(server: str, name: str, *, fill: CatalogueDocument | None = None) -> str:
+    """A new, empty database on the server (replacing one of that name), migrated; filled with `fill`."""
+    url = empty_postgres_database(server, name)
     with sync_db(url) as conn:
         if fill is not None:
             apply_document(conn, fill)

@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -35,7 +36,7 @@ import asyncpg
 from bot.config import redact_url
 from bot.db.batched import BatchedConnection
 from bot.db.dialect import POSTGRESQL, parameters, schema
-from bot.db.migrations import load_migrations
+from bot.db.migrations import MIGRATIONS_DIR, load_migrations
 from bot.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -339,9 +340,9 @@ def _typed(text: str, number: int, kind: str, error: Exception) -> str:
 # -- migrations --------------------------------------------------------------------------------------------
 
 
-def migrate_postgres(session: PgSession) -> int:
+def migrate_postgres(session: PgSession, directory: Path = MIGRATIONS_DIR) -> int:
     """Bring the schema to the latest version in one transaction; returns the number of steps applied."""
-    migrations = load_migrations()
+    migrations = load_migrations(directory)
     session.execute("BEGIN")
     try:
         session.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))

@@ -12,7 +12,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.catalogue.native import BUNDLED_CATALOGUE, load_native
@@ -20,13 +22,13 @@ from bot.db.connection import connect_sync, sync_db
 from bot.db.dialect import parameters, schema
 from bot.db.gateway import Database, Session
 from bot.db.migrations import latest_version
-from bot.db.postgres import PgSession, migrate_postgres
+from bot.db.postgres import PgSession, connect_postgres, migrate_postgres
 from bot.errors import DatabaseError
 from bot.highlights.rotation import Pick
 from bot.highlights.rules import next_slot
 from bot.highlights.store import SqliteScheduleStore, to_db_instant
 from bot.watchlist.reminders import Reminder, ReminderStore
-from tests.pg import copy_postgres_database, drop_postgres_database, new_postgres_database
+from tests.pg import copy_postgres_database, drop_postgres_database, empty_postgres_database, new_postgres_database
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
@@ -143,6 +145,27 @@ def test_a_database_from_a_newer_program_is_refused_untouched(url: str) -> None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (latest_version() + 1,))
     with pytest.raises(DatabaseError, match="newer version of the program"):
         connect_sync(url)
+
+
+def test_a_failing_migration_leaves_the_schema_as_it_was(postgres_server: str, tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_first.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (migrations / "0002_broken.sql").write_text("CREATE TABLE b (y INTEGER); INSERT INTO nowhere VALUES (1);")
+    url = empty_postgres_database(postgres_server, "failing_migration")
+    session = connect_postgres(url, migrate_schema=False)
+    try:
+        with pytest.raises(asyncpg.UndefinedTableError, match="nowhere"):
+            migrate_postgres(session, migrations)
+        assert not session.in_transaction
+        tables = session.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        assert tables.fetchall() == []  # not a, not b, not even schema_version: all of it or nothing
+        (migrations / "0002_broken.sql").write_text("CREATE TABLE b (y INTEGER);")
+        assert migrate_postgres(session, migrations) == 2
+        assert session.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 2
+    finally:
+        session.close()
+        drop_postgres_database(url)
 
 
 def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None:

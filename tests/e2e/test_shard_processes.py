@@ -1,4 +1,7 @@
-"""Three `python -m bot run` processes, one shard each (SHARD_COUNT=3), over one SQLite file and one emulator.
+"""Three `python -m bot run` processes, one shard each (SHARD_COUNT=3), over one database and one emulator.
+
+The database is a SQLite file, or one PostgreSQL database under TEST_ENGINE=postgresql (`make test-postgres`,
+`.ci/run`'s third stage): the same test, through DATABASE_URL.
 
 Thirty servers, ten per shard, each with a highlight schedule whose slot falls due within a quarter of a
 minute of real time (the store keeps a slot as it is given, so the slots are set half a second apart). The
