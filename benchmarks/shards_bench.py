@@ -665,8 +665,18 @@ def report(pg: Posting, sqlite: Posting, say: Callable[[str], None]) -> None:
 # -- the run -------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, echo: Callable[[str], None] | None = None) -> list[str]:
-    """Every figure (see the module docstring); the printed lines."""
+def run(
+    quick: bool = False,
+    echo: Callable[[str], None] | None = None,
+    *,
+    schedules: int | None = None,
+    server: str | None = None,
+) -> list[str]:
+    """Every figure (see the module docstring); the printed lines.
+
+    Tests give a toy size (`schedules`) and the PostgreSQL server they already run (`server`); else one is
+    started for the run.
+    """
     lines: list[str] = []
 
     def say(line: str) -> None:
@@ -676,10 +686,11 @@ def run(quick: bool = False, echo: Callable[[str], None] | None = None) -> list[
 
     from emulator.postgres import temporary_postgres
 
-    count = QUICK_SCHEDULES if quick else SCHEDULES
+    count = schedules or (QUICK_SCHEDULES if quick else SCHEDULES)
     timeout = 300 + count / 100
     whole = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="shards-bench-") as name, temporary_postgres() as server:
+    servers = contextlib.nullcontext(server) if server else temporary_postgres()
+    with tempfile.TemporaryDirectory(prefix="shards-bench-") as name, servers as server:
         folder = Path(name)
         started = time.perf_counter()
         url = new_postgres_database(server, "shards")

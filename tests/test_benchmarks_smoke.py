@@ -1,11 +1,20 @@
-"""The interaction, watch-list, scheduler, reminders and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
+"""The interaction, watch-list, scheduler, reminders, shards and Slack benchmarks at toy sizes, so they keep working; correctness only, no timings."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from benchmarks import interaction_bench, live_bench, reminders_bench, scheduler_bench, slack_bench, watchlist_bench
+from benchmarks import (
+    interaction_bench,
+    live_bench,
+    reminders_bench,
+    scheduler_bench,
+    shards_bench,
+    slack_bench,
+    watchlist_bench,
+)
 
 
 async def test_interaction_bench_answers_every_interaction(tmp_path: Path) -> None:
@@ -148,3 +157,28 @@ async def test_live_bench_posts_each_notice_once_across_changes_and_a_restart(tm
     assert run.changes_posted == run.changes_expected == 2
     assert run.at_crash[1] > 0  # the crash came at a due instant, and a new bot finished the run
     assert not any(word in line for line in report.lines for word in ("DUPLICATES", "MISSING"))
+
+
+def test_shards_bench_posts_every_schedule_once_across_a_kill_on_both_engines(postgres_server: str) -> None:
+    lines = shards_bench.run(schedules=600, server=postgres_server)
+    text = "\n".join(lines)
+    sections = text.split("\n## ")[1:]
+    assert [section.split(":")[0] for section in sections] == ["postgresql", "sqlite"]
+    for section in sections:
+        assert (
+            "schedules: 600; duplicate posts (same schedule, different nonce): 0 in 0 schedules; missed (no post): 0;"
+            in section
+        )
+        assert (
+            "in the database afterwards: attempts 600 sent; schedules with a sent attempt 600; schedules still due 0"
+            in section
+        )
+        assert "the workers logged nothing at WARNING or above" in section
+    assert re.search(
+        r"shard 0: killed after \d+ of its \d+ posts; from the kill to the restarted process's first post", text
+    )
+    assert "postgresql-shard0-restarted" in text and "SIGKILL" in text
+    assert re.search(
+        r"posts per second, limit lifted: PostgreSQL, 3 processes .* \d[\d,]*/s; SQLite, 1 process \d[\d,]*/s", text
+    )
+    assert re.search(r"claim latency, PostgreSQL: p50 [\d.]+ ms, p99 [\d.]+ ms", text)
