@@ -24,22 +24,33 @@ _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9
 def redact_url(url: str) -> str:
     """A URL as it may be shown or logged: its password hidden, wherever the URL holds one.
 
-    The user part ends at the netloc's *last* "@" (a password may hold "@" unescaped, which libpq accepts),
-    and `password=` in the query is a password too.
+    The user part is what comes before the last "@" ahead of any "?" or "#" (a password may hold "@" or "/"
+    unescaped, which libpq accepts); `password=` in the query is a password too, and so is a libpq
+    "key=value" string's, quoted or not. When in doubt, more is hidden, never less.
     """
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return re.sub(r"(?i)(password\s*=\s*)\S+", r"\1***", url)  # not a URL: a libpq "key=value" string
-    end = len(rest)
-    for mark in "/?#":
-        at = rest.find(mark, rest.rfind("@") + 1)
-        end = min(end, at) if at >= 0 else end
-    netloc, tail = rest[:end], rest[end:]
-    userinfo, at_sign, hosts = netloc.rpartition("@")
-    if at_sign and ":" in userinfo:
+    if not sep:  # not a URL: a libpq "key=value" string
+        return re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+)", r"\1***", url)
+    end = _end_of_userinfo(rest)
+    userinfo, rest = (rest[:end], rest[end + 1 :]) if end >= 0 else ("", rest)
+    if ":" in userinfo:
         userinfo = userinfo.split(":", 1)[0] + ":***"
-    tail = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", tail)
-    return f"{scheme}{sep}{userinfo}{at_sign}{hosts}{tail}"
+    cut = min([at for at in (rest.find("?"), rest.find("#")) if at >= 0] or [len(rest)])
+    hosts, tail = rest[:cut], re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest[cut:])
+    return f"{scheme}{sep}{userinfo}{'@' if end >= 0 else ''}{hosts}{tail}"
+
+
+def _end_of_userinfo(rest: str) -> int:
+    """Where the user part of a URL's remainder (after "://") ends: its last "@" ahead of any "?" or "#".
+
+    Without one there, a "user:" followed by an "@" further on still reads as a password holding "?" or "#"
+    (hidden up to the last "@"): a stranger URL is shown less readably rather than its password shown.
+    """
+    cut = min([at for at in (rest.find("?"), rest.find("#")) if at >= 0] or [len(rest)])
+    end = rest.rfind("@", 0, cut)
+    if end < 0 and 0 <= rest.find(":") < rest.find("@"):
+        end = rest.rfind("@")
+    return end
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,12 @@ def connect_postgres(url: str, *, migrate_schema: bool = True) -> PgSession:
         session = PgSession(url)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseError(f"Cannot reach the PostgreSQL database {redact_url(url)}: {exc}") from exc
-    except (ValueError, asyncpg.InterfaceError) as exc:  # the URL itself: a bad port, host or parameter
-        raise DatabaseError(f"DATABASE_URL is not a usable PostgreSQL URL ({redact_url(url)}): {exc}") from exc
+    except (ValueError, OverflowError, asyncpg.InterfaceError) as exc:  # the URL itself: its port, host or a parameter
+        # The parser's own words may quote a piece of the URL, the password's included: only its kind is shown.
+        raise DatabaseError(
+            f"DATABASE_URL is not a usable PostgreSQL URL ({redact_url(url)}; {type(exc).__name__}): check its host, "
+            "port and parameters"
+        ) from None
     try:
         if migrate_schema:
             migrate_postgres(session)
