@@ -236,6 +236,15 @@ def new_postgres_database(server: str, name: str) -> str:
     return _with_database(server, name)
 
 
+def drop_postgres_database(server: str, name: str) -> None:
+    """Drop a database `new_postgres_database` made, once nothing uses it."""
+    admin = PgSession(_with_database(server, "postgres"))
+    try:
+        admin.executescript(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
 def due_minute() -> tuple[ScheduleRule, Slot]:
     """A daily rule at the last whole minute at least a minute ago (UTC), and its slot today: due already."""
     due = (datetime.now(UTC) - timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -686,28 +695,32 @@ def run(
 
     from emulator.postgres import temporary_postgres
 
-    count = schedules or (QUICK_SCHEDULES if quick else SCHEDULES)
+    count = schedules if schedules is not None else QUICK_SCHEDULES if quick else SCHEDULES
     timeout = 300 + count / 100
     whole = time.perf_counter()
     servers = contextlib.nullcontext(server) if server else temporary_postgres()
     with tempfile.TemporaryDirectory(prefix="shards-bench-") as name, servers as server:
         folder = Path(name)
         started = time.perf_counter()
-        url = new_postgres_database(server, "shards")
-        catalogue, inserted, due = fill(url, count)
-        ids = schedule_ids(url)
-        say(f"{count:,} daily schedules, one per server, all due at {due:%H:%M} UTC (already past, within the hour"
-            f" of grace); shards of (guild_id >> 22) % {SHARDS}: "
-            + ", ".join(f"{n:,}" for _, n in sorted(Counter(ids.values()).items()))
-            + f"; PostgreSQL set-up (not counted): server and database {started - whole:.1f} s + catalogue "
-            f"{catalogue:.1f} s + schedules {inserted:.1f} s; the poster answers at once (no Discord)")  # fmt: skip
-        pg = run_workers("postgresql", url, ids, folder, count=SHARDS, kill=True, timeout=timeout)
-        database = folder / "sqlite.sqlite3"
-        catalogue, inserted, due = fill(database, count)
-        sqlite_ids = schedule_ids(database)
-        say(f"SQLite file: catalogue {catalogue:.1f} s + schedules {inserted:.1f} s, due at {due:%H:%M} UTC")
-        sqlite = run_workers("sqlite", database, sqlite_ids, folder, count=1, kill=False, timeout=timeout)
-        report(pg, sqlite, say)
+        database_name = f"shards_{os.getpid()}_{time.time_ns()}"  # a server given by a test may be used again
+        url = new_postgres_database(server, database_name)
+        try:
+            catalogue, inserted, due = fill(url, count)
+            ids = schedule_ids(url)
+            say(f"{count:,} daily schedules, one per server, all due at {due:%H:%M} UTC (already past, within the hour"
+                f" of grace); shards of (guild_id >> 22) % {SHARDS}: "
+                + ", ".join(f"{n:,}" for _, n in sorted(Counter(ids.values()).items()))
+                + f"; PostgreSQL set-up (not counted): server and database {started - whole:.1f} s + catalogue "
+                f"{catalogue:.1f} s + schedules {inserted:.1f} s; the poster answers at once (no Discord)")  # fmt: skip
+            pg = run_workers("postgresql", url, ids, folder, count=SHARDS, kill=True, timeout=timeout)
+            database = folder / "sqlite.sqlite3"
+            catalogue, inserted, due = fill(database, count)
+            sqlite_ids = schedule_ids(database)
+            say(f"SQLite file: catalogue {catalogue:.1f} s + schedules {inserted:.1f} s, due at {due:%H:%M} UTC")
+            sqlite = run_workers("sqlite", database, sqlite_ids, folder, count=1, kill=False, timeout=timeout)
+            report(pg, sqlite, say)
+        finally:
+            drop_postgres_database(server, database_name)
     say(f"\nwhole run: {time.perf_counter() - whole:.0f} s")
     return lines
 

@@ -218,22 +218,44 @@ def test_only_the_database_gateway_opens_connections() -> None:
 
 # What only one engine has, or what tells the engines apart: above bot/db, a store asks the dialect for a
 # named piece of SQL (`claimable`, `text_agg`...) or a blob (`bot.db.blobs`), and never learns which it got.
-ENGINE_NAMES = {"engine", "POSTGRESQL", "SQLITE", "is_postgres_url", "PgSession", "PostgresDatabase"}
-ENGINE_ONLY = {"blobopen", "zeroblob", "rowid", "PRAGMA", "sqlite_master", "group_concat", "string_agg", "json_each"}
+ENGINE_NAMES = {"POSTGRESQL", "SQLITE", "is_postgres_url", "PgSession", "PostgresDatabase"}
+ENGINE_ONLY = {
+    "blobopen", "zeroblob", "rowid", "PRAGMA", "sqlite_master", "group_concat", "string_agg", "json_each",
+    "json_group_array", "json_agg", "jsonb", "julianday", "unixepoch", "clock_timestamp",
+}  # fmt: skip
 
 
 def engine_knowledge(source: str) -> list[str]:
-    """What in `source` tells the engines apart: asyncpg, the engine's name, or SQL one engine alone has."""
+    """What in `source` tells the engines apart: asyncpg, the engine's name, or SQL one engine alone has.
+
+    Docstrings are prose and are not read; every other string is, as SQL.
+    """
+    tree = ast.parse(source)
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    database_modules = set()  # local names of bot.db modules: `from bot.db import dialect`, `import ... as d`
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom) and "asyncpg" in imported_modules_of(node):
             found.append("asyncpg")
+        elif isinstance(node, ast.Import):
+            database_modules.update(a.asname for a in node.names if a.asname and a.name.startswith("bot.db"))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.db"):
-            found.extend(alias.name for alias in node.names if alias.name in ENGINE_NAMES)
-        elif isinstance(node, ast.Attribute) and node.attr in ENGINE_ONLY:
+            found.extend(alias.name for alias in node.names if alias.name in ENGINE_NAMES | {"engine"})
+            if node.module == "bot.db":
+                database_modules.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Name) and node.id in ENGINE_NAMES:
+            found.append(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in ENGINE_NAMES | ENGINE_ONLY:
             found.append(node.attr)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.extend(word for word in ENGINE_ONLY if re.search(rf"\b{word}\s*\(|\b{word}\b(?= |$)", node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            found.extend("engine" for arg in node.args[1:2] if isinstance(arg, ast.Constant) and arg.value == "engine")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            if node.value.lower() in {"postgresql", "sqlite"}:
+                found.append(repr(node.value))
+            found.extend(word for word in sorted(ENGINE_ONLY) if re.search(rf"(?i)\b{word}\b", node.value))
+    for node in ast.walk(tree):  # `dialect.engine(conn)`, however the module was imported
+        if isinstance(node, ast.Attribute) and node.attr == "engine" and isinstance(node.value, ast.Name):
+            found.extend(["engine"] if node.value.id in database_modules or "bot.db.dialect" in source else [])
     return found
 
 
@@ -246,10 +268,20 @@ def imported_modules_of(node: ast.Import | ast.ImportFrom) -> set[str]:
 def test_nothing_above_the_gateway_knows_which_engine_it_is_on() -> None:
     sample = (
         "import asyncpg\nfrom bot.db.dialect import POSTGRESQL, engine, claimable\n"
-        "conn.blobopen('t', 'c', 1)\nconn.execute('SELECT rowid FROM t')\nconn.execute('SELECT zeroblob(?)')\n"
+        "conn.blobopen('t', 'c', 1)\nconn.execute('SELECT rowid, length(data) FROM t WHERE rowid=?')\n"
+        "conn.execute('SELECT zeroblob(?)')\n"
         "conn.execute('SELECT id FROM t')  # standard SQL: nothing to see\n"
     )
     assert engine_knowledge(sample) == ["asyncpg", "POSTGRESQL", "engine", "blobopen", "rowid", "zeroblob"]
+    # However the dialect was imported, and however the engine is asked for.
+    assert engine_knowledge("from bot.db import dialect\nif dialect.engine(conn) == dialect.POSTGRESQL: pass") == [
+        "POSTGRESQL",
+        "engine",
+    ]
+    assert engine_knowledge("import bot.db.dialect as d\nd.engine(conn)") == ["engine"]
+    assert engine_knowledge("getattr(conn, 'engine') == 'postgresql'") == ["engine", "'postgresql'"]
+    assert engine_knowledge("conn.execute(\"SELECT julianday('now')\")") == ["julianday"]
+    assert engine_knowledge('"""Unlike SQLite\'s rowid, ..."""\nx = 1') == []  # a docstring is prose
     for top in ("bot", "cogs"):
         for path in (ROOT / top).rglob("*.py"):
             relative = path.relative_to(ROOT).as_posix()

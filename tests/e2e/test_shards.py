@@ -17,8 +17,9 @@ import discord
 import pytest
 
 from bot.config import Settings
+from bot.db.connection import sync_db
 from bot.db.gateway import Database
-from bot.db.shards import ShardFilter, claim_identify
+from bot.db.shards import ShardFilter, _claim, claim_identify
 from bot.highlights.clock import FakeClock
 from bot.platforms.discord.client import HighlightsBot
 from emulator.gateway import shard_of
@@ -133,17 +134,11 @@ async def test_identify_buckets_are_claimed_once_per_window_across_processes(bun
         await db.close()
 
 
-async def test_the_identify_window_is_timed_by_the_databases_clock_not_the_process(
-    bundled_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Processes on machines whose clocks disagree still keep a bucket's IDENTIFYs a window apart."""
+async def test_a_shard_sharing_a_bucket_waits_out_the_window_in_real_time(bundled_db: Path) -> None:
+    """With no clock given (as the bot runs), the second shard of a bucket really waits, on either engine."""
     db = await Database.open(bundled_db)
     try:
-        real_time = time.time
-        # The first process's wall clock is an hour behind: by it, the window it takes ended long ago.
-        monkeypatch.setattr(time, "time", lambda: real_time() - 3600)
         assert await claim_identify(db, 0, 2, 1, window=0.4) < 0.3  # a free bucket: taken at once
-        monkeypatch.setattr(time, "time", real_time)
         started = time.monotonic()
         waited = await claim_identify(db, 1, 2, 1, window=0.4)
         assert waited >= 0.3 and time.monotonic() - started >= 0.3
@@ -151,6 +146,22 @@ async def test_the_identify_window_is_timed_by_the_databases_clock_not_the_proce
         assert [holder.split(",")[0] for (holder,) in rows] == ["shard 1 of 2"]
     finally:
         await db.close()
+
+
+def test_the_identify_window_is_timed_by_the_databases_clock_not_the_process(tmp_path: Path) -> None:
+    """Processes on machines whose clocks disagree still keep a bucket's IDENTIFYs a window apart.
+
+    The database's clock is set an hour ahead of this process's (SQLite lets a connection replace
+    `julianday`); the bucket's times follow the database's, and the wait is counted on it.
+    """
+    with sync_db(tmp_path / "clock.sqlite3") as conn:
+        real = conn.execute("SELECT julianday('now')").fetchone()[0]
+        conn.create_function("julianday", 1, lambda _: real + 1 / 24)
+        assert _claim(conn, 0, None, 5.0, "shard 0") is None
+        (free_at,) = conn.execute("SELECT free_at FROM identify_buckets WHERE bucket = 0").fetchone()
+        assert free_at - time.time() == pytest.approx(3605, abs=60)
+        wait = _claim(conn, 0, None, 5.0, "shard 2")  # the same instant, by the database: the whole window left
+        assert wait == pytest.approx(5.0, abs=0.01)
 
 
 def test_a_shard_filter_says_which_servers_are_its_own() -> None:
