@@ -35,9 +35,14 @@ def redact_url(url: str) -> str:
     userinfo, rest = (rest[:end], rest[end + 1 :]) if end >= 0 else ("", rest)
     if ":" in userinfo:
         userinfo = userinfo.split(":", 1)[0] + ":***"
-    cut = min([at for at in (rest.find("?"), rest.find("#")) if at >= 0] or [len(rest)])
+    cut = _query_start(rest)
     hosts, tail = rest[:cut], re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest[cut:])
     return f"{scheme}{sep}{userinfo}{'@' if end >= 0 else ''}{hosts}{tail}"
+
+
+def _query_start(rest: str) -> int:
+    """Where a URL's query or fragment begins ("?" or "#"); its length if it has neither."""
+    return min([at for at in (rest.find("?"), rest.find("#")) if at >= 0] or [len(rest)])
 
 
 def _end_of_userinfo(rest: str) -> int:
@@ -46,8 +51,7 @@ def _end_of_userinfo(rest: str) -> int:
     Without one there, a "user:" followed by an "@" further on still reads as a password holding "?" or "#"
     (hidden up to the last "@"): a stranger URL is shown less readably rather than its password shown.
     """
-    cut = min([at for at in (rest.find("?"), rest.find("#")) if at >= 0] or [len(rest)])
-    end = rest.rfind("@", 0, cut)
+    end = rest.rfind("@", 0, _query_start(rest))
     if end < 0 and 0 <= rest.find(":") < rest.find("@"):
         end = rest.rfind("@")
     return end

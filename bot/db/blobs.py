@@ -59,12 +59,10 @@ def write_blob(
     *,
     table: str,
     column: str,
-    where: str,
-    where_params: Sequence[Any],
     size: int,
     chunks: Callable[[], Iterable[bytes | memoryview]],
 ) -> None:
-    """Store `size` bytes, given by `chunks()`, as `column` of the row `upsert` writes and `where` finds.
+    """Store `size` bytes, given by `chunks()`, as `column` of the one row of `table` that `upsert` writes.
 
     `upsert` holds `{blob}` where the value goes, as its last parameter (after `params`). Run it inside the
     caller's transaction: on SQLite the row is written sized and empty, then filled.
@@ -72,8 +70,7 @@ def write_blob(
     if engine(conn) == POSTGRESQL:
         conn.execute(upsert.format(blob="?"), (*params, b"".join(chunks())))
         return
-    conn.execute(upsert.format(blob="zeroblob(?)"), (*params, size))
-    (rowid,) = conn.execute(f"SELECT rowid FROM {table} WHERE {where}", where_params).fetchone()
+    (rowid,) = conn.execute(f"{upsert.format(blob='zeroblob(?)')} RETURNING rowid", (*params, size)).fetchone()
     with conn.blobopen(table, column, rowid) as blob:
         for chunk in chunks():
             blob.write(chunk)

@@ -270,8 +270,6 @@ def _save(
                 (_CACHE_NAME, version),
                 table="search_cache",
                 column="data",
-                where="name = ?",
-                where_params=(_CACHE_NAME,),
                 size=packed.size(),
                 chunks=packed.chunks,
             )

@@ -21,8 +21,6 @@ def store(conn: object, name: str, version: int, chunks: list[bytes]) -> None:
             (name, version),
             table="search_cache",
             column="data",
-            where="name = ?",
-            where_params=(name,),
             size=sum(len(chunk) for chunk in chunks),
             chunks=lambda: iter(chunks),
         )
